@@ -1,0 +1,127 @@
+//! Command-line interface: clap derive only. Doc comments are the help text. No later stage sees
+//! these types; `settings` resolves them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// redress: exact, reconciled refunds for mass billing incidents.
+///
+/// Describe the incident in one TOML file, point redress at the billing export, and it writes the
+/// refund ledger, the calculation trail and the control totals.
+#[derive(Debug, Parser)]
+#[command(name = "redress", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Compute every refund and write the ledger, payouts and manifest to --out.
+    Run(RunArgs),
+    /// Validate the incident file and all data, print scope counts; writes nothing.
+    Check(InputArgs),
+    /// Print every step of one account's calculation.
+    Explain(ExplainArgs),
+    /// Write synthetic billing data with planted incidents.
+    Generate(GenerateArgs),
+    /// Run a bundled incident on bundled sample data.
+    Demo(DemoArgs),
+    /// Print the JSON Schema of the incident file.
+    Schema,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnBadRowsArg {
+    /// Stop before writing anything and list the first problems.
+    Abort,
+    /// Write bad rows to rejects.csv, send their accounts to review, and go on.
+    Reject,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EncodingArg {
+    #[value(name = "utf-8", alias = "utf8")]
+    Utf8,
+    #[value(name = "cp932", alias = "shift_jis", alias = "sjis")]
+    Cp932,
+}
+
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// The incident file (TOML).
+    #[arg(long, value_name = "FILE")]
+    pub incident: PathBuf,
+    /// Directory holding accounts, charges and events (.csv, .parquet, or a directory of them).
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// Overrides incident.refund_date: the date interest runs to.
+    #[arg(long, value_name = "DATE")]
+    pub refund_date: Option<String>,
+    /// What to do with rows that fail validation.
+    #[arg(long, value_enum, default_value = "abort")]
+    pub on_bad_rows: OnBadRowsArg,
+    /// Text encoding of CSV inputs.
+    #[arg(long, value_enum, default_value = "utf-8")]
+    pub encoding: EncodingArg,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// No progress bars.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output directory; must not exist unless --force.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Replace an existing output directory.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// The account to explain.
+    #[arg(long, value_name = "ID")]
+    pub account: String,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Directory to write accounts, charges, events and incident files to.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Number of accounts.
+    #[arg(long, default_value_t = 1000)]
+    pub accounts: u64,
+    /// Number of billing months, ending 2025-12.
+    #[arg(long, default_value_t = 12)]
+    pub months: u32,
+    /// Random seed; the same seed gives the same data.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Incident kinds to plant (default: all).
+    #[arg(long, value_delimiter = ',', num_args = 1..)]
+    pub kinds: Vec<String>,
+    /// Write Parquet instead of CSV.
+    #[arg(long)]
+    pub parquet: bool,
+    /// Replace an existing output directory.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where to write the demo's results.
+    #[arg(long, value_name = "DIR", default_value = "redress-demo-out")]
+    pub out: PathBuf,
+}

@@ -1,0 +1,815 @@
+//! The incident file: read once, validated once, turned into domain types that later stages use
+//! without re-checking. Every error names the file and the key. Never reads data tables.
+
+pub mod wire;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use sha2::{Digest, Sha256};
+
+use crate::money::{self, Currency, Month, Rounding};
+pub use wire::{
+    ActiveChannel, AppliesTo, Basis, ClosedChannel, Effective, FirstDay, IncidentKind,
+    IncidentText, IncidentTextSection, Proration, RateAt,
+};
+
+/// A configuration problem in the incident file (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read incident file `{path}`: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("incident file `{path}` is not valid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("incident file `{path}`, key `{key}`: {message}{}", hint.as_ref().map(|hint| format!("\nhint: {hint}")).unwrap_or_default())]
+    Key {
+        path: PathBuf,
+        key: String,
+        message: String,
+        hint: Option<String>,
+    },
+}
+
+/// Which charge items a rule touches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Items {
+    All,
+    List(BTreeSet<String>),
+}
+
+impl Items {
+    pub fn contains(&self, item: &str) -> bool {
+        match self {
+            Items::All => true,
+            Items::List(items) => items.contains(item),
+        }
+    }
+}
+
+/// The filters an account must pass.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    pub billing_months_from: Option<Month>,
+    pub billing_months_to: Option<Month>,
+    pub event_dates_from: Option<NaiveDate>,
+    pub event_dates_to: Option<NaiveDate>,
+    pub opened_from: Option<NaiveDate>,
+    pub opened_to: Option<NaiveDate>,
+    pub regions: Option<Vec<String>>,
+    pub plans: Option<Vec<String>>,
+    pub customer_types: Option<Vec<String>>,
+}
+
+impl Scope {
+    pub fn month_in_scope(&self, month: Month) -> bool {
+        self.billing_months_from.is_none_or(|from| month >= from)
+            && self.billing_months_to.is_none_or(|to| month <= to)
+    }
+}
+
+/// The event that puts an account in the incident.
+#[derive(Debug, Clone)]
+pub struct Trigger {
+    pub event: String,
+    pub detail: Option<String>,
+}
+
+/// How a proration-based rule rounds and whether it prorates at all.
+#[derive(Debug, Clone, Copy)]
+pub struct ProrationPolicy {
+    pub proration: Proration,
+    pub rounding: Rounding,
+}
+
+#[derive(Debug, Clone)]
+pub enum RepriceTarget {
+    /// should = quantity × unit price (minor units).
+    UnitPrice(i64),
+    /// should = L − R_d(L × rate).
+    DiscountRate(Decimal),
+}
+
+#[derive(Debug, Clone)]
+pub struct Reprice {
+    pub item: String,
+    pub target: RepriceTarget,
+    pub match_unit_price: Option<i64>,
+    pub match_discount_rate: Option<Decimal>,
+}
+
+/// What should have been billed: one variant per incident kind (SPEC §3).
+#[derive(Debug, Clone)]
+pub enum Rule {
+    MissedCancellation {
+        items: Items,
+        effective: Effective,
+        proration: ProrationPolicy,
+    },
+    MissedPlanChange {
+        applies_to: AppliesTo,
+        reprice: Vec<Reprice>,
+        discount_rounding: Rounding,
+    },
+    WrongEquipmentCount {
+        items: Items,
+    },
+    BilledBeforeActivation {
+        items: Items,
+        activation_event: String,
+        proration: ProrationPolicy,
+    },
+    CoolingOffCaps {
+        recurring_items: BTreeSet<String>,
+        /// (item, cap in minor units), in file order.
+        caps: Vec<(String, i64)>,
+        proration: ProrationPolicy,
+    },
+}
+
+impl Rule {
+    /// The items whose rows the rule may change; rows of other items are only summed for tax.
+    pub fn touched_items(&self) -> Items {
+        match self {
+            Rule::MissedCancellation { items, .. }
+            | Rule::WrongEquipmentCount { items }
+            | Rule::BilledBeforeActivation { items, .. } => items.clone(),
+            Rule::MissedPlanChange { reprice, .. } => {
+                Items::List(reprice.iter().map(|entry| entry.item.clone()).collect())
+            }
+            Rule::CoolingOffCaps {
+                recurring_items,
+                caps,
+                ..
+            } => Items::List(
+                recurring_items
+                    .iter()
+                    .cloned()
+                    .chain(caps.iter().map(|(item, _)| item.clone()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Event kinds, besides the trigger, whose rows the rule reads.
+    pub fn read_event_kinds(&self) -> Vec<String> {
+        match self {
+            Rule::WrongEquipmentCount { .. } => vec!["equipment_count".to_string()],
+            Rule::BilledBeforeActivation {
+                activation_event, ..
+            } => vec![activation_event.clone()],
+            _ => Vec::new(),
+        }
+    }
+
+    /// Whether the rule needs rows outside `scope.billing_months` (cooling-off caps are totals over
+    /// every billing of the item).
+    pub fn needs_all_months(&self) -> bool {
+        matches!(self, Rule::CoolingOffCaps { .. })
+    }
+}
+
+/// Where the interest rate comes from.
+#[derive(Debug, Clone)]
+pub enum RateSource {
+    None,
+    Fixed(Decimal),
+    /// (from, rate), strictly increasing `from`.
+    Schedule(Vec<(NaiveDate, Decimal)>),
+    /// Civil Code art. 404: 5% before 2020-04-01, 3% from then, confirmed to 2029-03-31.
+    StatutoryJp,
+}
+
+#[derive(Debug, Clone)]
+pub struct InterestPolicy {
+    pub source: RateSource,
+    pub rate_at: RateAt,
+    pub basis: Basis,
+    pub first_day: FirstDay,
+    pub rounding: Rounding,
+}
+
+/// Zengin details of the paying company.
+#[derive(Debug, Clone)]
+pub struct Zengin {
+    pub requester_code: String,
+    pub requester_name: String,
+    pub bank_code: String,
+    pub bank_name: String,
+    pub branch_code: String,
+    pub branch_name: String,
+    pub account_type: String,
+    pub account_number: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct PayoutPolicy {
+    pub active: ActiveChannel,
+    pub closed: ClosedChannel,
+    pub claim_if_closed_before: Option<NaiveDate>,
+    pub bill_credit_month: Option<Month>,
+    /// Minor units.
+    pub minimum_transfer: i64,
+    pub zengin: Option<Zengin>,
+}
+
+/// A validated incident.
+#[derive(Debug, Clone)]
+pub struct Incident {
+    pub path: PathBuf,
+    pub file_sha256: String,
+    pub id: String,
+    pub kind: IncidentKind,
+    pub title: String,
+    pub company: String,
+    pub announced_on: Option<NaiveDate>,
+    /// From the file; the effective refund date is resolved in `settings`.
+    pub refund_date: Option<NaiveDate>,
+    pub currency: Currency,
+    pub text: IncidentTextSection,
+    pub scope: Scope,
+    pub trigger: Trigger,
+    pub rule: Rule,
+    pub tax_rounding: Rounding,
+    pub interest: InterestPolicy,
+    pub payout: PayoutPolicy,
+}
+
+impl Incident {
+    /// Reads and validates an incident file.
+    pub fn load(path: &Path) -> Result<Incident, ConfigError> {
+        let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let text = String::from_utf8(bytes.clone()).map_err(|error| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: format!("not UTF-8 text ({error})"),
+        })?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        let file: wire::IncidentFile =
+            toml::from_str(text).map_err(|error| ConfigError::Parse {
+                path: path.to_path_buf(),
+                message: error.to_string(),
+            })?;
+        let sha256 = hex(&Sha256::digest(&bytes));
+        Validator { path }.incident(file, sha256)
+    }
+}
+
+/// Lower-case hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+struct Validator<'a> {
+    path: &'a Path,
+}
+
+impl Validator<'_> {
+    fn error(&self, key: &str, message: impl Into<String>) -> ConfigError {
+        ConfigError::Key {
+            path: self.path.to_path_buf(),
+            key: key.to_string(),
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    fn error_hint(
+        &self,
+        key: &str,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> ConfigError {
+        ConfigError::Key {
+            path: self.path.to_path_buf(),
+            key: key.to_string(),
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
+    }
+
+    fn date(&self, key: &str, value: &wire::WireDate) -> Result<NaiveDate, ConfigError> {
+        let datetime = &value.0;
+        match (&datetime.date, &datetime.time, &datetime.offset) {
+            (Some(date), None, None) => NaiveDate::from_ymd_opt(
+                i32::from(date.year),
+                u32::from(date.month),
+                u32::from(date.day),
+            )
+            .ok_or_else(|| self.error(key, format!("`{datetime}` is not a real date"))),
+            _ => Err(self.error_hint(
+                key,
+                format!("`{datetime}` is not a plain date"),
+                "write a TOML date without time, e.g. 2001-09-30",
+            )),
+        }
+    }
+
+    fn opt_date(
+        &self,
+        key: &str,
+        value: &Option<wire::WireDate>,
+    ) -> Result<Option<NaiveDate>, ConfigError> {
+        value
+            .as_ref()
+            .map(|value| self.date(key, value))
+            .transpose()
+    }
+
+    fn month(&self, key: &str, value: &str) -> Result<Month, ConfigError> {
+        Month::parse(value).ok_or_else(|| {
+            self.error_hint(
+                key,
+                format!("`{value}` is not a month"),
+                "write it as \"YYYY-MM\", e.g. \"2001-09\"",
+            )
+        })
+    }
+
+    fn rate(
+        &self,
+        key: &str,
+        value: &wire::WireDecimal,
+        below_one: bool,
+    ) -> Result<Decimal, ConfigError> {
+        let rate = money::parse_decimal(&value.0).map_err(|_| {
+            self.error_hint(
+                key,
+                format!("`{}` is not a decimal", value.0),
+                "write a rate as a string such as \"0.03\"",
+            )
+        })?;
+        if rate.is_sign_negative() && !rate.is_zero() {
+            return Err(self.error(
+                key,
+                format!("`{}` is negative; a rate must be ≥ 0", value.0),
+            ));
+        }
+        if below_one && rate >= Decimal::ONE {
+            return Err(self.error_hint(
+                key,
+                format!("`{}` is not below 1", value.0),
+                "rates are fractions: 35% is \"0.35\"",
+            ));
+        }
+        Ok(rate.normalize())
+    }
+
+    fn money(
+        &self,
+        key: &str,
+        value: &wire::WireDecimal,
+        currency: Currency,
+    ) -> Result<i64, ConfigError> {
+        let minor =
+            money::parse_minor(&value.0, currency.digits).map_err(|problem| match problem {
+                money::NumberProblem::NotWhole => self.error(
+                    key,
+                    format!(
+                        "`{}` is not a whole amount of {} (minor unit: {} digits)",
+                        value.0, currency.code, currency.digits
+                    ),
+                ),
+                _ => self.error_hint(
+                    key,
+                    format!("`{}` is not an amount", value.0),
+                    "write money as a string such as \"1000\"",
+                ),
+            })?;
+        if minor < 0 {
+            return Err(self.error(key, format!("`{}` is negative", value.0)));
+        }
+        Ok(minor)
+    }
+
+    fn items(
+        &self,
+        key: &str,
+        value: &Option<wire::ItemsWire>,
+        required: bool,
+        default_all: bool,
+    ) -> Result<Items, ConfigError> {
+        match value {
+            None if required => Err(self.error_hint(
+                key,
+                "is required for this incident kind",
+                "list the charge item codes the incident touches, e.g. items = [\"base_fee\"], or \"*\" for all",
+            )),
+            None if default_all => Ok(Items::All),
+            None => Ok(Items::List(BTreeSet::new())),
+            Some(wire::ItemsWire::All(text)) if text == "*" => Ok(Items::All),
+            Some(wire::ItemsWire::All(text)) => Err(self.error_hint(
+                key,
+                format!("`{text}` is neither a list nor \"*\""),
+                "write items = [\"base_fee\"] or items = \"*\"",
+            )),
+            Some(wire::ItemsWire::List(list)) => {
+                if list.is_empty() {
+                    return Err(self.error(key, "is an empty list; name at least one item or use \"*\""));
+                }
+                if let Some(empty) = list.iter().find(|item| item.is_empty()) {
+                    return Err(self.error(key, format!("contains an empty item code `{empty}`")));
+                }
+                Ok(Items::List(list.iter().cloned().collect()))
+            }
+        }
+    }
+
+    fn incident(
+        &self,
+        file: wire::IncidentFile,
+        file_sha256: String,
+    ) -> Result<Incident, ConfigError> {
+        let section = &file.incident;
+        if section.id.trim().is_empty() {
+            return Err(self.error(
+                "incident.id",
+                "is empty; give the incident a stable id such as \"ntt-2001-myline\"",
+            ));
+        }
+        let currency_code = section
+            .currency
+            .clone()
+            .unwrap_or_else(|| "JPY".to_string());
+        let currency = Currency::from_code(&currency_code).ok_or_else(|| {
+            self.error_hint(
+                "incident.currency",
+                format!("`{currency_code}` is not a currency redress knows"),
+                format!("use one of {}", Currency::known_codes()),
+            )
+        })?;
+        let scope = self.scope(&file.scope)?;
+        let trigger = wire::TriggerSection {
+            event: file.trigger.event.clone(),
+            detail: file.trigger.detail.clone(),
+        };
+        let trigger = Trigger {
+            event: trigger
+                .event
+                .unwrap_or_else(|| default_trigger(section.kind).to_string()),
+            detail: trigger.detail,
+        };
+        if trigger.event.is_empty() {
+            return Err(self.error("trigger.event", "is empty"));
+        }
+        let rule = self.rule(section.kind, &file.rule, currency)?;
+        let interest = self.interest(&file.interest)?;
+        let payout = self.payout(&file.payout, currency)?;
+        let refund_date = self.opt_date("incident.refund_date", &section.refund_date)?;
+        Ok(Incident {
+            path: self.path.to_path_buf(),
+            file_sha256,
+            id: section.id.clone(),
+            kind: section.kind,
+            title: section.title.clone().unwrap_or_default(),
+            company: section.company.clone().unwrap_or_default(),
+            announced_on: self.opt_date("incident.announced_on", &section.announced_on)?,
+            refund_date,
+            currency,
+            text: section.text.clone(),
+            scope,
+            trigger,
+            rule,
+            tax_rounding: file.tax.rounding.unwrap_or_default(),
+            interest,
+            payout,
+        })
+    }
+
+    fn scope(&self, scope: &wire::ScopeSection) -> Result<Scope, ConfigError> {
+        let mut result = Scope::default();
+        if let Some(months) = &scope.billing_months {
+            result.billing_months_from = months
+                .from
+                .as_deref()
+                .map(|value| self.month("scope.billing_months.from", value))
+                .transpose()?;
+            result.billing_months_to = months
+                .to
+                .as_deref()
+                .map(|value| self.month("scope.billing_months.to", value))
+                .transpose()?;
+            if let (Some(from), Some(to)) = (result.billing_months_from, result.billing_months_to)
+                && from > to
+            {
+                return Err(self.error(
+                    "scope.billing_months",
+                    format!("`from` {from} is after `to` {to}"),
+                ));
+            }
+        }
+        if let Some(dates) = &scope.event_dates {
+            result.event_dates_from = self.opt_date("scope.event_dates.from", &dates.from)?;
+            result.event_dates_to = self.opt_date("scope.event_dates.to", &dates.to)?;
+            if let (Some(from), Some(to)) = (result.event_dates_from, result.event_dates_to)
+                && from > to
+            {
+                return Err(self.error(
+                    "scope.event_dates",
+                    format!("`from` {from} is after `to` {to}"),
+                ));
+            }
+        }
+        if let Some(dates) = &scope.opened {
+            result.opened_from = self.opt_date("scope.opened.from", &dates.from)?;
+            result.opened_to = self.opt_date("scope.opened.to", &dates.to)?;
+            if let (Some(from), Some(to)) = (result.opened_from, result.opened_to)
+                && from > to
+            {
+                return Err(self.error("scope.opened", format!("`from` {from} is after `to` {to}")));
+            }
+        }
+        result.regions = scope.regions.clone();
+        result.plans = scope.plans.clone();
+        result.customer_types = scope.customer_types.clone();
+        Ok(result)
+    }
+
+    fn proration(&self, rule: &wire::RuleSection) -> ProrationPolicy {
+        ProrationPolicy {
+            proration: rule.proration.unwrap_or(Proration::Daily),
+            rounding: rule.proration_rounding.unwrap_or_default(),
+        }
+    }
+
+    fn rule(
+        &self,
+        kind: IncidentKind,
+        rule: &wire::RuleSection,
+        currency: Currency,
+    ) -> Result<Rule, ConfigError> {
+        Ok(match kind {
+            IncidentKind::MissedCancellation => Rule::MissedCancellation {
+                items: self.items("rule.items", &rule.items, true, false)?,
+                effective: rule.effective.unwrap_or(Effective::EndOfMonth),
+                proration: self.proration(rule),
+            },
+            IncidentKind::MissedPlanChange => {
+                let entries = rule.reprice.as_deref().unwrap_or_default();
+                if entries.is_empty() {
+                    return Err(self.error_hint(
+                        "rule.reprice",
+                        "is required for missed_plan_change",
+                        "add [[rule.reprice]] entries with `item` and `unit_price` or `discount_rate`",
+                    ));
+                }
+                let mut reprice = Vec::with_capacity(entries.len());
+                for (index, entry) in entries.iter().enumerate() {
+                    let key = |name: &str| format!("rule.reprice[{index}].{name}");
+                    if entry.item.is_empty() {
+                        return Err(self.error(&key("item"), "is empty"));
+                    }
+                    let target = match (&entry.unit_price, &entry.discount_rate) {
+                        (Some(price), None) => RepriceTarget::UnitPrice(self.money(
+                            &key("unit_price"),
+                            price,
+                            currency,
+                        )?),
+                        (None, Some(rate)) => RepriceTarget::DiscountRate(self.rate(
+                            &key("discount_rate"),
+                            rate,
+                            true,
+                        )?),
+                        _ => {
+                            return Err(self.error(
+                                &format!("rule.reprice[{index}]"),
+                                "needs exactly one of `unit_price` and `discount_rate`",
+                            ));
+                        }
+                    };
+                    reprice.push(Reprice {
+                        item: entry.item.clone(),
+                        target,
+                        match_unit_price: entry
+                            .match_unit_price
+                            .as_ref()
+                            .map(|value| self.money(&key("match_unit_price"), value, currency))
+                            .transpose()?,
+                        match_discount_rate: entry
+                            .match_discount_rate
+                            .as_ref()
+                            .map(|value| self.rate(&key("match_discount_rate"), value, true))
+                            .transpose()?,
+                    });
+                }
+                Rule::MissedPlanChange {
+                    applies_to: rule
+                        .applies_to
+                        .unwrap_or(AppliesTo::PeriodsStartingOnOrAfter),
+                    reprice,
+                    discount_rounding: rule.discount_rounding.unwrap_or_default(),
+                }
+            }
+            IncidentKind::WrongEquipmentCount => Rule::WrongEquipmentCount {
+                items: self.items("rule.items", &rule.items, true, false)?,
+            },
+            IncidentKind::BilledBeforeActivation => Rule::BilledBeforeActivation {
+                items: self.items("rule.items", &rule.items, false, true)?,
+                activation_event: rule
+                    .activation_event
+                    .clone()
+                    .unwrap_or_else(|| "service_activated".to_string()),
+                proration: self.proration(rule),
+            },
+            IncidentKind::CoolingOffCaps => {
+                let recurring_items: BTreeSet<String> = rule
+                    .recurring_items
+                    .clone()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .collect();
+                let mut caps = Vec::new();
+                for (index, cap) in rule.caps.as_deref().unwrap_or_default().iter().enumerate() {
+                    if cap.item.is_empty() {
+                        return Err(self.error(&format!("rule.caps[{index}].item"), "is empty"));
+                    }
+                    if recurring_items.contains(&cap.item) {
+                        return Err(self.error(
+                            &format!("rule.caps[{index}].item"),
+                            format!("`{}` is also in rule.recurring_items; an item may not be both recurring and capped", cap.item),
+                        ));
+                    }
+                    if caps.iter().any(|(item, _)| item == &cap.item) {
+                        return Err(self.error(
+                            &format!("rule.caps[{index}].item"),
+                            format!("`{}` is capped twice", cap.item),
+                        ));
+                    }
+                    caps.push((
+                        cap.item.clone(),
+                        self.money(&format!("rule.caps[{index}].cap"), &cap.cap, currency)?,
+                    ));
+                }
+                if recurring_items.is_empty() && caps.is_empty() {
+                    return Err(self.error_hint(
+                        "rule",
+                        "cooling_off_caps needs `recurring_items` or `caps`",
+                        "list the monthly items in recurring_items and the capped fees in [[rule.caps]]",
+                    ));
+                }
+                Rule::CoolingOffCaps {
+                    recurring_items,
+                    caps,
+                    proration: self.proration(rule),
+                }
+            }
+        })
+    }
+
+    fn interest(&self, section: &wire::InterestSection) -> Result<InterestPolicy, ConfigError> {
+        use wire::InterestPolicyKind;
+        let source = match section.policy {
+            InterestPolicyKind::None => RateSource::None,
+            InterestPolicyKind::StatutoryJp => RateSource::StatutoryJp,
+            InterestPolicyKind::Fixed => {
+                let rate = section.rate.as_ref().ok_or_else(|| {
+                    self.error_hint(
+                        "interest.rate",
+                        "is required with policy = \"fixed\"",
+                        "e.g. rate = \"0.145\"",
+                    )
+                })?;
+                RateSource::Fixed(self.rate("interest.rate", rate, false)?)
+            }
+            InterestPolicyKind::Schedule => {
+                let entries = section.schedule.as_deref().unwrap_or_default();
+                if entries.is_empty() {
+                    return Err(self.error_hint(
+                        "interest.schedule",
+                        "is required with policy = \"schedule\"",
+                        "e.g. schedule = [ { from = 1900-01-01, rate = \"0.05\" } ]",
+                    ));
+                }
+                let mut schedule: Vec<(NaiveDate, Decimal)> = Vec::with_capacity(entries.len());
+                for (index, entry) in entries.iter().enumerate() {
+                    let from =
+                        self.date(&format!("interest.schedule[{index}].from"), &entry.from)?;
+                    let rate = self.rate(
+                        &format!("interest.schedule[{index}].rate"),
+                        &entry.rate,
+                        false,
+                    )?;
+                    if let Some((previous, _)) = schedule.last()
+                        && *previous >= from
+                    {
+                        return Err(self.error(
+                            &format!("interest.schedule[{index}].from"),
+                            format!("{from} is not after the previous entry's {previous}; list entries in increasing date order"),
+                        ));
+                    }
+                    schedule.push((from, rate));
+                }
+                RateSource::Schedule(schedule)
+            }
+        };
+        Ok(InterestPolicy {
+            source,
+            rate_at: section.rate_at.unwrap_or_default(),
+            basis: section.basis.unwrap_or_default(),
+            first_day: section.first_day.unwrap_or_default(),
+            rounding: section.rounding.unwrap_or_default(),
+        })
+    }
+
+    fn payout(
+        &self,
+        section: &wire::PayoutSection,
+        currency: Currency,
+    ) -> Result<PayoutPolicy, ConfigError> {
+        let active = section.active.unwrap_or(ActiveChannel::BillCredit);
+        let closed = section.closed.unwrap_or(ClosedChannel::BankTransfer);
+        let minimum_transfer = section
+            .minimum_transfer
+            .as_ref()
+            .map(|value| self.money("payout.minimum_transfer", value, currency))
+            .transpose()?
+            .unwrap_or(0);
+        let bill_credit_month = section
+            .bill_credit_month
+            .as_deref()
+            .map(|value| self.month("payout.bill_credit_month", value))
+            .transpose()?;
+        let needs_zengin =
+            active == ActiveChannel::BankTransfer || closed == ClosedChannel::BankTransfer;
+        let zengin = match &section.zengin {
+            Some(zengin) => Some(self.zengin(zengin)?),
+            None if needs_zengin => {
+                return Err(self.error_hint(
+                    "payout.zengin",
+                    "is required when a payout channel is bank_transfer",
+                    "add [payout.zengin] with the paying company's requester_code, requester_name, bank_code, branch_code, account_type and account_number, or set payout.closed = \"claim\"",
+                ));
+            }
+            None => None,
+        };
+        Ok(PayoutPolicy {
+            active,
+            closed,
+            claim_if_closed_before: self.opt_date(
+                "payout.claim_if_closed_before",
+                &section.claim_if_closed_before,
+            )?,
+            bill_credit_month,
+            minimum_transfer,
+            zengin,
+        })
+    }
+
+    fn zengin(&self, zengin: &wire::ZenginSection) -> Result<Zengin, ConfigError> {
+        let digits = |key: &str, value: &str, length: usize| -> Result<String, ConfigError> {
+            if value.len() == length && value.bytes().all(|byte| byte.is_ascii_digit()) {
+                Ok(value.to_string())
+            } else {
+                Err(self.error(key, format!("`{value}` is not {length} digits")))
+            }
+        };
+        let account_type = match zengin.account_type.as_str() {
+            "ordinary" | "current" | "savings" => zengin.account_type.clone(),
+            other => {
+                return Err(self.error_hint(
+                    "payout.zengin.account_type",
+                    format!("`{other}` is not an account type"),
+                    "use \"ordinary\", \"current\" or \"savings\"",
+                ));
+            }
+        };
+        if zengin.requester_name.trim().is_empty() {
+            return Err(self.error("payout.zengin.requester_name", "is empty"));
+        }
+        Ok(Zengin {
+            requester_code: digits("payout.zengin.requester_code", &zengin.requester_code, 10)?,
+            requester_name: zengin.requester_name.clone(),
+            bank_code: digits("payout.zengin.bank_code", &zengin.bank_code, 4)?,
+            bank_name: zengin.bank_name.clone().unwrap_or_default(),
+            branch_code: digits("payout.zengin.branch_code", &zengin.branch_code, 3)?,
+            branch_name: zengin.branch_name.clone().unwrap_or_default(),
+            account_type,
+            account_number: digits("payout.zengin.account_number", &zengin.account_number, 7)?,
+        })
+    }
+}
+
+/// The trigger event kind an incident kind uses when `[trigger].event` is not given.
+pub fn default_trigger(kind: IncidentKind) -> &'static str {
+    match kind {
+        IncidentKind::MissedCancellation => "cancel_requested",
+        IncidentKind::MissedPlanChange => "registration",
+        IncidentKind::WrongEquipmentCount => "equipment_count",
+        IncidentKind::BilledBeforeActivation => "installation_incomplete",
+        IncidentKind::CoolingOffCaps => "cooling_off",
+    }
+}
+
+/// The JSON Schema of the incident file, as committed in `schemas/incident.schema.json`.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(wire::IncidentFile);
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}

@@ -1,0 +1,248 @@
+//! The ledger: who is paid how much through which channel, and the control totals that must
+//! reconcile before anything is written (SPEC §5). A mismatch is a bug in redress (exit 70), never
+//! something to round away.
+
+use serde::Serialize;
+
+use crate::incident::Incident;
+use crate::money::{self, Month, Overflow};
+use crate::refund::{AccountRefund, ClaimReason, PayoutChannel};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error(
+        "control totals do not reconcile: {0}\nThis is a bug in redress; nothing was written. Please report it with the manifest of the inputs."
+    )]
+    Mismatch(String),
+    #[error(transparent)]
+    Overflow(#[from] Overflow),
+}
+
+/// One payment line: a bill credit, a transfer, a claim or a residual.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayoutLine {
+    pub refund_id: String,
+    pub account_id: String,
+    pub amount: i64,
+    pub claim_reason: Option<ClaimReason>,
+}
+
+/// A correction of an unpaid bill.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Correction {
+    pub refund_id: String,
+    pub account_id: String,
+    pub billing_month: Month,
+    pub amount: i64,
+}
+
+/// Every payment and correction, by channel, in account_id order.
+#[derive(Debug, Default)]
+pub struct PayoutPlan {
+    pub bill_credits: Vec<PayoutLine>,
+    pub bank_transfers: Vec<PayoutLine>,
+    pub claims: Vec<PayoutLine>,
+    pub residual: Vec<PayoutLine>,
+    pub corrections: Vec<Correction>,
+    /// The invoice month credits are applied to; `None` when neither `payout.bill_credit_month` nor a
+    /// refund date is known.
+    pub bill_credit_month: Option<Month>,
+}
+
+impl PayoutPlan {
+    pub fn new(
+        refunds: &[AccountRefund],
+        incident: &Incident,
+        refund_date: Option<chrono::NaiveDate>,
+    ) -> PayoutPlan {
+        let mut plan = PayoutPlan {
+            bill_credit_month: incident
+                .payout
+                .bill_credit_month
+                .or(refund_date.map(Month::of_date)),
+            ..PayoutPlan::default()
+        };
+        for refund in refunds {
+            let line = PayoutLine {
+                refund_id: refund.refund_id.clone(),
+                account_id: refund.account_id.clone(),
+                amount: refund.refund_total,
+                claim_reason: refund.claim_reason,
+            };
+            match refund.payout_channel {
+                PayoutChannel::BillCredit => plan.bill_credits.push(line),
+                PayoutChannel::BankTransfer => plan.bank_transfers.push(line),
+                PayoutChannel::Claim => plan.claims.push(line),
+                PayoutChannel::Residual => plan.residual.push(line),
+                PayoutChannel::None => {}
+            }
+            for invoice in refund
+                .invoices
+                .iter()
+                .filter(|invoice| invoice.is_correction())
+            {
+                plan.corrections.push(Correction {
+                    refund_id: refund.refund_id.clone(),
+                    account_id: refund.account_id.clone(),
+                    billing_month: invoice.billing_month,
+                    amount: invoice.excess(),
+                });
+            }
+        }
+        plan
+    }
+}
+
+/// Totals of one channel.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct ChannelTotal {
+    pub accounts: u64,
+    pub amount: i64,
+}
+
+/// The control totals, recorded in the manifest and the summary.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct ControlTotals {
+    pub accounts_affected: u64,
+    pub accounts_overbilled: u64,
+    pub accounts_underbilled: u64,
+    pub accounts_mixed: u64,
+    pub accounts_review: u64,
+    pub invoices_overbilled: u64,
+    pub invoices_underbilled: u64,
+    pub refund_principal: i64,
+    pub refund_tax: i64,
+    pub refund_interest: i64,
+    pub refund_total: i64,
+    /// Σ (P + T + interest) over paid over-billed invoices.
+    pub refunded_invoices_total: i64,
+    pub correction_total: i64,
+    pub underbilled_total: i64,
+    pub bill_credit: ChannelTotal,
+    pub bank_transfer: ChannelTotal,
+    pub claim: ChannelTotal,
+    pub residual: ChannelTotal,
+    pub bill_corrections: ChannelTotal,
+}
+
+fn channel_total(lines: &[PayoutLine]) -> Result<ChannelTotal, Overflow> {
+    Ok(ChannelTotal {
+        accounts: lines.len() as u64,
+        amount: money::checked_sum(
+            lines.iter().map(|line| line.amount),
+            "a payout channel total",
+        )?,
+    })
+}
+
+/// Computes the control totals and checks every identity SPEC §5 requires.
+pub fn reconcile(
+    refunds: &[AccountRefund],
+    plan: &PayoutPlan,
+    review_count: u64,
+) -> Result<ControlTotals, LedgerError> {
+    let sum = |values: &mut dyn Iterator<Item = i64>, what: &'static str| {
+        money::checked_sum(values, what)
+    };
+    let mut totals = ControlTotals {
+        accounts_affected: refunds.len() as u64,
+        accounts_review: review_count,
+        ..ControlTotals::default()
+    };
+    for refund in refunds {
+        match refund.class {
+            crate::refund::AccountClass::Overbilled => totals.accounts_overbilled += 1,
+            crate::refund::AccountClass::Underbilled => totals.accounts_underbilled += 1,
+            crate::refund::AccountClass::Mixed => totals.accounts_mixed += 1,
+        }
+        totals.invoices_overbilled += u64::from(refund.overbilled_invoices);
+        totals.invoices_underbilled += u64::from(refund.underbilled_invoices);
+        let parts = money::checked_sum(
+            [
+                refund.refund_principal,
+                refund.refund_tax,
+                refund.refund_interest,
+            ],
+            "an account's refund",
+        )?;
+        if parts != refund.refund_total {
+            return Err(LedgerError::Mismatch(format!(
+                "account `{}`: principal + tax + interest = {parts} but refund_total = {}",
+                refund.account_id, refund.refund_total
+            )));
+        }
+        if (refund.payout_channel == PayoutChannel::None) != (refund.refund_total == 0) {
+            return Err(LedgerError::Mismatch(format!(
+                "account `{}`: payout channel {} with refund_total {}",
+                refund.account_id,
+                refund.payout_channel.as_str(),
+                refund.refund_total
+            )));
+        }
+    }
+    totals.refund_principal = sum(
+        &mut refunds.iter().map(|r| r.refund_principal),
+        "refund_principal",
+    )?;
+    totals.refund_tax = sum(&mut refunds.iter().map(|r| r.refund_tax), "refund_tax")?;
+    totals.refund_interest = sum(
+        &mut refunds.iter().map(|r| r.refund_interest),
+        "refund_interest",
+    )?;
+    totals.refund_total = sum(&mut refunds.iter().map(|r| r.refund_total), "refund_total")?;
+    totals.correction_total = sum(
+        &mut refunds.iter().map(|r| r.correction_total),
+        "correction_total",
+    )?;
+    totals.underbilled_total = sum(
+        &mut refunds.iter().map(|r| r.underbilled_total),
+        "underbilled_total",
+    )?;
+    totals.refunded_invoices_total = sum(
+        &mut refunds
+            .iter()
+            .flat_map(|r| r.invoices.iter())
+            .filter(|invoice| invoice.is_refunded())
+            .map(|invoice| invoice.principal + invoice.tax + invoice.interest.amount),
+        "refunded invoices",
+    )?;
+    totals.bill_credit = channel_total(&plan.bill_credits)?;
+    totals.bank_transfer = channel_total(&plan.bank_transfers)?;
+    totals.claim = channel_total(&plan.claims)?;
+    totals.residual = channel_total(&plan.residual)?;
+    totals.bill_corrections = ChannelTotal {
+        accounts: plan.corrections.len() as u64,
+        amount: sum(
+            &mut plan.corrections.iter().map(|c| c.amount),
+            "bill corrections",
+        )?,
+    };
+    let payouts = money::checked_sum(
+        [
+            totals.bill_credit.amount,
+            totals.bank_transfer.amount,
+            totals.claim.amount,
+            totals.residual.amount,
+        ],
+        "payouts",
+    )?;
+    if totals.refund_total != totals.refunded_invoices_total {
+        return Err(LedgerError::Mismatch(format!(
+            "Σ refund_total {} ≠ Σ paid over-billed invoices {}",
+            totals.refund_total, totals.refunded_invoices_total
+        )));
+    }
+    if totals.refund_total != payouts {
+        return Err(LedgerError::Mismatch(format!(
+            "Σ refund_total {} ≠ Σ bill credits + transfers + claims + residual {payouts}",
+            totals.refund_total
+        )));
+    }
+    if totals.correction_total != totals.bill_corrections.amount {
+        return Err(LedgerError::Mismatch(format!(
+            "Σ correction_total {} ≠ Σ bill_corrections {}",
+            totals.correction_total, totals.bill_corrections.amount
+        )));
+    }
+    Ok(totals)
+}

@@ -1,0 +1,89 @@
+//! The `redress` binary: parse → resolve settings → run the pipeline → print the error chain once
+//! and exit with the documented code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use redress::cli::{Cli, Command};
+use redress::error::RunError;
+use redress::progress::TerminalReporter;
+use redress::settings::Settings;
+use redress::{demo, generate, pipeline};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(error.exit_code())
+        }
+    }
+}
+
+fn configure_threads(threads: Option<usize>) -> Result<(), RunError> {
+    if let Some(threads) = threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global()
+            .map_err(|error| {
+                RunError::Internal(format!("cannot start {threads} worker threads: {error}"))
+            })?;
+    }
+    Ok(())
+}
+
+fn run(cli: Cli) -> Result<ExitCode, RunError> {
+    match cli.command {
+        Command::Run(args) => {
+            let settings = Settings::resolve(&args.input)?;
+            configure_threads(settings.threads)?;
+            let reporter = TerminalReporter::for_stderr(settings.quiet);
+            let report = pipeline::run(&settings, &args.out, args.force, reporter.as_ref())?;
+            if !settings.quiet {
+                let currency = settings.incident.currency;
+                eprintln!(
+                    "redress: {} affected accounts ({} rows read, {} rejected); refund total {} {}; written to {}",
+                    report.totals.accounts_affected,
+                    report.rows_read,
+                    report.rows_rejected,
+                    currency.format(report.totals.refund_total),
+                    currency.code,
+                    report.out.display()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check(args) => {
+            let settings = Settings::resolve(&args)?;
+            configure_threads(settings.threads)?;
+            let reporter = TerminalReporter::for_stderr(settings.quiet);
+            print!("{}", pipeline::check(&settings, reporter.as_ref())?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Explain(args) => {
+            let settings = Settings::resolve(&args.input)?;
+            configure_threads(settings.threads)?;
+            let reporter = TerminalReporter::for_stderr(settings.quiet);
+            print!(
+                "{}",
+                pipeline::explain(&settings, &args.account, reporter.as_ref())?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Generate(args) => {
+            let report = generate::generate(&generate::GenerateOptions::from_args(&args)?)?;
+            eprintln!("{report}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo(args) => {
+            print!("{}", demo::demo(&args.out)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Schema => {
+            print!("{}", redress::incident::json_schema());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! The output directory: everything is staged in a temporary directory beside `--out` and renamed
+//! into place only when complete, so a failed or interrupted run leaves no partial `--out`. Paths
+//! come only from redress itself, never from data values.
+
+use std::path::{Component, Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error(
+        "output directory `{0}` already exists\nhint: choose a new --out, or pass --force to replace it"
+    )]
+    Exists(PathBuf),
+    #[error("cannot create output in `{path}`: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("refusing to write `{0}`: output paths must stay inside --out")]
+    UnsafePath(String),
+}
+
+/// Files to write, by relative path.
+#[derive(Debug, Default)]
+pub struct OutputFiles {
+    files: Vec<(String, Vec<u8>)>,
+}
+
+impl OutputFiles {
+    pub fn add(&mut self, relative: impl Into<String>, bytes: impl Into<Vec<u8>>) {
+        self.files.push((relative.into(), bytes.into()));
+    }
+
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.files.iter().map(|(path, _)| path.as_str())
+    }
+
+    pub fn get(&self, relative: &str) -> Option<&[u8]> {
+        self.files
+            .iter()
+            .find(|(path, _)| path == relative)
+            .map(|(_, bytes)| bytes.as_slice())
+    }
+}
+
+/// A staging directory beside the final output.
+pub struct Staging {
+    dir: tempfile::TempDir,
+    out: PathBuf,
+    force: bool,
+}
+
+impl Staging {
+    /// Refuses an existing `out` unless `force`, and creates the staging directory beside it.
+    pub fn new(out: &Path, force: bool) -> Result<Staging, OutputError> {
+        if out.exists() && !force {
+            return Err(OutputError::Exists(out.to_path_buf()));
+        }
+        let parent = match out.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&parent).map_err(|source| OutputError::Io {
+            path: parent.clone(),
+            source,
+        })?;
+        let dir = tempfile::Builder::new()
+            .prefix(".redress-staging-")
+            .tempdir_in(&parent)
+            .map_err(|source| OutputError::Io {
+                path: parent.clone(),
+                source,
+            })?;
+        Ok(Staging {
+            dir,
+            out: out.to_path_buf(),
+            force,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes one file below the staging directory.
+    pub fn write(&self, relative: &str, bytes: &[u8]) -> Result<(), OutputError> {
+        let path = self.resolve(relative)?;
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|source| OutputError::Io {
+                path: parent.to_path_buf(),
+                source,
+            })?;
+        }
+        std::fs::write(&path, bytes).map_err(|source| OutputError::Io { path, source })
+    }
+
+    /// Writes all files.
+    pub fn write_all(&self, files: &OutputFiles) -> Result<(), OutputError> {
+        for (relative, bytes) in &files.files {
+            self.write(relative, bytes)?;
+        }
+        Ok(())
+    }
+
+    /// A path inside the staging directory; refuses anything that could leave it.
+    pub fn resolve(&self, relative: &str) -> Result<PathBuf, OutputError> {
+        let candidate = Path::new(relative);
+        let safe = !relative.is_empty()
+            && candidate
+                .components()
+                .all(|component| matches!(component, Component::Normal(_)));
+        if !safe {
+            return Err(OutputError::UnsafePath(relative.to_string()));
+        }
+        Ok(self.dir.path().join(candidate))
+    }
+
+    /// Moves the staged directory to `out`, replacing an existing one when forced.
+    pub fn commit(self) -> Result<PathBuf, OutputError> {
+        let staged = self.dir.keep();
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| OutputError::Io { path, source }
+        };
+        if self.out.exists() {
+            if !self.force {
+                let _ = std::fs::remove_dir_all(&staged);
+                return Err(OutputError::Exists(self.out));
+            }
+            let mut backup = self.out.clone().into_os_string();
+            backup.push(".redress-old");
+            let backup = PathBuf::from(backup);
+            if backup.exists() {
+                std::fs::remove_dir_all(&backup).map_err(io(&backup))?;
+            }
+            std::fs::rename(&self.out, &backup).map_err(io(&self.out))?;
+            std::fs::rename(&staged, &self.out).map_err(io(&self.out))?;
+            if backup.is_dir() {
+                std::fs::remove_dir_all(&backup).map_err(io(&backup))?;
+            } else {
+                std::fs::remove_file(&backup).map_err(io(&backup))?;
+            }
+        } else {
+            std::fs::rename(&staged, &self.out).map_err(io(&self.out))?;
+        }
+        Ok(self.out)
+    }
+}
+
+/// A minimal RFC 4180 CSV builder: fields quoted only when needed, `\n` line ends.
+#[derive(Debug, Default)]
+pub struct Csv {
+    text: String,
+}
+
+impl Csv {
+    pub fn with_header(columns: &[&str]) -> Csv {
+        let mut csv = Csv::default();
+        csv.row(columns.iter().copied());
+        csv
+    }
+
+    pub fn row<'a, I: IntoIterator<Item = &'a str>>(&mut self, fields: I) {
+        for (index, field) in fields.into_iter().enumerate() {
+            if index > 0 {
+                self.text.push(',');
+            }
+            if field.contains([',', '"', '\n', '\r']) {
+                self.text.push('"');
+                self.text.push_str(&field.replace('"', "\"\""));
+                self.text.push('"');
+            } else {
+                self.text.push_str(field);
+            }
+        }
+        self.text.push('\n');
+    }
+
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.text.into_bytes()
+    }
+}
+
+/// Parses CSV text written by [`Csv`] (RFC 4180 quoting, embedded newlines allowed).
+pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let mut records = Vec::new();
+    let mut record = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') => quoted = true,
+            (false, ',') => record.push(std::mem::take(&mut field)),
+            (false, '\n') => {
+                record.push(std::mem::take(&mut field));
+                records.push(std::mem::take(&mut record));
+            }
+            (false, c) => field.push(c),
+        }
+    }
+    if !field.is_empty() || !record.is_empty() {
+        record.push(field);
+        records.push(record);
+    }
+    records
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_only_when_needed() {
+        let mut csv = Csv::with_header(&["a", "b"]);
+        csv.row(["x,y", "he said \"hi\""]);
+        csv.row(["plain", "line\nbreak"]);
+        assert_eq!(
+            String::from_utf8(csv.into_bytes()).unwrap(),
+            "a,b\n\"x,y\",\"he said \"\"hi\"\"\"\nplain,\"line\nbreak\"\n"
+        );
+    }
+
+    #[test]
+    fn parse_reads_back_what_csv_writes() {
+        let mut csv = Csv::with_header(&["a", "b"]);
+        csv.row(["x,y", "he said \"hi\""]);
+        csv.row(["", "line\nbreak"]);
+        let text = String::from_utf8(csv.into_bytes()).unwrap();
+        assert_eq!(
+            parse_csv(&text),
+            vec![
+                vec!["a", "b"],
+                vec!["x,y", "he said \"hi\""],
+                vec!["", "line\nbreak"]
+            ]
+        );
+    }
+
+    #[test]
+    fn staging_refuses_escaping_paths() {
+        let root = tempfile::tempdir().unwrap();
+        let staging = Staging::new(&root.path().join("out"), false).unwrap();
+        for bad in ["../x", "/etc/passwd", "a/../../b", ""] {
+            assert!(
+                matches!(staging.resolve(bad), Err(OutputError::UnsafePath(_))),
+                "{bad}"
+            );
+        }
+        assert!(staging.resolve("notices/a.md").is_ok());
+    }
+}

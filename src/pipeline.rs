@@ -1,0 +1,551 @@
+//! The pipeline, top to bottom: load → identify → compute → reconcile → render → write. Each
+//! command (`run`, `check`, `explain`) is a prefix of it.
+
+use std::fmt::Write as _;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use crate::error::RunError;
+use crate::identify::{self, Identified, OnBadRows, Tables};
+use crate::incident::hex;
+use crate::ledger::{self, ControlTotals, PayoutPlan};
+use crate::load::{self, LoadError};
+use crate::money::format_rate;
+use crate::output::{OutputFiles, Staging};
+use crate::progress::Reporter;
+use crate::refund::{self, AccountRefund, Outcome};
+use crate::render;
+use crate::rules::ReviewReason;
+use crate::settings::Settings;
+
+/// What a finished run reports to the user.
+#[derive(Debug)]
+pub struct RunReport {
+    pub out: PathBuf,
+    pub totals: ControlTotals,
+    pub accounts_in_scope: u64,
+    pub rows_read: u64,
+    pub rows_rejected: u64,
+}
+
+/// Everything computed, before rendering.
+pub struct Computed {
+    pub identified: Identified,
+    pub refunds: Vec<AccountRefund>,
+    pub review: Vec<(String, ReviewReason)>,
+    pub plan: PayoutPlan,
+    pub totals: ControlTotals,
+}
+
+fn discover(settings: &Settings, scratch: &Path) -> Result<Tables, LoadError> {
+    let data = &settings.data_dir;
+    Ok(Tables {
+        accounts: load::discover(
+            data,
+            "accounts",
+            load::ACCOUNT_COLUMNS,
+            settings.encoding,
+            scratch,
+        )?,
+        charges: load::discover(
+            data,
+            "charges",
+            load::CHARGE_COLUMNS,
+            settings.encoding,
+            scratch,
+        )?,
+        events: load::discover(
+            data,
+            "events",
+            load::EVENT_COLUMNS,
+            settings.encoding,
+            scratch,
+        )?,
+    })
+}
+
+fn scratch_dir() -> Result<tempfile::TempDir, RunError> {
+    tempfile::tempdir()
+        .map_err(|error| RunError::Internal(format!("cannot create a scratch directory: {error}")))
+}
+
+/// Runs the money policy over every in-scope account, in parallel, in a deterministic order.
+pub fn compute(
+    settings: &Settings,
+    identified: Identified,
+    reporter: &dyn Reporter,
+) -> Result<Computed, RunError> {
+    reporter.step("computing refunds");
+    let incident = &settings.incident;
+    let total = identified.inputs.len() as u64;
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let outcomes: Vec<Result<Outcome, refund::ComputeError>> = identified
+        .inputs
+        .par_iter()
+        .map(|input| {
+            let outcome = refund::compute(incident, settings.refund_date, input);
+            let finished = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            if finished % 4096 == 0 || finished == total {
+                reporter.advance(finished, total);
+            }
+            outcome
+        })
+        .collect();
+    let mut refunds = Vec::new();
+    let mut review = identified.review.clone();
+    for (input, outcome) in identified.inputs.iter().zip(outcomes) {
+        match outcome? {
+            Outcome::Affected(refund) => refunds.push(*refund),
+            Outcome::NotAffected => {}
+            Outcome::Review(reason) => review.push((input.account.account_id.clone(), reason)),
+        }
+    }
+    review.sort();
+    reporter.step("reconciling control totals");
+    let plan = PayoutPlan::new(&refunds, incident, settings.refund_date);
+    let totals = ledger::reconcile(&refunds, &plan, review.len() as u64)?;
+    Ok(Computed {
+        identified,
+        refunds,
+        review,
+        plan,
+        totals,
+    })
+}
+
+/// Loads, identifies and computes.
+pub fn evaluate(settings: &Settings, reporter: &dyn Reporter) -> Result<Computed, RunError> {
+    let scratch = scratch_dir()?;
+    let tables = discover(settings, scratch.path())?;
+    let identified =
+        identify::identify(&settings.incident, &tables, settings.on_bad_rows, reporter)?;
+    compute(settings, identified, reporter)
+}
+
+/// `redress run`.
+pub fn run(
+    settings: &Settings,
+    out: &Path,
+    force: bool,
+    reporter: &dyn Reporter,
+) -> Result<RunReport, RunError> {
+    let started = Instant::now();
+    let staging = Staging::new(out, force)?;
+    let scratch = scratch_dir()?;
+    let tables = discover(settings, scratch.path())?;
+    let identified =
+        identify::identify(&settings.incident, &tables, settings.on_bad_rows, reporter)?;
+    let computed = compute(settings, identified, reporter)?;
+
+    reporter.step("writing outputs");
+    let incident = &settings.incident;
+    let mut files = OutputFiles::default();
+    let rejects = (settings.on_bad_rows == OnBadRows::Reject)
+        .then_some(computed.identified.rejects.as_slice());
+    render::ledger::render(
+        &mut files,
+        &computed.refunds,
+        &computed.plan,
+        &computed.review,
+        rejects,
+        incident.currency,
+    )
+    .map_err(|error| RunError::Internal(format!("rendering Parquet output: {error}")))?;
+    staging.write_all(&files)?;
+    verify_read_back(&staging, &computed.totals, incident.currency)?;
+
+    let all_files: Vec<&load::InputFile> = [&tables.accounts, &tables.charges, &tables.events]
+        .iter()
+        .flat_map(|table| table.files.iter())
+        .collect();
+    let hashes = all_files
+        .par_iter()
+        .map(|file| {
+            sha256_file(&file.path).map_err(|error| {
+                RunError::Load(LoadError::Read {
+                    file: file.display.clone(),
+                    message: error.to_string(),
+                })
+            })
+        })
+        .collect::<Result<Vec<String>, RunError>>()?;
+    let rows_read: u64 = computed.identified.files.iter().map(|file| file.rows).sum();
+    let rows_rejected: u64 = computed
+        .identified
+        .files
+        .iter()
+        .map(|file| file.rows_rejected)
+        .sum();
+    let mut outputs: Vec<String> = files.paths().map(str::to_string).collect();
+    outputs.push("manifest.json".to_string());
+    outputs.sort();
+    let manifest = render::manifest::Manifest {
+        tool: "redress",
+        tool_version: env!("CARGO_PKG_VERSION"),
+        incident_id: incident.id.clone(),
+        incident_kind: incident.kind.as_str(),
+        incident_file_sha256: incident.file_sha256.clone(),
+        currency: incident.currency.code,
+        refund_date: settings.refund_date.map(|date| date.to_string()),
+        on_bad_rows: match settings.on_bad_rows {
+            OnBadRows::Abort => "abort",
+            OnBadRows::Reject => "reject",
+        },
+        inputs: render::manifest::input_entries(&computed.identified.files, &hashes),
+        rows: render::manifest::RowCounts {
+            read: rows_read,
+            rejected: rows_rejected,
+            accounts_in_scope: computed.identified.accounts_in_scope,
+            charge_rows_in_scope: computed.identified.charge_rows_in_scope,
+        },
+        control_totals: computed.totals.clone(),
+        outputs,
+        run_time_ms: started.elapsed().as_millis() as u64,
+    };
+    staging.write("manifest.json", &render::manifest::render(&manifest))?;
+    let out = staging.commit()?;
+    reporter.finish();
+    Ok(RunReport {
+        out,
+        totals: computed.totals,
+        accounts_in_scope: computed.identified.accounts_in_scope,
+        rows_read,
+        rows_rejected,
+    })
+}
+
+/// Reads refunds.csv back from the staging directory and checks its total against the ledger.
+fn verify_read_back(
+    staging: &Staging,
+    totals: &ControlTotals,
+    currency: crate::money::Currency,
+) -> Result<(), RunError> {
+    let path = staging.path().join("refunds.csv");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|error| RunError::Internal(format!("reading back {}: {error}", path.display())))?;
+    let records = crate::output::parse_csv(&text);
+    let mut records = records.iter();
+    let header = records.next().cloned().unwrap_or_default();
+    let column = header
+        .iter()
+        .position(|name| name == "refund_total")
+        .ok_or_else(|| RunError::Internal("refunds.csv has no refund_total column".to_string()))?;
+    let mut total: i64 = 0;
+    let mut rows: u64 = 0;
+    for record in records {
+        let value = record.get(column).map(String::as_str).unwrap_or("");
+        let minor = crate::money::parse_minor(value, currency.digits).map_err(|_| {
+            RunError::Internal(format!("refunds.csv read back: `{value}` is not an amount"))
+        })?;
+        total = total
+            .checked_add(minor)
+            .ok_or_else(|| RunError::Internal("refunds.csv read back overflows".to_string()))?;
+        rows += 1;
+    }
+    if total != totals.refund_total || rows != totals.accounts_affected {
+        return Err(RunError::Ledger(ledger::LedgerError::Mismatch(format!(
+            "refunds.csv as written holds {rows} accounts totalling {total}, the ledger {} totalling {}",
+            totals.accounts_affected, totals.refund_total
+        ))));
+    }
+    Ok(())
+}
+
+fn sha256_file(path: &Path) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    loop {
+        let read = file.read(&mut buffer)?;
+        if read == 0 {
+            break;
+        }
+        hasher.update(&buffer[..read]);
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
+/// `redress check`: the report printed to stdout.
+pub fn check(settings: &Settings, reporter: &dyn Reporter) -> Result<String, RunError> {
+    let computed = evaluate(settings, reporter)?;
+    reporter.finish();
+    let incident = &settings.incident;
+    let currency = incident.currency;
+    let totals = &computed.totals;
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "incident {} ({}) — {}",
+        incident.id,
+        incident.kind.as_str(),
+        incident.path.display()
+    );
+    for file in &computed.identified.files {
+        let _ = writeln!(
+            text,
+            "  {:<9} {:<40} {:>12} rows  {:>8} rejected",
+            file.table, file.file, file.rows, file.rows_rejected
+        );
+    }
+    let _ = writeln!(
+        text,
+        "accounts in scope:     {}",
+        computed.identified.accounts_in_scope
+    );
+    let _ = writeln!(
+        text,
+        "charge rows in scope:  {}",
+        computed.identified.charge_rows_in_scope
+    );
+    let _ = writeln!(
+        text,
+        "affected accounts:     {} (overbilled {}, underbilled {}, mixed {})",
+        totals.accounts_affected,
+        totals.accounts_overbilled,
+        totals.accounts_underbilled,
+        totals.accounts_mixed
+    );
+    let _ = writeln!(text, "for review:            {}", computed.review.len());
+    let _ = writeln!(
+        text,
+        "refund total:          {} {} (principal {}, tax {}, interest {})",
+        currency.format(totals.refund_total),
+        currency.code,
+        currency.format(totals.refund_principal),
+        currency.format(totals.refund_tax),
+        currency.format(totals.refund_interest)
+    );
+    let _ = writeln!(
+        text,
+        "corrections:           {} {}",
+        currency.format(totals.correction_total),
+        currency.code
+    );
+    let _ = writeln!(
+        text,
+        "under-billed (waived): {} {}",
+        currency.format(totals.underbilled_total),
+        currency.code
+    );
+    let _ = writeln!(text, "nothing was written.");
+    Ok(text)
+}
+
+/// `redress explain`: every step of one account's calculation.
+pub fn explain(
+    settings: &Settings,
+    account_id: &str,
+    reporter: &dyn Reporter,
+) -> Result<String, RunError> {
+    let scratch = scratch_dir()?;
+    let tables = discover(settings, scratch.path())?;
+    let identified =
+        identify::identify(&settings.incident, &tables, settings.on_bad_rows, reporter)?;
+    reporter.finish();
+    let incident = &settings.incident;
+    let currency = incident.currency;
+    let money = |minor: i64| currency.format(minor);
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "incident {} ({}), currency {}",
+        incident.id,
+        incident.kind.as_str(),
+        currency.code
+    );
+    if let Some((_, reason)) = identified.review.iter().find(|(id, _)| id == account_id) {
+        let _ = writeln!(
+            text,
+            "account {account_id}: left out for review — {} ({})",
+            reason.describe(),
+            reason.code()
+        );
+        return Ok(text);
+    }
+    let Some(input) = identified
+        .inputs
+        .iter()
+        .find(|input| input.account.account_id == account_id)
+    else {
+        return Err(RunError::Usage(format!(
+            "account `{account_id}` is not in scope of incident `{}`\nhint: it needs a `{}` event{} inside the scope filters; `redress check` prints the scope counts",
+            incident.id,
+            incident.trigger.event,
+            incident
+                .trigger
+                .detail
+                .as_ref()
+                .map(|detail| format!(" with detail `{detail}`"))
+                .unwrap_or_default()
+        )));
+    };
+    let account = &input.account;
+    let _ = writeln!(
+        text,
+        "account {} — status {}, region {}, plan {}, opened {}, closed {}",
+        account.account_id,
+        account.status.as_str(),
+        account.region.as_deref().unwrap_or("-"),
+        account.plan.as_deref().unwrap_or("-"),
+        account
+            .opened_on
+            .map(|date| date.to_string())
+            .unwrap_or_else(|| "-".to_string()),
+        account
+            .closed_on
+            .map(|date| date.to_string())
+            .unwrap_or_else(|| "-".to_string()),
+    );
+    let _ = writeln!(
+        text,
+        "trigger: `{}` on {} (earliest in window)",
+        incident.trigger.event, account.trigger_date
+    );
+    for event in &input.events {
+        let _ = writeln!(
+            text,
+            "  event {} {} detail={} quantity={}",
+            event.kind,
+            event.date,
+            event.detail.as_deref().unwrap_or("-"),
+            event
+                .quantity
+                .map(|q| q.to_string())
+                .unwrap_or_else(|| "-".to_string())
+        );
+    }
+    let trace = refund::trace(incident, settings.refund_date, input)?;
+    if let Outcome::Review(reason) = &trace.outcome {
+        let _ = writeln!(
+            text,
+            "left out for review — {} ({})",
+            reason.describe(),
+            reason.code()
+        );
+        return Ok(text);
+    }
+    let _ = writeln!(
+        text,
+        "\nrows the rule may touch (should = what ought to have been billed; diff = amount − should):"
+    );
+    let _ = writeln!(
+        text,
+        "  month    period                  item               qty  unit_price      amount      should        diff  tax_rate  paid_on"
+    );
+    for row in &trace.rows {
+        let r = &row.row;
+        let _ = writeln!(
+            text,
+            "  {}  {}..{}  {:<16} {:>5} {:>11} {:>11} {:>11} {:>11}  {:<8}  {}",
+            r.billing_month,
+            r.period_start,
+            r.period_end,
+            r.item,
+            r.quantity,
+            money(r.unit_price),
+            money(r.amount),
+            money(row.should),
+            money(row.diff),
+            format_rate(r.tax_rate),
+            r.paid_on
+                .map(|date| date.to_string())
+                .unwrap_or_else(|| "unpaid".to_string())
+        );
+    }
+    let _ = writeln!(
+        text,
+        "\ninvoices in scope (tax per invoice per rate: T = R_t(B × t) − R_t(S × t), rounding {}):",
+        incident.tax_rounding
+    );
+    for invoice in &trace.invoices {
+        let _ = writeln!(
+            text,
+            "  {} paid_on {}: P = {}, T = {}, X = P + T = {}",
+            invoice.billing_month,
+            invoice
+                .paid_on
+                .map(|date| date.to_string())
+                .unwrap_or_else(|| "unpaid".to_string()),
+            money(invoice.principal),
+            money(invoice.tax),
+            money(invoice.excess())
+        );
+        for group in &invoice.groups {
+            let _ = writeln!(
+                text,
+                "      rate {}: B = {} ({} untouched rows summed), D = {}, S = B − D = {}; tax charged R({} × {}) = {}, should R({} × {}) = {}, tax_diff = {}",
+                format_rate(group.tax_rate),
+                money(group.billed),
+                group.untouched_rows,
+                money(group.diff),
+                money(group.should),
+                money(group.billed),
+                format_rate(group.tax_rate),
+                money(group.tax_charged),
+                money(group.should),
+                format_rate(group.tax_rate),
+                money(group.tax_should),
+                money(group.tax_diff)
+            );
+        }
+        let verdict = match (invoice.excess().signum(), invoice.paid_on) {
+            (0, _) => "not affected".to_string(),
+            (-1, _) => format!(
+                "under-billed by {}: waived, never collected",
+                money(-invoice.excess())
+            ),
+            (_, None) => format!(
+                "over-billed but unpaid: correction of {} to the open bill, no interest",
+                money(invoice.excess())
+            ),
+            (_, Some(_)) => {
+                let interest = &invoice.interest;
+                let mut line = format!(
+                    "over-billed and paid: refund {} + interest {} ({} accrual days",
+                    money(invoice.excess()),
+                    money(interest.amount),
+                    interest.days
+                );
+                for (start, end, rate, basis) in &interest.segments {
+                    let _ = write!(line, "; {start}..{end} at {} / {basis}", format_rate(*rate));
+                }
+                let _ = write!(line, "; rounded {} once)", incident.interest.rounding);
+                line
+            }
+        };
+        let _ = writeln!(text, "      → {verdict}");
+    }
+    match &trace.outcome {
+        Outcome::Affected(refund) => {
+            let _ = writeln!(
+                text,
+                "\nclass {}: refund_total {} = principal {} + tax {} + interest {}; corrections {}; under-billed (waived) {}",
+                refund.class.as_str(),
+                money(refund.refund_total),
+                money(refund.refund_principal),
+                money(refund.refund_tax),
+                money(refund.refund_interest),
+                money(refund.correction_total),
+                money(refund.underbilled_total)
+            );
+            let _ = writeln!(
+                text,
+                "payout: {}{} — refund_id {}",
+                refund.payout_channel.as_str(),
+                refund
+                    .claim_reason
+                    .map(|reason| format!(" ({})", reason.as_str()))
+                    .unwrap_or_default(),
+                refund.refund_id
+            );
+        }
+        _ => {
+            let _ = writeln!(text, "\nnot affected: every in-scope invoice has X = 0");
+        }
+    }
+    Ok(text)
+}

@@ -1,0 +1,617 @@
+//! The refund arithmetic (SPEC §4) for one account: should/diff per row from the rule, tax per
+//! invoice per rate, interest on paid over-billed invoices, the account's totals, class, payout
+//! channel and refund_id. Pure Rust over typed values; safe to run in parallel per account.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use sha2::{Digest, Sha256};
+
+use crate::incident::{ActiveChannel, ClosedChannel, Incident};
+use crate::interest::{self, Interest, InterestError};
+use crate::model::{AccountInput, BankDetails, ChargeRow, Status};
+use crate::money::{self, Month, Overflow};
+use crate::rules::{self, ReviewReason, RuleError, RuleOutcome};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ComputeError {
+    #[error(transparent)]
+    Rule(#[from] RuleError),
+    #[error(transparent)]
+    Interest(#[from] InterestError),
+    #[error(transparent)]
+    Overflow(#[from] Overflow),
+    #[error(
+        "account `{account_id}`, invoice {billing_month}: rows disagree on paid_on ({values})\nhint: all rows of one invoice (account_id, billing_month) must carry the same paid_on"
+    )]
+    PaidOnDisagrees {
+        account_id: String,
+        billing_month: Month,
+        values: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountClass {
+    Overbilled,
+    Underbilled,
+    Mixed,
+}
+
+impl AccountClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountClass::Overbilled => "overbilled",
+            AccountClass::Underbilled => "underbilled",
+            AccountClass::Mixed => "mixed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvoiceClass {
+    Overbilled,
+    Underbilled,
+}
+
+impl InvoiceClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvoiceClass::Overbilled => "overbilled",
+            InvoiceClass::Underbilled => "underbilled",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PayoutChannel {
+    BillCredit,
+    BankTransfer,
+    Claim,
+    Residual,
+    None,
+}
+
+impl PayoutChannel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PayoutChannel::BillCredit => "bill_credit",
+            PayoutChannel::BankTransfer => "bank_transfer",
+            PayoutChannel::Claim => "claim",
+            PayoutChannel::Residual => "residual",
+            PayoutChannel::None => "none",
+        }
+    }
+
+    pub const ALL: [PayoutChannel; 5] = [
+        PayoutChannel::BillCredit,
+        PayoutChannel::BankTransfer,
+        PayoutChannel::Claim,
+        PayoutChannel::Residual,
+        PayoutChannel::None,
+    ];
+}
+
+/// Why a payout became a claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimReason {
+    /// `payout.closed = "claim"`.
+    ClosedAccountPolicy,
+    /// Closed before `payout.claim_if_closed_before`.
+    ClosedBeforeCutoff,
+    /// Bank details missing or malformed.
+    IncompleteBankDetails,
+}
+
+impl ClaimReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClaimReason::ClosedAccountPolicy => "closed_account_policy",
+            ClaimReason::ClosedBeforeCutoff => "closed_before_cutoff",
+            ClaimReason::IncompleteBankDetails => "incomplete_bank_details",
+        }
+    }
+}
+
+/// One row's should and diff, kept for `explain`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowTrace {
+    pub row: ChargeRow,
+    pub should: i64,
+    pub diff: i64,
+}
+
+/// One tax group of an invoice.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaxGroup {
+    pub tax_rate: Decimal,
+    /// B: Σ amount of all rows.
+    pub billed: i64,
+    /// D: Σ diff.
+    pub diff: i64,
+    /// S = B − D.
+    pub should: i64,
+    pub tax_charged: i64,
+    pub tax_should: i64,
+    pub tax_diff: i64,
+    pub untouched_rows: u64,
+}
+
+/// An affected invoice (X ≠ 0).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invoice {
+    pub billing_month: Month,
+    pub class: InvoiceClass,
+    /// P
+    pub principal: i64,
+    /// T
+    pub tax: i64,
+    pub paid_on: Option<NaiveDate>,
+    pub interest: Interest,
+    /// P + T (+ interest when paid and over-billed): what this invoice contributes to its total.
+    pub groups: Vec<TaxGroup>,
+}
+
+impl Invoice {
+    /// X = P + T.
+    pub fn excess(&self) -> i64 {
+        self.principal + self.tax
+    }
+
+    pub fn is_refunded(&self) -> bool {
+        self.class == InvoiceClass::Overbilled && self.paid_on.is_some()
+    }
+
+    pub fn is_correction(&self) -> bool {
+        self.class == InvoiceClass::Overbilled && self.paid_on.is_none()
+    }
+}
+
+/// An affected account and what it is owed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountRefund {
+    pub account_id: String,
+    pub class: AccountClass,
+    pub refund_principal: i64,
+    pub refund_tax: i64,
+    pub refund_interest: i64,
+    pub refund_total: i64,
+    pub correction_total: i64,
+    pub underbilled_total: i64,
+    pub overbilled_invoices: u32,
+    pub underbilled_invoices: u32,
+    pub first_billing_month: Month,
+    pub last_billing_month: Month,
+    pub payout_channel: PayoutChannel,
+    pub claim_reason: Option<ClaimReason>,
+    pub refund_id: String,
+    pub region: Option<String>,
+    pub plan: Option<String>,
+    pub status: Status,
+    pub invoices: Vec<Invoice>,
+}
+
+/// What computing one in-scope account produced.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Affected(Box<AccountRefund>),
+    NotAffected,
+    Review(ReviewReason),
+}
+
+/// Full detail of one account's computation, for `explain`.
+#[derive(Debug, Clone)]
+pub struct Trace {
+    pub rows: Vec<RowTrace>,
+    /// Every in-scope invoice, affected or not.
+    pub invoices: Vec<Invoice>,
+    pub outcome: Outcome,
+}
+
+/// `refund_id`: first 16 hex digits of SHA-256 of `"{incident.id}:{account_id}"`.
+pub fn refund_id(incident_id: &str, account_id: &str) -> String {
+    let digest = Sha256::digest(format!("{incident_id}:{account_id}").as_bytes());
+    crate::incident::hex(&digest[..8])
+}
+
+/// Computes one account.
+pub fn compute(
+    incident: &Incident,
+    refund_date: Option<NaiveDate>,
+    input: &AccountInput,
+) -> Result<Outcome, ComputeError> {
+    Ok(trace(incident, refund_date, input)?.outcome)
+}
+
+/// Computes one account keeping every intermediate value.
+pub fn trace(
+    incident: &Incident,
+    refund_date: Option<NaiveDate>,
+    input: &AccountInput,
+) -> Result<Trace, ComputeError> {
+    let should = match rules::apply(&incident.rule, input)? {
+        RuleOutcome::Review(reason) => {
+            return Ok(Trace {
+                rows: Vec::new(),
+                invoices: Vec::new(),
+                outcome: Outcome::Review(reason),
+            });
+        }
+        RuleOutcome::Should(should) => should,
+    };
+    let rows: Vec<RowTrace> = input
+        .rows
+        .iter()
+        .zip(should)
+        .map(|(row, should)| {
+            let diff = row
+                .amount
+                .checked_sub(should)
+                .ok_or(Overflow("a row's diff"))?;
+            Ok(RowTrace {
+                row: row.clone(),
+                should,
+                diff,
+            })
+        })
+        .collect::<Result<_, Overflow>>()?;
+
+    // Invoices in scope, each with its tax groups keyed by the numeric tax rate.
+    #[derive(Default)]
+    struct Builder {
+        groups: BTreeMap<Decimal, (i64, i64, u64)>,
+        paid_on: Vec<Option<NaiveDate>>,
+    }
+    let mut builders: BTreeMap<Month, Builder> = BTreeMap::new();
+    for trace in &rows {
+        if !incident.scope.month_in_scope(trace.row.billing_month) {
+            continue;
+        }
+        let builder = builders.entry(trace.row.billing_month).or_default();
+        let group = builder
+            .groups
+            .entry(trace.row.tax_rate.normalize())
+            .or_default();
+        group.0 = group
+            .0
+            .checked_add(trace.row.amount)
+            .ok_or(Overflow("an invoice's billed amount"))?;
+        group.1 = group
+            .1
+            .checked_add(trace.diff)
+            .ok_or(Overflow("an invoice's diff"))?;
+        builder.paid_on.push(trace.row.paid_on);
+    }
+    for untouched in &input.untouched {
+        if !incident.scope.month_in_scope(untouched.billing_month) {
+            continue;
+        }
+        let builder = builders.entry(untouched.billing_month).or_default();
+        let group = builder
+            .groups
+            .entry(untouched.tax_rate.normalize())
+            .or_default();
+        group.0 = group
+            .0
+            .checked_add(untouched.amount_sum)
+            .ok_or(Overflow("an invoice's billed amount"))?;
+        group.2 += untouched.rows;
+        if untouched.paid_on_empty > 0 {
+            builder.paid_on.push(None);
+        }
+        if untouched.paid_on_empty < untouched.rows {
+            builder.paid_on.push(untouched.paid_on_min);
+            builder.paid_on.push(untouched.paid_on_max);
+        }
+    }
+
+    let mut invoices = Vec::with_capacity(builders.len());
+    for (billing_month, builder) in builders {
+        let paid_on = builder.paid_on.first().copied().flatten();
+        if builder.paid_on.iter().any(|value| *value != paid_on) {
+            let mut values: Vec<String> = builder
+                .paid_on
+                .iter()
+                .map(|value| {
+                    value
+                        .map(|date| date.to_string())
+                        .unwrap_or_else(|| "(empty)".to_string())
+                })
+                .collect();
+            values.sort();
+            values.dedup();
+            return Err(ComputeError::PaidOnDisagrees {
+                account_id: input.account.account_id.clone(),
+                billing_month,
+                values: values.join(", "),
+            });
+        }
+        let mut groups = Vec::with_capacity(builder.groups.len());
+        for (tax_rate, (billed, diff, untouched_rows)) in builder.groups {
+            let should = billed
+                .checked_sub(diff)
+                .ok_or(Overflow("a tax group's should"))?;
+            let tax_charged =
+                money::mul_rate(billed, tax_rate, incident.tax_rounding, "tax charged")?;
+            let tax_should = money::mul_rate(
+                should,
+                tax_rate,
+                incident.tax_rounding,
+                "tax that should have been charged",
+            )?;
+            groups.push(TaxGroup {
+                tax_rate,
+                billed,
+                diff,
+                should,
+                tax_charged,
+                tax_should,
+                tax_diff: tax_charged - tax_should,
+                untouched_rows,
+            });
+        }
+        let principal = money::checked_sum(
+            groups.iter().map(|group| group.diff),
+            "an invoice's principal",
+        )?;
+        let tax = money::checked_sum(
+            groups.iter().map(|group| group.tax_diff),
+            "an invoice's tax",
+        )?;
+        let excess = principal
+            .checked_add(tax)
+            .ok_or(Overflow("an invoice's excess"))?;
+        let class = match excess.signum() {
+            1 => InvoiceClass::Overbilled,
+            -1 => InvoiceClass::Underbilled,
+            _ => {
+                invoices.push(Invoice {
+                    billing_month,
+                    class: InvoiceClass::Overbilled,
+                    principal,
+                    tax,
+                    paid_on,
+                    interest: Interest {
+                        days: 0,
+                        rate: None,
+                        amount: 0,
+                        segments: Vec::new(),
+                    },
+                    groups,
+                });
+                continue;
+            }
+        };
+        let interest = match (class, paid_on) {
+            (InvoiceClass::Overbilled, Some(paid_on)) => {
+                interest::compute(excess, paid_on, refund_date, &incident.interest)?
+            }
+            _ => Interest {
+                days: 0,
+                rate: None,
+                amount: 0,
+                segments: Vec::new(),
+            },
+        };
+        invoices.push(Invoice {
+            billing_month,
+            class,
+            principal,
+            tax,
+            paid_on,
+            interest,
+            groups,
+        });
+    }
+    let outcome = summarize(incident, input, &invoices)?;
+    Ok(Trace {
+        rows,
+        invoices,
+        outcome,
+    })
+}
+
+fn summarize(
+    incident: &Incident,
+    input: &AccountInput,
+    all_invoices: &[Invoice],
+) -> Result<Outcome, ComputeError> {
+    let affected: Vec<Invoice> = all_invoices
+        .iter()
+        .filter(|invoice| invoice.excess() != 0)
+        .cloned()
+        .collect();
+    if affected.is_empty() {
+        return Ok(Outcome::NotAffected);
+    }
+    let refunded = || affected.iter().filter(|invoice| invoice.is_refunded());
+    let refund_principal = money::checked_sum(
+        refunded().map(|invoice| invoice.principal),
+        "refund_principal",
+    )?;
+    let refund_tax = money::checked_sum(refunded().map(|invoice| invoice.tax), "refund_tax")?;
+    let refund_interest = money::checked_sum(
+        refunded().map(|invoice| invoice.interest.amount),
+        "refund_interest",
+    )?;
+    let refund_total = money::checked_sum(
+        [refund_principal, refund_tax, refund_interest],
+        "refund_total",
+    )?;
+    let correction_total = money::checked_sum(
+        affected
+            .iter()
+            .filter(|invoice| invoice.is_correction())
+            .map(Invoice::excess),
+        "correction_total",
+    )?;
+    let underbilled_total = money::checked_sum(
+        affected
+            .iter()
+            .filter(|invoice| invoice.class == InvoiceClass::Underbilled)
+            .map(|invoice| -invoice.excess()),
+        "underbilled_total",
+    )?;
+    let over = refund_total + correction_total;
+    let class = match (over > 0, underbilled_total > 0) {
+        (true, false) => AccountClass::Overbilled,
+        (false, true) => AccountClass::Underbilled,
+        (true, true) => AccountClass::Mixed,
+        (false, false) => return Ok(Outcome::NotAffected),
+    };
+    let account = &input.account;
+    let (payout_channel, claim_reason) = payout_channel(incident, input, refund_total);
+    Ok(Outcome::Affected(Box::new(AccountRefund {
+        account_id: account.account_id.clone(),
+        class,
+        refund_principal,
+        refund_tax,
+        refund_interest,
+        refund_total,
+        correction_total,
+        underbilled_total,
+        overbilled_invoices: affected
+            .iter()
+            .filter(|invoice| invoice.class == InvoiceClass::Overbilled)
+            .count() as u32,
+        underbilled_invoices: affected
+            .iter()
+            .filter(|invoice| invoice.class == InvoiceClass::Underbilled)
+            .count() as u32,
+        first_billing_month: affected
+            .iter()
+            .map(|invoice| invoice.billing_month)
+            .min()
+            .unwrap_or(Month::from_index(0)),
+        last_billing_month: affected
+            .iter()
+            .map(|invoice| invoice.billing_month)
+            .max()
+            .unwrap_or(Month::from_index(0)),
+        payout_channel,
+        claim_reason,
+        refund_id: refund_id(&incident.id, &account.account_id),
+        region: account.region.clone(),
+        plan: account.plan.clone(),
+        status: account.status,
+        invoices: affected,
+    })))
+}
+
+/// The payout channel of an account (SPEC §4).
+fn payout_channel(
+    incident: &Incident,
+    input: &AccountInput,
+    refund_total: i64,
+) -> (PayoutChannel, Option<ClaimReason>) {
+    if refund_total <= 0 {
+        return (PayoutChannel::None, None);
+    }
+    let account = &input.account;
+    let payout = &incident.payout;
+    let (mut channel, mut reason) = match account.status {
+        Status::Active => match payout.active {
+            ActiveChannel::BillCredit => (PayoutChannel::BillCredit, None),
+            ActiveChannel::BankTransfer => (PayoutChannel::BankTransfer, None),
+        },
+        Status::Closed => {
+            let before_cutoff = match (account.closed_on, payout.claim_if_closed_before) {
+                (Some(closed_on), Some(cutoff)) => closed_on < cutoff,
+                _ => false,
+            };
+            if before_cutoff {
+                (PayoutChannel::Claim, Some(ClaimReason::ClosedBeforeCutoff))
+            } else {
+                match payout.closed {
+                    ClosedChannel::BankTransfer => (PayoutChannel::BankTransfer, None),
+                    ClosedChannel::Claim => {
+                        (PayoutChannel::Claim, Some(ClaimReason::ClosedAccountPolicy))
+                    }
+                }
+            }
+        }
+    };
+    if channel == PayoutChannel::BankTransfer && !bank_details_complete(&account.bank) {
+        channel = PayoutChannel::Claim;
+        reason = Some(ClaimReason::IncompleteBankDetails);
+    }
+    if matches!(channel, PayoutChannel::BankTransfer | PayoutChannel::Claim)
+        && refund_total < payout.minimum_transfer
+    {
+        return (PayoutChannel::Residual, None);
+    }
+    (channel, reason)
+}
+
+/// Complete bank details (SPEC §4): 4-digit bank, 3-digit branch, an account type, a 7-digit
+/// number, and a katakana holder name.
+pub fn bank_details_complete(bank: &BankDetails) -> bool {
+    let digits = |value: &Option<String>, length: usize| {
+        value.as_deref().is_some_and(|text| {
+            text.len() == length && text.bytes().all(|byte| byte.is_ascii_digit())
+        })
+    };
+    digits(&bank.bank_code, 4)
+        && digits(&bank.branch_code, 3)
+        && bank
+            .account_type
+            .as_deref()
+            .is_some_and(|kind| matches!(kind, "ordinary" | "current" | "savings"))
+        && digits(&bank.account_number, 7)
+        && bank.holder_kana.as_deref().is_some_and(is_katakana_name)
+}
+
+/// Katakana (full- or half-width, with ー ﾞ ﾟ ・), spaces and `( ) . - /`, at least one letter.
+pub fn is_katakana_name(name: &str) -> bool {
+    let is_letter = |c: char| matches!(c, '\u{30A1}'..='\u{30FA}' | '\u{FF66}'..='\u{FF6F}' | '\u{FF71}'..='\u{FF9D}');
+    let allowed = |c: char| {
+        is_letter(c)
+            || matches!(
+                c,
+                'ー' | 'ﾞ'
+                    | 'ﾟ'
+                    | '・'
+                    | '\u{FF65}'
+                    | 'ｰ'
+                    | '゛'
+                    | '゜'
+                    | ' '
+                    | '\u{3000}'
+                    | '('
+                    | ')'
+                    | '.'
+                    | '-'
+                    | '/'
+            )
+    };
+    name.chars().all(allowed) && name.chars().any(is_letter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refund_id_is_stable() {
+        // sha256("ntt-2001-myline:A1") — computed independently with `printf %s ntt-2001-myline:A1 | sha256sum`.
+        let id = refund_id("ntt-2001-myline", "A1");
+        assert_eq!(id, "6bc2e824a1b00042");
+        assert_ne!(id, refund_id("ntt-2001-myline", "A2"));
+    }
+
+    #[test]
+    fn katakana_names() {
+        assert!(is_katakana_name("ﾔﾏﾀﾞ ﾀﾛｳ"));
+        assert!(is_katakana_name("ヤマダ　タロウ"));
+        assert!(is_katakana_name("ｶ)ｴｸｻﾝﾌﾟﾙ"));
+        assert!(!is_katakana_name("Yamada Taro"));
+        assert!(!is_katakana_name("山田太郎"));
+        assert!(!is_katakana_name("ー・ "));
+        assert!(!is_katakana_name(""));
+    }
+}

@@ -1,0 +1,331 @@
+//! The ledger files for the incident team and finance: refunds, invoices (CSV and Parquet),
+//! payouts CSVs, review and rejects.
+
+use polars::prelude::*;
+
+use crate::ledger::PayoutPlan;
+use crate::load::RowProblem;
+use crate::money::{Currency, format_rate};
+use crate::output::{Csv, OutputFiles};
+use crate::refund::AccountRefund;
+use crate::rules::ReviewReason;
+
+pub const REFUND_COLUMNS: [&str; 17] = [
+    "account_id",
+    "class",
+    "refund_principal",
+    "refund_tax",
+    "refund_interest",
+    "refund_total",
+    "correction_total",
+    "underbilled_total",
+    "overbilled_invoices",
+    "underbilled_invoices",
+    "first_billing_month",
+    "last_billing_month",
+    "payout_channel",
+    "refund_id",
+    "region",
+    "plan",
+    "status",
+];
+
+pub const INVOICE_COLUMNS: [&str; 9] = [
+    "account_id",
+    "billing_month",
+    "class",
+    "principal",
+    "tax",
+    "paid_on",
+    "interest_days",
+    "interest_rate",
+    "interest",
+];
+
+/// refunds.csv, invoices.csv and their Parquet twins, payouts CSVs, review.csv, rejects.csv.
+pub fn render(
+    files: &mut OutputFiles,
+    refunds: &[AccountRefund],
+    plan: &PayoutPlan,
+    review: &[(String, ReviewReason)],
+    rejects: Option<&[RowProblem]>,
+    currency: Currency,
+) -> PolarsResult<()> {
+    let money = |minor: i64| currency.format(minor);
+    let mut csv = Csv::with_header(&REFUND_COLUMNS);
+    for refund in refunds {
+        let fields = [
+            refund.account_id.clone(),
+            refund.class.as_str().to_string(),
+            money(refund.refund_principal),
+            money(refund.refund_tax),
+            money(refund.refund_interest),
+            money(refund.refund_total),
+            money(refund.correction_total),
+            money(refund.underbilled_total),
+            refund.overbilled_invoices.to_string(),
+            refund.underbilled_invoices.to_string(),
+            refund.first_billing_month.to_string(),
+            refund.last_billing_month.to_string(),
+            refund.payout_channel.as_str().to_string(),
+            refund.refund_id.clone(),
+            refund.region.clone().unwrap_or_default(),
+            refund.plan.clone().unwrap_or_default(),
+            refund.status.as_str().to_string(),
+        ];
+        csv.row(fields.iter().map(String::as_str));
+    }
+    files.add("refunds.csv", csv.into_bytes());
+    files.add("refunds.parquet", refunds_parquet(refunds, currency)?);
+
+    let mut csv = Csv::with_header(&INVOICE_COLUMNS);
+    for refund in refunds {
+        for invoice in &refund.invoices {
+            let fields = [
+                refund.account_id.clone(),
+                invoice.billing_month.to_string(),
+                invoice.class.as_str().to_string(),
+                money(invoice.principal),
+                money(invoice.tax),
+                invoice
+                    .paid_on
+                    .map(|date| date.to_string())
+                    .unwrap_or_default(),
+                invoice.interest.days.to_string(),
+                interest_rate(invoice),
+                money(invoice.interest.amount),
+            ];
+            csv.row(fields.iter().map(String::as_str));
+        }
+    }
+    files.add("invoices.csv", csv.into_bytes());
+    files.add("invoices.parquet", invoices_parquet(refunds, currency)?);
+
+    let payout_csv = |lines: &[crate::ledger::PayoutLine]| {
+        let mut csv = Csv::with_header(&["refund_id", "account_id", "amount"]);
+        for line in lines {
+            csv.row([
+                line.refund_id.as_str(),
+                line.account_id.as_str(),
+                money(line.amount).as_str(),
+            ]);
+        }
+        csv.into_bytes()
+    };
+    let mut credits = Csv::with_header(&[
+        "refund_id",
+        "account_id",
+        "amount",
+        "apply_to_billing_month",
+    ]);
+    let credit_month = plan
+        .bill_credit_month
+        .map(|month| month.to_string())
+        .unwrap_or_default();
+    for line in &plan.bill_credits {
+        credits.row([
+            line.refund_id.as_str(),
+            line.account_id.as_str(),
+            money(line.amount).as_str(),
+            credit_month.as_str(),
+        ]);
+    }
+    files.add("payouts/bill_credits.csv", credits.into_bytes());
+    let mut claims = Csv::with_header(&["refund_id", "account_id", "amount", "reason"]);
+    for line in &plan.claims {
+        let reason = line
+            .claim_reason
+            .map(|reason| reason.as_str())
+            .unwrap_or("");
+        claims.row([
+            line.refund_id.as_str(),
+            line.account_id.as_str(),
+            money(line.amount).as_str(),
+            reason,
+        ]);
+    }
+    files.add("payouts/claims.csv", claims.into_bytes());
+    files.add("payouts/residual.csv", payout_csv(&plan.residual));
+    let mut corrections = Csv::with_header(&["refund_id", "account_id", "billing_month", "amount"]);
+    for correction in &plan.corrections {
+        corrections.row([
+            correction.refund_id.as_str(),
+            correction.account_id.as_str(),
+            correction.billing_month.to_string().as_str(),
+            money(correction.amount).as_str(),
+        ]);
+    }
+    files.add("payouts/bill_corrections.csv", corrections.into_bytes());
+
+    let mut csv = Csv::with_header(&["account_id", "reason", "detail"]);
+    for (account_id, reason) in review {
+        csv.row([account_id.as_str(), reason.code(), reason.describe()]);
+    }
+    files.add("review.csv", csv.into_bytes());
+
+    if let Some(rejects) = rejects {
+        let mut csv = Csv::with_header(&["file", "row", "column", "value", "reason", "message"]);
+        for problem in rejects {
+            csv.row([
+                problem.file.as_str(),
+                problem.row.to_string().as_str(),
+                problem.column.as_str(),
+                problem.value.as_deref().unwrap_or(""),
+                problem.reason.as_str(),
+                problem.message.as_str(),
+            ]);
+        }
+        files.add("rejects.csv", csv.into_bytes());
+    }
+    Ok(())
+}
+
+/// The interest rate column: empty when there is no accrual day or daily rates varied.
+pub fn interest_rate(invoice: &crate::refund::Invoice) -> String {
+    match invoice.interest.rate {
+        Some(rate) if invoice.interest.days > 0 => format_rate(rate),
+        _ => String::new(),
+    }
+}
+
+fn money_column(
+    name: &str,
+    values: impl Iterator<Item = i64>,
+    currency: Currency,
+) -> PolarsResult<Column> {
+    let values: Vec<i128> = values.map(i128::from).collect();
+    Ok(Int128Chunked::from_vec(name.into(), values)
+        .into_decimal(18, currency.digits as usize)?
+        .into_column())
+}
+
+fn text_column(name: &str, values: impl Iterator<Item = String>) -> Column {
+    Column::new(name.into(), values.collect::<Vec<String>>())
+}
+
+fn optional_text_column(name: &str, values: impl Iterator<Item = Option<String>>) -> Column {
+    Column::new(name.into(), values.collect::<Vec<Option<String>>>())
+}
+
+fn parquet_bytes(mut frame: DataFrame) -> PolarsResult<Vec<u8>> {
+    let mut bytes = Vec::new();
+    ParquetWriter::new(&mut bytes).finish(&mut frame)?;
+    Ok(bytes)
+}
+
+fn refunds_parquet(refunds: &[AccountRefund], currency: Currency) -> PolarsResult<Vec<u8>> {
+    let columns = vec![
+        text_column("account_id", refunds.iter().map(|r| r.account_id.clone())),
+        text_column(
+            "class",
+            refunds.iter().map(|r| r.class.as_str().to_string()),
+        ),
+        money_column(
+            "refund_principal",
+            refunds.iter().map(|r| r.refund_principal),
+            currency,
+        )?,
+        money_column("refund_tax", refunds.iter().map(|r| r.refund_tax), currency)?,
+        money_column(
+            "refund_interest",
+            refunds.iter().map(|r| r.refund_interest),
+            currency,
+        )?,
+        money_column(
+            "refund_total",
+            refunds.iter().map(|r| r.refund_total),
+            currency,
+        )?,
+        money_column(
+            "correction_total",
+            refunds.iter().map(|r| r.correction_total),
+            currency,
+        )?,
+        money_column(
+            "underbilled_total",
+            refunds.iter().map(|r| r.underbilled_total),
+            currency,
+        )?,
+        Column::new(
+            "overbilled_invoices".into(),
+            refunds
+                .iter()
+                .map(|r| r.overbilled_invoices)
+                .collect::<Vec<u32>>(),
+        ),
+        Column::new(
+            "underbilled_invoices".into(),
+            refunds
+                .iter()
+                .map(|r| r.underbilled_invoices)
+                .collect::<Vec<u32>>(),
+        ),
+        text_column(
+            "first_billing_month",
+            refunds.iter().map(|r| r.first_billing_month.to_string()),
+        ),
+        text_column(
+            "last_billing_month",
+            refunds.iter().map(|r| r.last_billing_month.to_string()),
+        ),
+        text_column(
+            "payout_channel",
+            refunds
+                .iter()
+                .map(|r| r.payout_channel.as_str().to_string()),
+        ),
+        text_column("refund_id", refunds.iter().map(|r| r.refund_id.clone())),
+        optional_text_column("region", refunds.iter().map(|r| r.region.clone())),
+        optional_text_column("plan", refunds.iter().map(|r| r.plan.clone())),
+        text_column(
+            "status",
+            refunds.iter().map(|r| r.status.as_str().to_string()),
+        ),
+    ];
+    parquet_bytes(DataFrame::new_infer_height(columns)?)
+}
+
+fn invoices_parquet(refunds: &[AccountRefund], currency: Currency) -> PolarsResult<Vec<u8>> {
+    let rows: Vec<(&AccountRefund, &crate::refund::Invoice)> = refunds
+        .iter()
+        .flat_map(|r| r.invoices.iter().map(move |invoice| (r, invoice)))
+        .collect();
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+    let paid_on: Vec<Option<i32>> = rows
+        .iter()
+        .map(|(_, invoice)| invoice.paid_on.map(|date| (date - epoch).num_days() as i32))
+        .collect();
+    let columns = vec![
+        text_column("account_id", rows.iter().map(|(r, _)| r.account_id.clone())),
+        text_column(
+            "billing_month",
+            rows.iter().map(|(_, i)| i.billing_month.to_string()),
+        ),
+        text_column(
+            "class",
+            rows.iter().map(|(_, i)| i.class.as_str().to_string()),
+        ),
+        money_column("principal", rows.iter().map(|(_, i)| i.principal), currency)?,
+        money_column("tax", rows.iter().map(|(_, i)| i.tax), currency)?,
+        Int32Chunked::from_iter_options("paid_on".into(), paid_on.into_iter())
+            .into_date()
+            .into_column(),
+        Column::new(
+            "interest_days".into(),
+            rows.iter()
+                .map(|(_, i)| i.interest.days)
+                .collect::<Vec<i64>>(),
+        ),
+        optional_text_column(
+            "interest_rate",
+            rows.iter()
+                .map(|(_, i)| Some(interest_rate(i)).filter(|rate| !rate.is_empty())),
+        ),
+        money_column(
+            "interest",
+            rows.iter().map(|(_, i)| i.interest.amount),
+            currency,
+        )?,
+    ];
+    parquet_bytes(DataFrame::new_infer_height(columns)?)
+}

@@ -1,0 +1,62 @@
+//! manifest.json: what went in (files, hashes, row counts), what came out (control totals), and
+//! with which tool version. Byte-identical for identical inputs except `run_time_ms`.
+
+use serde::Serialize;
+
+use crate::identify::FileStats;
+use crate::ledger::ControlTotals;
+
+#[derive(Debug, Serialize)]
+pub struct InputFileEntry {
+    pub table: String,
+    pub file: String,
+    pub sha256: String,
+    pub rows: u64,
+    pub rows_rejected: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RowCounts {
+    pub read: u64,
+    pub rejected: u64,
+    pub accounts_in_scope: u64,
+    pub charge_rows_in_scope: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Manifest {
+    pub tool: &'static str,
+    pub tool_version: &'static str,
+    pub incident_id: String,
+    pub incident_kind: &'static str,
+    pub incident_file_sha256: String,
+    pub currency: &'static str,
+    pub refund_date: Option<String>,
+    pub on_bad_rows: &'static str,
+    pub inputs: Vec<InputFileEntry>,
+    pub rows: RowCounts,
+    /// Money in minor units of `currency`.
+    pub control_totals: ControlTotals,
+    pub outputs: Vec<String>,
+    pub run_time_ms: u64,
+}
+
+pub fn input_entries(files: &[FileStats], hashes: &[String]) -> Vec<InputFileEntry> {
+    files
+        .iter()
+        .zip(hashes)
+        .map(|(file, sha256)| InputFileEntry {
+            table: file.table.clone(),
+            file: file.file.clone(),
+            sha256: sha256.clone(),
+            rows: file.rows,
+            rows_rejected: file.rows_rejected,
+        })
+        .collect()
+}
+
+pub fn render(manifest: &Manifest) -> Vec<u8> {
+    let mut text = serde_json::to_string_pretty(manifest).unwrap_or_default();
+    text.push('\n');
+    text.into_bytes()
+}

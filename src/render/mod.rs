@@ -1,0 +1,5 @@
+//! Rendering: pure functions from computed values to file bytes. Nothing here computes money;
+//! everything is formatted through `money::Currency::format`.
+
+pub mod ledger;
+pub mod manifest;
