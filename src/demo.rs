@@ -56,7 +56,7 @@ pub fn demo(out: &Path) -> Result<String, RunError> {
     let _ = writeln!(text, "redress demo — {}", settings.incident.title);
     let _ = writeln!(
         text,
-        "  {} billing rows read, {} accounts in scope",
+        "  {} input rows read, {} accounts in scope",
         report.rows_read, report.accounts_in_scope
     );
     let _ = writeln!(

@@ -28,12 +28,12 @@ impl SplitMix {
     pub fn new(parts: &[u64]) -> SplitMix {
         let mut state = 0x9E37_79B9_7F4A_7C15u64;
         for part in parts {
-            state = SplitMix(state ^ part.wrapping_mul(0xBF58_476D_1CE4_E5B9)).next();
+            state = SplitMix(state ^ part.wrapping_mul(0xBF58_476D_1CE4_E5B9)).next_u64();
         }
         SplitMix(state)
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -43,7 +43,7 @@ impl SplitMix {
 
     /// Uniform in `0..bound` (bound > 0).
     pub fn below(&mut self, bound: u64) -> u64 {
-        self.next() % bound.max(1)
+        self.next_u64() % bound.max(1)
     }
 
     /// True with probability `per_mille / 1000`.

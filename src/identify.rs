@@ -347,7 +347,7 @@ pub fn identify(
         input.rows.sort_by(|a, b| row_key(a).cmp(&row_key(b)));
         input
             .untouched
-            .sort_by(|a, b| (a.billing_month, a.tax_rate).cmp(&(b.billing_month, b.tax_rate)));
+            .sort_by_key(|group| (group.billing_month, group.tax_rate));
         input.events.sort_by(|a, b| {
             (&a.kind, a.date, &a.detail, a.quantity).cmp(&(&b.kind, b.date, &b.detail, b.quantity))
         });

@@ -88,7 +88,7 @@ pub fn compute(
         .map(|input| {
             let outcome = refund::compute(incident, settings.refund_date, input);
             let finished = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-            if finished % 4096 == 0 || finished == total {
+            if finished.is_multiple_of(4096) || finished == total {
                 reporter.advance(finished, total);
             }
             outcome

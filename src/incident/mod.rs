@@ -246,17 +246,22 @@ impl Incident {
             path: path.to_path_buf(),
             source,
         })?;
-        let text = String::from_utf8(bytes.clone()).map_err(|error| ConfigError::Parse {
+        Incident::from_bytes(&bytes, path)
+    }
+
+    /// Validates incident TOML already in memory; `path` names it in errors.
+    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Incident, ConfigError> {
+        let text = std::str::from_utf8(bytes).map_err(|error| ConfigError::Parse {
             path: path.to_path_buf(),
             message: format!("not UTF-8 text ({error})"),
         })?;
-        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let file: wire::IncidentFile =
             toml::from_str(text).map_err(|error| ConfigError::Parse {
                 path: path.to_path_buf(),
                 message: error.to_string(),
             })?;
-        let sha256 = hex(&Sha256::digest(&bytes));
+        let sha256 = hex(&Sha256::digest(bytes));
         Validator { path }.incident(file, sha256)
     }
 }
