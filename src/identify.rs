@@ -61,6 +61,7 @@ const ABORT_LISTING: usize = 20;
 const UNKNOWN: &str = "__p_unknown_account";
 const DUPLICATE: &str = "__p_duplicate";
 const PERIOD: &str = "__p_period_order";
+const BAD: &str = "__bad";
 const QUANTITY: &str = "__p_quantity_required";
 const KNOWN: &str = "__known";
 
@@ -68,16 +69,22 @@ fn polars_error(table: &Table) -> impl Fn(PolarsError) -> LoadError + '_ {
     move |error| load::query_error(table, error)
 }
 
+/// Collects with the streaming engine into single-chunk columns (row access by index on a
+/// many-chunk column is a search per access).
 fn engine_collect(frame: LazyFrame) -> PolarsResult<DataFrame> {
     match frame.collect_with_engine(Engine::Streaming)? {
-        polars_core::query_result::QueryResult::Single(frame) => Ok(frame),
+        polars_core::query_result::QueryResult::Single(mut frame) => {
+            frame.rechunk_mut_par();
+            Ok(frame)
+        }
         polars_core::query_result::QueryResult::Multiple(_) => Err(PolarsError::ComputeError(
             "unexpected multiple results".into(),
         )),
     }
 }
 
-/// Validates all inputs and extracts the in-scope accounts.
+/// Validates all inputs and extracts the in-scope accounts. Charges are scanned once: the pass
+/// keeps the rows that have a problem and the rows of in-scope accounts, nothing else.
 pub fn identify(
     incident: &Incident,
     tables: &Tables,
@@ -101,7 +108,7 @@ pub fn identify(
         load::describe_problems(
             &tables.accounts,
             &bad,
-            &[(DUPLICATE, "account_id")],
+            &[(DUPLICATE, "account_id", load::Problem::DuplicateAccount)],
             currency,
         )
         .map_err(polars_error(&tables.accounts))?
@@ -120,15 +127,12 @@ pub fn identify(
                 .or(col("kind").is_in(lit(kinds_series).implode(false), false)),
         )
         .with_column(
-            when(
-                col("kind")
-                    .eq(lit("equipment_count"))
-                    .and(col("quantity").is_null())
-                    .and(col("__p_quantity").eq(lit(0u32).cast(DataType::UInt32))),
-            )
-            .then(lit(load::Problem::QuantityRequired as u32).cast(DataType::UInt32))
-            .otherwise(lit(0u32).cast(DataType::UInt32))
-            .alias(QUANTITY),
+            col("kind")
+                .eq(lit("equipment_count"))
+                .and(col("quantity").is_null())
+                .and(col("__p_quantity").not())
+                .fill_null(lit(false))
+                .alias(QUANTITY),
         );
     let events = engine_collect(with_unknown_account(events_frame, &known))
         .map_err(polars_error(&tables.events))?;
@@ -141,34 +145,104 @@ pub fn identify(
         load::describe_problems(
             &tables.events,
             &bad,
-            &[(UNKNOWN, "account_id"), (QUANTITY, "quantity")],
+            &[
+                (UNKNOWN, "account_id", load::Problem::UnknownAccount),
+                (QUANTITY, "quantity", load::Problem::QuantityRequired),
+            ],
             currency,
         )
         .map_err(polars_error(&tables.events))?
     };
 
-    // Charges: one streaming pass for problems.
-    reporter.step("validating charges");
-    let charges_checked = with_unknown_account(
-        load::prepare(&tables.charges, digits)?.with_column(
-            when(col("period_start").gt(col("period_end")))
-                .then(lit(load::Problem::PeriodOrder as u32).cast(DataType::UInt32))
-                .otherwise(lit(0u32).cast(DataType::UInt32))
-                .alias(PERIOD),
-        ),
-        &known,
+    // Triggers and in-scope accounts, before any charge is read.
+    reporter.step("finding accounts in scope");
+    let valid_events = events
+        .filter(&!event_problem_mask.clone())
+        .map_err(polars_error(&tables.events))?;
+    let event_rows = events_from_frame(&valid_events).map_err(polars_error(&tables.events))?;
+    let triggers = trigger_dates(incident, &event_rows);
+    let valid_accounts = accounts
+        .filter(&!account_problem_mask.clone())
+        .map_err(polars_error(&tables.accounts))?;
+    let in_scope = in_scope_accounts(incident, &valid_accounts, &triggers)
+        .map_err(polars_error(&tables.accounts))?;
+
+    // Charges: one streaming pass keeps problem rows and in-scope rows.
+    reporter.step("reading charges");
+    let scope_ids = Series::new(
+        "scope".into(),
+        in_scope.keys().cloned().collect::<Vec<String>>(),
     );
-    let mut bad_charges = charges_checked
-        .clone()
-        .filter(load::any_problem(load::CHARGE_COLUMNS, &[UNKNOWN, PERIOD]));
-    if on_bad_rows == OnBadRows::Abort {
-        bad_charges = bad_charges.limit(10_000);
+    let known_series = known
+        .column("account_id")
+        .map_err(polars_error(&tables.accounts))?
+        .as_materialized_series()
+        .clone();
+    let mut wanted = col("account_id")
+        .is_in(lit(scope_ids).implode(false), false)
+        .fill_null(lit(false));
+    if !incident.rule.needs_all_months() {
+        if let Some(from) = incident.scope.billing_months_from {
+            wanted = wanted.and(
+                col("billing_month")
+                    .gt_eq(lit(from.index()))
+                    .fill_null(lit(false)),
+            );
+        }
+        if let Some(to) = incident.scope.billing_months_to {
+            wanted = wanted.and(
+                col("billing_month")
+                    .lt_eq(lit(to.index()))
+                    .fill_null(lit(false)),
+            );
+        }
     }
-    let bad_charges = engine_collect(bad_charges).map_err(polars_error(&tables.charges))?;
+    let charge_problem = load::any_problem(load::CHARGE_COLUMNS, &[UNKNOWN, PERIOD]);
+    let mut raw_columns: Vec<Expr> = Vec::new();
+    for spec in load::CHARGE_COLUMNS {
+        // Raw text is only needed to describe problem rows.
+        let raw = format!("__r_{}", spec.name);
+        raw_columns.push(
+            when(col(BAD))
+                .then(col(raw.as_str()))
+                .otherwise(lit(NULL).cast(DataType::String))
+                .alias(raw.as_str()),
+        );
+    }
+    let charges_frame = load::prepare(&tables.charges, digits)?
+        .with_columns([
+            col("period_start")
+                .gt(col("period_end"))
+                .fill_null(lit(false))
+                .alias(PERIOD),
+            col("account_id")
+                .is_in(lit(known_series).implode(false), false)
+                .not()
+                .and(col("__p_account_id").not())
+                .fill_null(lit(false))
+                .alias(UNKNOWN),
+        ])
+        .with_column(charge_problem.alias(BAD))
+        .filter(col(BAD).or(wanted))
+        .with_columns(raw_columns);
+    let charges = engine_collect(charges_frame).map_err(polars_error(&tables.charges))?;
+    let bad_mask = charges
+        .column(BAD)
+        .and_then(|column| column.bool().cloned())
+        .map_err(polars_error(&tables.charges))?;
+    let mut bad_charges = charges
+        .filter(&bad_mask)
+        .map_err(polars_error(&tables.charges))?;
+    if on_bad_rows == OnBadRows::Abort {
+        bad_charges = bad_charges.head(Some(10_000));
+    }
     let charge_problems = load::describe_problems(
         &tables.charges,
         &bad_charges,
-        &[(UNKNOWN, "account_id"), (PERIOD, "period_start")],
+        &[
+            (UNKNOWN, "account_id", load::Problem::UnknownAccount),
+            (PERIOD, "period_start", load::Problem::PeriodOrder),
+        ],
         currency,
     )
     .map_err(polars_error(&tables.charges))?;
@@ -178,6 +252,7 @@ pub fn identify(
     problems.extend(event_problems.iter().cloned());
     problems.extend(charge_problems.iter().cloned());
     if on_bad_rows == OnBadRows::Abort && !problems.is_empty() {
+        problems.sort();
         let listing: Vec<String> = problems
             .iter()
             .take(ABORT_LISTING)
@@ -196,13 +271,11 @@ pub fn identify(
     for table in [&tables.accounts, &tables.charges, &tables.events] {
         let counts = load::count_rows(table)?;
         for (file, rows) in table.files.iter().zip(counts) {
-            let mut rejected: BTreeSet<u64> = BTreeSet::new();
-            for problem in problems
+            let rejected: BTreeSet<u64> = problems
                 .iter()
                 .filter(|problem| problem.file == file.display)
-            {
-                rejected.insert(problem.row);
-            }
+                .map(|problem| problem.row)
+                .collect();
             files.push(FileStats {
                 table: table.name.to_string(),
                 file: file.display.clone(),
@@ -212,25 +285,11 @@ pub fn identify(
         }
     }
 
-    // Triggers and in-scope accounts.
-    reporter.step("finding accounts in scope");
-    let valid_events = events
-        .filter(&!event_problem_mask.clone())
-        .map_err(polars_error(&tables.events))?;
-    let event_rows = events_from_frame(&valid_events).map_err(polars_error(&tables.events))?;
-    let triggers = trigger_dates(incident, &event_rows);
-    let valid_accounts = accounts
-        .filter(&!account_problem_mask.clone())
-        .map_err(polars_error(&tables.accounts))?;
-    let mut in_scope = in_scope_accounts(incident, &valid_accounts, &triggers)
-        .map_err(polars_error(&tables.accounts))?;
-
     // Review: accounts whose rows were rejected.
     let mut review: BTreeMap<String, ReviewReason> = BTreeMap::new();
-    let triggered_raw: HashSet<&str> = triggers.keys().map(String::as_str).collect();
     for problem in &account_problems {
         if let Some(id) = &problem.account_id
-            && (triggered_raw.contains(id.as_str())
+            && (triggers.contains_key(id)
                 || event_problems
                     .iter()
                     .any(|event| event.account_id.as_deref() == Some(id)))
@@ -240,15 +299,14 @@ pub fn identify(
                 .or_insert(ReviewReason::RejectedAccountRow);
         }
     }
-    let valid_ids: HashSet<&str> = in_scope.keys().map(String::as_str).collect();
-    let all_valid: HashSet<String> = string_values(&valid_accounts, "account_id")
+    let valid_ids: HashSet<&str> = string_column(&valid_accounts, "account_id")
         .map_err(polars_error(&tables.accounts))?
         .into_iter()
         .flatten()
         .collect();
     for problem in &event_problems {
         if let Some(id) = &problem.account_id
-            && all_valid.contains(id)
+            && valid_ids.contains(id.as_str())
         {
             review
                 .entry(id.clone())
@@ -257,43 +315,23 @@ pub fn identify(
     }
     for problem in &charge_problems {
         if let Some(id) = &problem.account_id
-            && valid_ids.contains(id.as_str())
+            && in_scope.contains_key(id)
         {
             review
                 .entry(id.clone())
                 .or_insert(ReviewReason::RejectedChargeRow);
         }
     }
+    let mut in_scope = in_scope;
     for id in review.keys() {
         in_scope.remove(id);
     }
 
-    // The in-scope accounts' charges.
-    reporter.step("extracting in-scope charges");
-    let scope_ids = DataFrame::new_infer_height(vec![Column::new(
-        "account_id".into(),
-        in_scope.keys().cloned().collect::<Vec<String>>(),
-    )])
-    .map_err(polars_error(&tables.charges))?;
-    let mut rows_frame = charges_checked;
-    if on_bad_rows == OnBadRows::Reject {
-        rows_frame =
-            rows_frame.filter(load::any_problem(load::CHARGE_COLUMNS, &[UNKNOWN, PERIOD]).not());
-    }
-    rows_frame = rows_frame.semi_join(scope_ids.lazy(), col("account_id"), col("account_id"));
-    if !incident.rule.needs_all_months() {
-        if let Some(from) = incident.scope.billing_months_from {
-            rows_frame = rows_frame.filter(col("billing_month").gt_eq(lit(from.index())));
-        }
-        if let Some(to) = incident.scope.billing_months_to {
-            rows_frame = rows_frame.filter(col("billing_month").lt_eq(lit(to.index())));
-        }
-    }
-    let typed: Vec<Expr> = load::CHARGE_COLUMNS
-        .iter()
-        .map(|spec| col(spec.name))
-        .collect();
-    let rows = engine_collect(rows_frame.select(typed)).map_err(polars_error(&tables.charges))?;
+    // The in-scope accounts' rows.
+    reporter.step("building accounts");
+    let rows = charges
+        .filter(&!bad_mask)
+        .map_err(polars_error(&tables.charges))?;
     let charge_rows_in_scope = rows.height() as u64;
     let touched_items = incident.rule.touched_items();
     let touched_mask =
@@ -301,6 +339,7 @@ pub fn identify(
     let touched = rows
         .filter(&touched_mask)
         .map_err(polars_error(&tables.charges))?;
+    reporter.step("summing untouched rows");
     let untouched = rows
         .filter(&!touched_mask)
         .map_err(polars_error(&tables.charges))?
@@ -317,33 +356,36 @@ pub fn identify(
         ])
         .collect()
         .map_err(polars_error(&tables.charges))?;
+    drop(rows);
+    drop(charges);
 
-    reporter.step("building accounts");
-    let mut inputs: BTreeMap<String, AccountInput> = in_scope
-        .into_iter()
-        .map(|(id, account)| {
-            (
-                id,
-                AccountInput {
-                    account,
-                    rows: Vec::new(),
-                    untouched: Vec::new(),
-                    events: Vec::new(),
-                },
-            )
+    reporter.step("building account inputs");
+    let mut inputs: Vec<AccountInput> = in_scope
+        .into_values()
+        .map(|account| AccountInput {
+            account,
+            rows: Vec::new(),
+            untouched: Vec::new(),
+            events: Vec::new(),
         })
         .collect();
-    add_charge_rows(&touched, &mut inputs).map_err(polars_error(&tables.charges))?;
-    add_untouched(&untouched, &mut inputs, &tables.charges)?;
+    let index: HashMap<String, usize> = inputs
+        .iter()
+        .enumerate()
+        .map(|(position, input)| (input.account.account_id.clone(), position))
+        .collect();
+    add_charge_rows(&touched, &index, &mut inputs).map_err(polars_error(&tables.charges))?;
+    add_untouched(&untouched, &index, &mut inputs, &tables.charges)?;
     let read_kinds: HashSet<String> = incident.rule.read_event_kinds().into_iter().collect();
     for (account_id, event) in event_rows {
         if read_kinds.contains(&event.kind)
-            && let Some(input) = inputs.get_mut(&account_id)
+            && let Some(&position) = index.get(&account_id)
         {
-            input.events.push(event);
+            inputs[position].events.push(event);
         }
     }
-    for input in inputs.values_mut() {
+    reporter.step("sorting account inputs");
+    for input in &mut inputs {
         input.rows.sort_by(|a, b| row_key(a).cmp(&row_key(b)));
         input
             .untouched
@@ -356,7 +398,7 @@ pub fn identify(
     let mut rejects = problems;
     rejects.sort();
     Ok(Identified {
-        inputs: inputs.into_values().collect(),
+        inputs,
         review: review.into_iter().collect(),
         rejects,
         files,
@@ -406,9 +448,8 @@ fn problem_mask(
         .map(|spec| format!("__p_{}", spec.name))
         .chain(extra.iter().map(|name| name.to_string()));
     for name in names {
-        let codes = frame.column(&name)?.u32()?;
-        let bad: BooleanChunked = codes.iter().map(|code| code.unwrap_or(0) != 0).collect();
-        mask = &mask | &bad;
+        let flags = frame.column(&name)?.bool()?.fill_null_with_values(false)?;
+        mask = &mask | &flags;
     }
     Ok(mask)
 }
@@ -419,16 +460,12 @@ fn mark_duplicates(mut frame: DataFrame) -> PolarsResult<DataFrame> {
     for id in ids.iter().flatten() {
         *counts.entry(id).or_default() += 1;
     }
-    let codes = UInt32Chunked::from_iter_values(
-        DUPLICATE.into(),
-        ids.iter().map(|id| match id {
-            Some(id) if counts.get(id).copied().unwrap_or(0) > 1 => {
-                load::Problem::DuplicateAccount as u32
-            }
-            _ => 0,
-        }),
-    );
-    frame.with_column(codes.into_column())?;
+    let flags: BooleanChunked = ids
+        .iter()
+        .map(|id| id.is_some_and(|id| counts.get(id).copied().unwrap_or(0) > 1))
+        .collect::<BooleanChunked>()
+        .with_name(DUPLICATE.into());
+    frame.with_column(flags.into_column())?;
     Ok(frame)
 }
 
@@ -459,24 +496,29 @@ fn with_unknown_account(frame: LazyFrame, known: &DataFrame) -> LazyFrame {
             JoinArgs::new(JoinType::Left),
         )
         .with_column(
-            when(
-                col(KNOWN)
-                    .is_null()
-                    .and(col("account_id").is_not_null())
-                    .and(col("__p_account_id").eq(lit(0u32).cast(DataType::UInt32))),
-            )
-            .then(lit(load::Problem::UnknownAccount as u32).cast(DataType::UInt32))
-            .otherwise(lit(0u32).cast(DataType::UInt32))
-            .alias(UNKNOWN),
+            col(KNOWN)
+                .is_null()
+                .and(col("account_id").is_not_null())
+                .and(col("__p_account_id").not())
+                .fill_null(lit(false))
+                .alias(UNKNOWN),
         )
 }
 
 fn string_values(frame: &DataFrame, name: &str) -> PolarsResult<Vec<Option<String>>> {
+    Ok(string_column(frame, name)?
+        .into_iter()
+        .map(|value| value.map(str::to_string))
+        .collect())
+}
+
+/// A text column's values, borrowed; empty text is `None`.
+fn string_column<'a>(frame: &'a DataFrame, name: &str) -> PolarsResult<Vec<Option<&'a str>>> {
     Ok(frame
         .column(name)?
         .str()?
         .iter()
-        .map(|value| value.filter(|text| !text.is_empty()).map(str::to_string))
+        .map(|value| value.filter(|text| !text.is_empty()))
         .collect())
 }
 
@@ -501,11 +543,19 @@ fn i64_values(frame: &DataFrame, name: &str) -> PolarsResult<Vec<Option<i64>>> {
 }
 
 fn rate_values(frame: &DataFrame, name: &str) -> PolarsResult<Vec<Option<Decimal>>> {
+    // Rates repeat a handful of values: parse each distinct text once.
+    let mut parsed: HashMap<&str, Option<Decimal>> = HashMap::new();
     Ok(frame
         .column(name)?
         .str()?
         .iter()
-        .map(|value| value.and_then(|text| money::parse_decimal(text).ok()))
+        .map(|value| {
+            value.and_then(|text| {
+                *parsed
+                    .entry(text)
+                    .or_insert_with(|| money::parse_decimal(text).ok())
+            })
+        })
         .collect())
 }
 
@@ -567,7 +617,7 @@ fn in_scope_accounts(
     triggers: &HashMap<String, NaiveDate>,
 ) -> PolarsResult<BTreeMap<String, Account>> {
     let scope = &incident.scope;
-    let text = |name: &str| string_values(accounts, name);
+    let text = |name: &str| string_column(accounts, name);
     let ids = text("account_id")?;
     let holder_names = text("holder_name")?;
     let postal_codes = text("postal_code")?;
@@ -585,19 +635,19 @@ fn in_scope_accounts(
     let account_types = text("bank_account_type")?;
     let account_numbers = text("bank_account_number")?;
     let holder_kana = text("bank_account_holder_kana")?;
-    let passes = |filter: &Option<Vec<String>>, value: &Option<String>| match filter {
+    let passes = |filter: &Option<Vec<String>>, value: Option<&str>| match filter {
         None => true,
-        Some(allowed) => value.as_ref().is_some_and(|value| allowed.contains(value)),
+        Some(allowed) => value.is_some_and(|value| allowed.iter().any(|allowed| allowed == value)),
     };
     let mut out = BTreeMap::new();
     for index in 0..accounts.height() {
-        let Some(id) = &ids[index] else { continue };
+        let Some(id) = ids[index] else { continue };
         let Some(&trigger_date) = triggers.get(id) else {
             continue;
         };
-        if !passes(&scope.regions, &regions[index])
-            || !passes(&scope.plans, &plans[index])
-            || !passes(&scope.customer_types, &customer_types[index])
+        if !passes(&scope.regions, regions[index])
+            || !passes(&scope.plans, plans[index])
+            || !passes(&scope.customer_types, customer_types[index])
         {
             continue;
         }
@@ -612,34 +662,34 @@ fn in_scope_accounts(
             }
         }
         out.insert(
-            id.clone(),
+            id.to_string(),
             Account {
-                account_id: id.clone(),
-                holder_name: holder_names[index].clone().unwrap_or_default(),
-                postal_code: postal_codes[index].clone(),
-                address: addresses[index].clone(),
-                email: emails[index].clone(),
-                language: if languages[index].as_deref() == Some("en") {
+                account_id: id.to_string(),
+                holder_name: holder_names[index].unwrap_or_default().to_string(),
+                postal_code: postal_codes[index].map(str::to_string),
+                address: addresses[index].map(str::to_string),
+                email: emails[index].map(str::to_string),
+                language: if languages[index] == Some("en") {
                     Language::En
                 } else {
                     Language::Ja
                 },
-                region: regions[index].clone(),
-                plan: plans[index].clone(),
-                customer_type: customer_types[index].clone(),
+                region: regions[index].map(str::to_string),
+                plan: plans[index].map(str::to_string),
+                customer_type: customer_types[index].map(str::to_string),
                 opened_on: opened[index],
-                status: if statuses[index].as_deref() == Some("closed") {
+                status: if statuses[index] == Some("closed") {
                     Status::Closed
                 } else {
                     Status::Active
                 },
                 closed_on: closed[index],
                 bank: BankDetails {
-                    bank_code: bank_codes[index].clone(),
-                    branch_code: branch_codes[index].clone(),
-                    account_type: account_types[index].clone(),
-                    account_number: account_numbers[index].clone(),
-                    holder_kana: holder_kana[index].clone(),
+                    bank_code: bank_codes[index].map(str::to_string),
+                    branch_code: branch_codes[index].map(str::to_string),
+                    account_type: account_types[index].map(str::to_string),
+                    account_number: account_numbers[index].map(str::to_string),
+                    holder_kana: holder_kana[index].map(str::to_string),
                 },
                 trigger_date,
             },
@@ -659,13 +709,14 @@ fn touched_mask(rows: &DataFrame, items: &Items) -> PolarsResult<BooleanChunked>
 
 fn add_charge_rows(
     frame: &DataFrame,
-    inputs: &mut BTreeMap<String, AccountInput>,
+    index: &HashMap<String, usize>,
+    inputs: &mut [AccountInput],
 ) -> PolarsResult<()> {
-    let ids = string_values(frame, "account_id")?;
-    let months = frame.column("billing_month")?.i32()?.clone();
+    let ids = string_column(frame, "account_id")?;
+    let months: Vec<Option<i32>> = frame.column("billing_month")?.i32()?.iter().collect();
     let starts = date_values(frame, "period_start")?;
     let ends = date_values(frame, "period_end")?;
-    let items = string_values(frame, "item")?;
+    let items = string_column(frame, "item")?;
     let quantities = i64_values(frame, "quantity")?;
     let unit_prices = i64_values(frame, "unit_price")?;
     let list_amounts = i64_values(frame, "list_amount")?;
@@ -673,7 +724,7 @@ fn add_charge_rows(
     let amounts = i64_values(frame, "amount")?;
     let tax_rates = rate_values(frame, "tax_rate")?;
     let paid = date_values(frame, "paid_on")?;
-    for index in 0..frame.height() {
+    for row in 0..frame.height() {
         let (
             Some(id),
             Some(month),
@@ -685,34 +736,34 @@ fn add_charge_rows(
             Some(amount),
             Some(tax_rate),
         ) = (
-            &ids[index],
-            months.get(index),
-            starts[index],
-            ends[index],
-            &items[index],
-            quantities[index],
-            unit_prices[index],
-            amounts[index],
-            tax_rates[index],
+            ids[row],
+            months[row],
+            starts[row],
+            ends[row],
+            items[row],
+            quantities[row],
+            unit_prices[row],
+            amounts[row],
+            tax_rates[row],
         )
         else {
             continue;
         };
-        let Some(input) = inputs.get_mut(id) else {
+        let Some(&position) = index.get(id) else {
             continue;
         };
-        input.rows.push(ChargeRow {
+        inputs[position].rows.push(ChargeRow {
             billing_month: Month::from_index(month),
             period_start: start,
             period_end: end,
-            item: item.clone(),
+            item: item.to_string(),
             quantity,
             unit_price,
-            list_amount: list_amounts[index].unwrap_or(amount),
-            discount_rate: discount_rates[index].unwrap_or(Decimal::ZERO),
+            list_amount: list_amounts[row].unwrap_or(amount),
+            discount_rate: discount_rates[row].unwrap_or(Decimal::ZERO),
             amount,
             tax_rate: tax_rate.normalize(),
-            paid_on: paid[index],
+            paid_on: paid[row],
         });
     }
     Ok(())
@@ -720,14 +771,19 @@ fn add_charge_rows(
 
 fn add_untouched(
     frame: &DataFrame,
-    inputs: &mut BTreeMap<String, AccountInput>,
+    index: &HashMap<String, usize>,
+    inputs: &mut [AccountInput],
     table: &Table,
 ) -> Result<(), LoadError> {
     let error = polars_error(table);
-    let ids = string_values(frame, "account_id").map_err(&error)?;
+    let ids = string_column(frame, "account_id").map_err(&error)?;
     let months = frame
         .column("billing_month")
-        .and_then(|column| column.i32().cloned())
+        .and_then(|column| {
+            column
+                .i32()
+                .map(|values| values.iter().collect::<Vec<Option<i32>>>())
+        })
         .map_err(&error)?;
     let tax_rates = rate_values(frame, "tax_rate").map_err(&error)?;
     let sums = i64_values(frame, "amount_sum").map_err(&error)?;
@@ -737,18 +793,17 @@ fn add_untouched(
     let paid_min = date_values(frame, "paid_on_min").map_err(&error)?;
     let paid_max = date_values(frame, "paid_on_max").map_err(&error)?;
     let paid_empty = i64_values(frame, "paid_on_empty").map_err(&error)?;
-    for index in 0..frame.height() {
-        let (Some(id), Some(month), Some(tax_rate)) =
-            (&ids[index], months.get(index), tax_rates[index])
+    for row in 0..frame.height() {
+        let (Some(id), Some(month), Some(tax_rate)) = (ids[row], months[row], tax_rates[row])
         else {
             continue;
         };
-        let rows = counts[index].unwrap_or(0);
+        let rows = counts[row].unwrap_or(0);
         // polars sums in i64 without reporting overflow: prove the sum cannot have wrapped.
-        let largest = minimums[index]
+        let largest = minimums[row]
             .unwrap_or(0)
             .unsigned_abs()
-            .max(maximums[index].unwrap_or(0).unsigned_abs());
+            .max(maximums[row].unwrap_or(0).unsigned_abs());
         if (rows.unsigned_abs() as u128) * u128::from(largest) > i64::MAX as u128 {
             return Err(LoadError::Bad {
                 message: format!(
@@ -757,17 +812,17 @@ fn add_untouched(
                 ),
             });
         }
-        let Some(input) = inputs.get_mut(id) else {
+        let Some(&position) = index.get(id) else {
             continue;
         };
-        input.untouched.push(UntouchedGroup {
+        inputs[position].untouched.push(UntouchedGroup {
             billing_month: Month::from_index(month),
             tax_rate: tax_rate.normalize(),
-            amount_sum: sums[index].unwrap_or(0),
+            amount_sum: sums[row].unwrap_or(0),
             rows: rows as u64,
-            paid_on_min: paid_min[index],
-            paid_on_max: paid_max[index],
-            paid_on_empty: paid_empty[index].unwrap_or(0) as u64,
+            paid_on_min: paid_min[row],
+            paid_on_max: paid_max[row],
+            paid_on_empty: paid_empty[row].unwrap_or(0) as u64,
         });
     }
     Ok(())

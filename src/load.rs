@@ -159,37 +159,21 @@ pub const EVENT_COLUMNS: &[ColumnSpec] = &[
     column("quantity", K::Int, false, Check::NonNegative),
 ];
 
-/// Problem codes carried in `__p_<column>` (0 = fine).
+/// Why a cell or a row is bad.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u32)]
 pub enum Problem {
-    Missing = 1,
-    Format = 2,
-    NotWhole = 3,
-    Range = 4,
-    NotAllowed = 5,
-    PeriodOrder = 6,
-    UnknownAccount = 7,
-    DuplicateAccount = 8,
-    QuantityRequired = 9,
+    Missing,
+    Format,
+    NotWhole,
+    Range,
+    NotAllowed,
+    PeriodOrder,
+    UnknownAccount,
+    DuplicateAccount,
+    QuantityRequired,
 }
 
 impl Problem {
-    pub fn from_code(code: u32) -> Option<Problem> {
-        Some(match code {
-            1 => Problem::Missing,
-            2 => Problem::Format,
-            3 => Problem::NotWhole,
-            4 => Problem::Range,
-            5 => Problem::NotAllowed,
-            6 => Problem::PeriodOrder,
-            7 => Problem::UnknownAccount,
-            8 => Problem::DuplicateAccount,
-            9 => Problem::QuantityRequired,
-            _ => return None,
-        })
-    }
-
     /// Stable reason code written to rejects.csv.
     pub fn code(self) -> &'static str {
         match self {
@@ -570,77 +554,6 @@ fn date_to_days(date: chrono::NaiveDate) -> i32 {
     (date - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()).num_days() as i32
 }
 
-/// The problem code of every cell of a column (0 = fine).
-fn problem_codes(spec: ColumnSpec, column: &Column, digits: u32) -> PolarsResult<Column> {
-    let name = column.name().clone();
-    let series = column.as_materialized_series();
-    let missing = |present: bool| {
-        if !present && spec.required {
-            Problem::Missing as u32
-        } else {
-            0
-        }
-    };
-    let codes: UInt32Chunked = match series.dtype() {
-        DataType::String => {
-            let strings = series.str()?;
-            UInt32Chunked::from_iter_values(
-                name,
-                strings.iter().map(|cell| match cell {
-                    None | Some("") => missing(false),
-                    Some(text) => match parse_text(&spec, text, digits) {
-                        Ok(_) => 0,
-                        Err(problem) => problem as u32,
-                    },
-                }),
-            )
-        }
-        DataType::Decimal(_, scale) => {
-            let scale = *scale as u32;
-            let decimals = series.decimal()?;
-            UInt32Chunked::from_iter_values(
-                name,
-                decimals.physical().iter().map(|cell| match cell {
-                    None => missing(false),
-                    Some(mantissa) => match decimal_cell(&spec, mantissa, scale, digits) {
-                        Ok(_) => 0,
-                        Err(problem) => problem as u32,
-                    },
-                }),
-            )
-        }
-        dtype if dtype.is_integer() => {
-            let integers = series.strict_cast(&DataType::Int64)?;
-            let integers = integers.i64()?;
-            UInt32Chunked::from_iter_values(
-                name,
-                integers.iter().map(|cell| match cell {
-                    None => missing(false),
-                    Some(value) => match integer_cell(&spec, i128::from(value), digits) {
-                        Ok(_) => 0,
-                        Err(problem) => problem as u32,
-                    },
-                }),
-            )
-        }
-        _ => {
-            // Date columns: only presence can be wrong.
-            UInt32Chunked::from_iter_values(
-                name,
-                (0..series.len()).map(|index| {
-                    missing(
-                        series
-                            .get(index)
-                            .map(|cell| !cell.is_null())
-                            .unwrap_or(false),
-                    )
-                }),
-            )
-        }
-    };
-    Ok(codes.into_column())
-}
-
 fn decimal_cell(
     spec: &ColumnSpec,
     mantissa: i128,
@@ -693,8 +606,30 @@ fn typed_values(spec: ColumnSpec, column: &Column, digits: u32) -> PolarsResult<
     let name = column.name().clone();
     let series = column.as_materialized_series();
     let out: Column = match (spec.kind, series.dtype()) {
-        (K::Str, DataType::String) => column.clone(),
-        (K::Str, _) => series.cast(&DataType::String)?.into_column(),
+        (K::Str, _) => {
+            let strings = series.cast(&DataType::String)?;
+            let strings = strings.str()?;
+            match spec.check {
+                // Empty text is a missing value; a word outside the allowed list is not a value.
+                Check::OneOf(words) => StringChunked::from_iter_options(
+                    name,
+                    strings
+                        .iter()
+                        .map(|cell| cell.filter(|text| words.contains(text))),
+                )
+                .into_column(),
+                _ if strings.iter().any(|cell| cell == Some("")) => {
+                    StringChunked::from_iter_options(
+                        name,
+                        strings
+                            .iter()
+                            .map(|cell| cell.filter(|text| !text.is_empty())),
+                    )
+                    .into_column()
+                }
+                _ => strings.clone().into_column(),
+            }
+        }
         (K::Date, DataType::Date) => column.clone(),
         (_, DataType::String) => {
             let strings = series.str()?;
@@ -811,18 +746,14 @@ pub fn prepare(table: &Table, digits: u32) -> Result<LazyFrame, LoadError> {
             lit(file_index as u32).cast(DataType::UInt32).alias(FILE),
             col(ROW),
         ];
+        let mut flags: Vec<Expr> = Vec::with_capacity(table.columns.len());
         for &spec in table.columns {
             if scanned.schema.get(spec.name).is_some() {
                 let typed = col(spec.name).map(
                     move |column| typed_values(spec, &column, digits),
                     move |_, field| Ok(Field::new(field.name().clone(), spec.kind.dtype())),
                 );
-                let problems = col(spec.name).map(
-                    move |column| problem_codes(spec, &column, digits),
-                    |_, field| Ok(Field::new(field.name().clone(), DataType::UInt32)),
-                );
                 exprs.push(typed.alias(spec.name));
-                exprs.push(problems.alias(problem_name(spec.name)));
                 exprs.push(
                     col(spec.name)
                         .cast(DataType::String)
@@ -830,15 +761,27 @@ pub fn prepare(table: &Table, digits: u32) -> Result<LazyFrame, LoadError> {
                 );
             } else {
                 exprs.push(lit(NULL).cast(spec.kind.dtype()).alias(spec.name));
-                exprs.push(
-                    lit(0u32)
-                        .cast(DataType::UInt32)
-                        .alias(problem_name(spec.name)),
-                );
                 exprs.push(lit(NULL).cast(DataType::String).alias(raw_name(spec.name)));
             }
+            // A cell is bad when text is present but does not parse, or a required cell is empty.
+            let present = col(raw_name(spec.name))
+                .is_not_null()
+                .and(col(raw_name(spec.name)).neq(lit("")));
+            let unparsed = present.clone().and(col(spec.name).is_null());
+            let flag = if spec.required {
+                unparsed.or(present.not())
+            } else {
+                unparsed
+            };
+            flags.push(flag.alias(problem_name(spec.name)));
         }
-        frames.push(scanned.frame.with_row_index(ROW, Some(1)).select(exprs));
+        frames.push(
+            scanned
+                .frame
+                .with_row_index(ROW, Some(1))
+                .select(exprs)
+                .with_columns(flags),
+        );
     }
     let args = UnionArgs {
         parallel: true,
@@ -855,19 +798,30 @@ pub fn prepare(table: &Table, digits: u32) -> Result<LazyFrame, LoadError> {
 pub fn any_problem(columns: &[ColumnSpec], extra: &[&str]) -> Expr {
     let mut expr = lit(false);
     for spec in columns {
-        expr = expr.or(col(problem_name(spec.name)).neq(lit(0u32).cast(DataType::UInt32)));
+        expr = expr.or(col(problem_name(spec.name)));
     }
     for name in extra {
-        expr = expr.or(col(*name).neq(lit(0u32).cast(DataType::UInt32)));
+        expr = expr.or(col(*name));
     }
     expr
 }
 
-/// Turns a collected frame of problem rows into located problems.
+/// Why a flagged cell is bad: re-parsed from its raw text, so the reason is exact.
+fn cell_problem(spec: &ColumnSpec, raw: Option<&str>, digits: u32) -> Problem {
+    match raw {
+        None | Some("") => Problem::Missing,
+        Some(text) => parse_text(spec, text, digits)
+            .err()
+            .unwrap_or(Problem::Format),
+    }
+}
+
+/// Turns a collected frame of problem rows into located problems. `extra` names row-level flag
+/// columns: (flag column, the column to show, the problem).
 pub fn describe_problems(
     table: &Table,
     frame: &DataFrame,
-    extra: &[(&str, &str)],
+    extra: &[(&str, &str, Problem)],
     currency: money::Currency,
 ) -> Result<Vec<RowProblem>, PolarsError> {
     let files = frame.column(FILE)?.u32()?.clone();
@@ -875,29 +829,22 @@ pub fn describe_problems(
     let rows = rows.u64()?.clone();
     let account_ids = frame.column(&raw_name("account_id"))?.str()?.clone();
     let mut out = Vec::new();
-    let mut checks: Vec<(
-        String,
-        String,
-        UInt32Chunked,
-        StringChunked,
-        Option<ColumnKind>,
-    )> = Vec::new();
+    let flag =
+        |name: &str| -> PolarsResult<BooleanChunked> { Ok(frame.column(name)?.bool()?.clone()) };
+    let raw = |name: &str| -> PolarsResult<StringChunked> {
+        Ok(frame.column(&raw_name(name))?.str()?.clone())
+    };
+    let mut cells = Vec::with_capacity(table.columns.len());
     for spec in table.columns {
-        checks.push((
-            spec.name.to_string(),
-            problem_name(spec.name),
-            frame.column(&problem_name(spec.name))?.u32()?.clone(),
-            frame.column(&raw_name(spec.name))?.str()?.clone(),
-            Some(spec.kind),
-        ));
+        cells.push((spec, flag(&problem_name(spec.name))?, raw(spec.name)?));
     }
-    for (code_column, value_column) in extra {
-        checks.push((
-            value_column.to_string(),
-            code_column.to_string(),
-            frame.column(code_column)?.u32()?.clone(),
-            frame.column(&raw_name(value_column))?.str()?.clone(),
-            None,
+    let mut rows_checks = Vec::with_capacity(extra.len());
+    for (flag_column, value_column, problem) in extra {
+        rows_checks.push((
+            *value_column,
+            flag(flag_column)?,
+            raw(value_column)?,
+            *problem,
         ));
     }
     for index in 0..frame.height() {
@@ -908,26 +855,43 @@ pub fn describe_problems(
             .map(|file| file.display.clone())
             .unwrap_or_default();
         let row = rows.get(index).unwrap_or(0);
-        for (column, _, codes, values, kind) in &checks {
-            let Some(problem) = codes.get(index).and_then(Problem::from_code) else {
-                continue;
+        let account_id = account_ids
+            .get(index)
+            .filter(|id| !id.is_empty())
+            .map(str::to_string);
+        let mut push =
+            |column: &str, value: Option<&str>, problem: Problem, spec: Option<&ColumnSpec>| {
+                out.push(RowProblem {
+                    file: file_name.clone(),
+                    row,
+                    column: column.to_string(),
+                    value: value.map(str::to_string),
+                    reason: problem.code().to_string(),
+                    message: problem_message(
+                        problem,
+                        spec,
+                        spec.map(|spec| spec.kind),
+                        currency,
+                        table.name,
+                    ),
+                    account_id: account_id.clone(),
+                });
             };
-            let spec = table
-                .columns
-                .iter()
-                .find(|spec| spec.name == column.as_str());
-            out.push(RowProblem {
-                file: file_name.clone(),
-                row,
-                column: column.clone(),
-                value: values.get(index).map(str::to_string),
-                reason: problem.code().to_string(),
-                message: problem_message(problem, spec, *kind, currency, table.name),
-                account_id: account_ids
-                    .get(index)
-                    .filter(|id| !id.is_empty())
-                    .map(str::to_string),
-            });
+        for (spec, flags, values) in &cells {
+            if flags.get(index) == Some(true) {
+                let value = values.get(index);
+                push(
+                    spec.name,
+                    value,
+                    cell_problem(spec, value, currency.digits),
+                    Some(spec),
+                );
+            }
+        }
+        for (column, flags, values, problem) in &rows_checks {
+            if flags.get(index) == Some(true) {
+                push(column, values.get(index), *problem, None);
+            }
         }
     }
     Ok(out)

@@ -161,6 +161,7 @@ pub fn run(
         .iter()
         .flat_map(|table| table.files.iter())
         .collect();
+    reporter.step("hashing input files");
     let hashes = all_files
         .par_iter()
         .map(|file| {
@@ -205,6 +206,7 @@ pub fn run(
         outputs,
         run_time_ms: started.elapsed().as_millis() as u64,
     };
+    reporter.step("committing output directory");
     staging.write("manifest.json", &render::manifest::render(&manifest))?;
     let out = staging.commit()?;
     reporter.finish();

@@ -24,6 +24,46 @@ impl Reporter for Silent {
     fn step(&self, _name: &str) {}
 }
 
+/// Prints each step's wall time to stderr when it ends (`REDRESS_TIMINGS=1`), for benchmarks.
+pub struct Timings {
+    current: Mutex<Option<(String, std::time::Instant)>>,
+}
+
+impl Timings {
+    pub fn new() -> Timings {
+        Timings {
+            current: Mutex::new(None),
+        }
+    }
+
+    fn close(&self, slot: &mut Option<(String, std::time::Instant)>) {
+        if let Some((name, started)) = slot.take() {
+            eprintln!("timing: {name}: {} ms", started.elapsed().as_millis());
+        }
+    }
+}
+
+impl Default for Timings {
+    fn default() -> Self {
+        Timings::new()
+    }
+}
+
+impl Reporter for Timings {
+    fn step(&self, name: &str) {
+        if let Ok(mut slot) = self.current.lock() {
+            self.close(&mut slot);
+            *slot = Some((name.to_string(), std::time::Instant::now()));
+        }
+    }
+
+    fn finish(&self) {
+        if let Ok(mut slot) = self.current.lock() {
+            self.close(&mut slot);
+        }
+    }
+}
+
 /// Spinners and bars on stderr.
 pub struct TerminalReporter {
     bar: Mutex<Option<ProgressBar>>,
@@ -32,7 +72,9 @@ pub struct TerminalReporter {
 impl TerminalReporter {
     /// A terminal reporter when stderr is a terminal and not quiet; otherwise silent.
     pub fn for_stderr(quiet: bool) -> Box<dyn Reporter> {
-        if quiet || !std::io::stderr().is_terminal() {
+        if std::env::var_os("REDRESS_TIMINGS").is_some_and(|value| value == "1") {
+            Box::new(Timings::new())
+        } else if quiet || !std::io::stderr().is_terminal() {
             Box::new(Silent)
         } else {
             Box::new(TerminalReporter {
