@@ -49,7 +49,7 @@ pub fn demo(out: &Path) -> Result<String, RunError> {
         quiet: true,
     };
     let settings = Settings::resolve(&args)?;
-    let report = pipeline::run(&settings, out, true, &Silent)?;
+    let report = pipeline::run(&settings, out, true, None, &Silent)?;
     let currency = settings.incident.currency;
     let totals = &report.totals;
     let mut text = String::new();

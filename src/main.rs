@@ -24,6 +24,10 @@ fn main() -> ExitCode {
 
 fn configure_threads(threads: Option<usize>) -> Result<(), RunError> {
     if let Some(threads) = threads {
+        // polars sizes its pool from this variable when it first starts, which is after this point.
+        // SAFETY: no other thread exists yet: clap has only parsed arguments and neither polars nor
+        // rayon has started a pool.
+        unsafe { std::env::set_var("POLARS_MAX_THREADS", threads.to_string()) };
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build_global()
@@ -40,7 +44,13 @@ fn run(cli: Cli) -> Result<ExitCode, RunError> {
             let settings = Settings::resolve(&args.input)?;
             configure_threads(settings.threads)?;
             let reporter = TerminalReporter::for_stderr(settings.quiet);
-            let report = pipeline::run(&settings, &args.out, args.force, reporter.as_ref())?;
+            let report = pipeline::run(
+                &settings,
+                &args.out,
+                args.force,
+                args.templates.as_deref(),
+                reporter.as_ref(),
+            )?;
             if !settings.quiet {
                 let currency = settings.incident.currency;
                 eprintln!(

@@ -130,9 +130,13 @@ pub fn run(
     settings: &Settings,
     out: &Path,
     force: bool,
+    templates: Option<&Path>,
     reporter: &dyn Reporter,
 ) -> Result<RunReport, RunError> {
     let started = Instant::now();
+    // Templates are checked before any work, so a typo fails fast.
+    let template_env = render::notices::environment(templates)
+        .map_err(|error| RunError::Usage(error.to_string()))?;
     let staging = Staging::new(out, force)?;
     let scratch = scratch_dir()?;
     let tables = discover(settings, scratch.path())?;
@@ -154,8 +158,59 @@ pub fn run(
         incident.currency,
     )
     .map_err(|error| RunError::Internal(format!("rendering Parquet output: {error}")))?;
+    let accounts: std::collections::HashMap<&str, &crate::model::Account> = computed
+        .identified
+        .inputs
+        .iter()
+        .map(|input| (input.account.account_id.as_str(), &input.account))
+        .collect();
+    let refund_accounts: Vec<&crate::model::Account> = computed
+        .refunds
+        .iter()
+        .map(|refund| accounts.get(refund.account_id.as_str()).copied())
+        .collect::<Option<_>>()
+        .ok_or_else(|| RunError::Internal("a refunded account has no account row".to_string()))?;
+    render_payout_files(&mut files, settings, &computed, &refund_accounts)?;
+    let summary = render::summary::build(
+        incident,
+        settings.refund_date,
+        &computed.refunds,
+        &computed.totals,
+        &computed.plan,
+        computed.identified.accounts_in_scope,
+    );
+    if summary.refund_total_minor != computed.totals.refund_total {
+        return Err(RunError::Ledger(ledger::LedgerError::Mismatch(format!(
+            "summary total {} ≠ ledger total {}",
+            summary.refund_total_minor, computed.totals.refund_total
+        ))));
+    }
+    render::summary::render(
+        &mut files,
+        incident,
+        &summary,
+        settings.refund_date,
+        &computed.plan,
+    );
     staging.write_all(&files)?;
     verify_read_back(&staging, &computed.totals, incident.currency)?;
+
+    reporter.step("writing notices");
+    let index = render::notices::write_all(
+        &staging,
+        &template_env,
+        incident,
+        settings.refund_date,
+        &computed.plan,
+        &computed.refunds,
+        &refund_accounts,
+    )
+    .map_err(|error| match error {
+        render::notices::NoticeError::Output(error) => RunError::Output(error),
+        other => RunError::Usage(other.to_string()),
+    })?;
+    staging.write("notices/index.csv", &index)?;
+    files.add("notices/index.csv", Vec::new());
 
     let all_files: Vec<&load::InputFile> = [&tables.accounts, &tables.charges, &tables.events]
         .iter()
@@ -181,6 +236,7 @@ pub fn run(
         .map(|file| file.rows_rejected)
         .sum();
     let mut outputs: Vec<String> = files.paths().map(str::to_string).collect();
+    outputs.push("notices/*.md, notices/*.html".to_string());
     outputs.push("manifest.json".to_string());
     outputs.sort();
     let manifest = render::manifest::Manifest {
@@ -252,6 +308,72 @@ fn verify_read_back(
             "refunds.csv as written holds {rows} accounts totalling {total}, the ledger {} totalling {}",
             totals.accounts_affected, totals.refund_total
         ))));
+    }
+    Ok(())
+}
+
+/// bank_transfers.csv and the Zengin file; refuses to write a transfer a bank would reject.
+fn render_payout_files(
+    files: &mut OutputFiles,
+    settings: &Settings,
+    computed: &Computed,
+    refund_accounts: &[&crate::model::Account],
+) -> Result<(), RunError> {
+    let incident = &settings.incident;
+    let by_id: std::collections::HashMap<&str, &crate::model::Account> = refund_accounts
+        .iter()
+        .map(|account| (account.account_id.as_str(), *account))
+        .collect();
+    let mut csv = crate::output::Csv::with_header(&[
+        "refund_id",
+        "account_id",
+        "amount",
+        "bank_code",
+        "branch_code",
+        "bank_account_type",
+        "bank_account_number",
+        "bank_account_holder_kana",
+    ]);
+    let mut transfers = Vec::with_capacity(computed.plan.bank_transfers.len());
+    for line in &computed.plan.bank_transfers {
+        let account = by_id.get(line.account_id.as_str()).ok_or_else(|| {
+            RunError::Internal(format!("transfer to unknown account `{}`", line.account_id))
+        })?;
+        let bank = &account.bank;
+        let text = |value: &Option<String>| value.clone().unwrap_or_default();
+        csv.row([
+            line.refund_id.as_str(),
+            line.account_id.as_str(),
+            incident.currency.format(line.amount).as_str(),
+            text(&bank.bank_code).as_str(),
+            text(&bank.branch_code).as_str(),
+            text(&bank.account_type).as_str(),
+            text(&bank.account_number).as_str(),
+            text(&bank.holder_kana).as_str(),
+        ]);
+        transfers.push(render::zengin::Transfer {
+            account_id: &line.account_id,
+            refund_id: &line.refund_id,
+            amount: line.amount,
+            bank,
+        });
+    }
+    files.add("payouts/bank_transfers.csv", csv.into_bytes());
+    // Zengin is a yen format: written whenever the paying company's account is configured.
+    if let (Some(zengin), "JPY") = (&incident.payout.zengin, incident.currency.code) {
+        let bytes =
+            render::zengin::render(zengin, settings.refund_date, &transfers).map_err(|error| {
+                match error {
+                    render::zengin::ZenginError::Payee { .. } => RunError::Load(LoadError::Bad {
+                        message: error.to_string(),
+                    }),
+                    other => RunError::Usage(format!(
+                        "incident file `{}`: {other}",
+                        incident.path.display()
+                    )),
+                }
+            })?;
+        files.add("payouts/zengin.txt", bytes);
     }
     Ok(())
 }

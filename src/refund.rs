@@ -578,8 +578,6 @@ pub fn is_katakana_name(name: &str) -> bool {
                     | '・'
                     | '\u{FF65}'
                     | 'ｰ'
-                    | '゛'
-                    | '゜'
                     | ' '
                     | '\u{3000}'
                     | '('

@@ -157,9 +157,9 @@ pub fn render(
     }
     files.add("payouts/bill_corrections.csv", corrections.into_bytes());
 
-    let mut csv = Csv::with_header(&["account_id", "reason", "detail"]);
+    let mut csv = Csv::with_header(&["account_id", "reason"]);
     for (account_id, reason) in review {
-        csv.row([account_id.as_str(), reason.code(), reason.describe()]);
+        csv.row([account_id.as_str(), reason.code()]);
     }
     files.add("review.csv", csv.into_bytes());
 

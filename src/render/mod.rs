@@ -3,3 +3,6 @@
 
 pub mod ledger;
 pub mod manifest;
+pub mod notices;
+pub mod summary;
+pub mod zengin;

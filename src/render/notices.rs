@@ -1,0 +1,489 @@
+//! Customer notices: one per affected account, in its language, as Markdown and as a
+//! self-contained, print-ready HTML page, plus `notices/index.csv` for a print or mail vendor.
+//!
+//! Templates are minijinja; the built-in ones ship in the binary and `--templates DIR` overrides
+//! them by file name. Every value from the data is escaped for the format it lands in (Markdown
+//! escaping in `.md`, and the HTML is produced from that escaped Markdown), so a name or address
+//! can never inject markup. Files are named by refund_id (16 hex digits), never by account_id.
+//! Rendering runs in parallel and streams to disk chunk by chunk.
+
+use std::path::Path;
+
+use chrono::{Datelike, NaiveDate};
+use minijinja::{AutoEscape, Environment, Value};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::incident::{Incident, IncidentText};
+use crate::ledger::PayoutPlan;
+use crate::model::{Account, Language};
+use crate::money::{Currency, Month, format_rate};
+use crate::output::{Csv, OutputError, Staging};
+use crate::refund::{AccountRefund, InvoiceClass};
+
+/// Template names, also the file names `--templates DIR` may provide.
+pub const TEMPLATE_NAMES: [&str; 2] = ["notice.ja.md", "notice.en.md"];
+const BUILT_IN: [(&str, &str); 2] = [
+    ("notice.ja.md", include_str!("../../templates/notice.ja.md")),
+    ("notice.en.md", include_str!("../../templates/notice.en.md")),
+];
+const CHUNK: usize = 2048;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NoticeError {
+    #[error("cannot read template `{path}`: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("template `{name}`: {message}")]
+    Template { name: String, message: String },
+    #[error(transparent)]
+    Output(#[from] OutputError),
+}
+
+/// One line of the refund statement.
+#[derive(Debug, Serialize)]
+pub struct StatementLine {
+    pub month: String,
+    pub principal: String,
+    pub tax: String,
+    pub interest: String,
+    pub total: String,
+}
+
+/// A correction or under-billed amount of one invoice.
+#[derive(Debug, Serialize)]
+pub struct AmountLine {
+    pub month: String,
+    pub amount: String,
+}
+
+/// Every variable a notice template can use (documented in README, "Notice templates").
+#[derive(Debug, Serialize)]
+pub struct NoticeContext {
+    pub language: &'static str,
+    pub title: String,
+    /// The title without a trailing 「について」, for headings that add their own.
+    pub title_stem: String,
+    pub company: String,
+    pub issued_on: String,
+    pub incident_id: String,
+    pub account_id: String,
+    pub refund_id: String,
+    pub holder_name: String,
+    pub postal_code: String,
+    pub address: String,
+    pub summary: String,
+    pub cause: String,
+    pub response: String,
+    pub prevention: String,
+    pub contact: String,
+    /// overbilled, underbilled or mixed
+    pub class: &'static str,
+    pub invoices: Vec<StatementLine>,
+    pub corrections: Vec<AmountLine>,
+    pub underbilled: Vec<AmountLine>,
+    pub has_refund: bool,
+    pub has_corrections: bool,
+    pub has_underbilled: bool,
+    pub refund_principal: String,
+    pub refund_tax: String,
+    pub refund_interest: String,
+    pub refund_total: String,
+    pub correction_total: String,
+    pub underbilled_total: String,
+    /// bill_credit, bank_transfer, claim, residual or none
+    pub channel: &'static str,
+    pub bill_credit_month: String,
+    pub transfer_date: String,
+    pub refund_date: String,
+    pub account_last3: String,
+    pub interest_rate_text: String,
+}
+
+/// Money as a customer reads it: `1,234円` in Japanese, `¥1,234` in English (other currencies
+/// `1,234.50 USD`).
+pub fn format_money(currency: Currency, minor: i64, language: Language) -> String {
+    let plain = currency.format(minor);
+    let (sign, digits) = match plain.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", plain.as_str()),
+    };
+    let (integer, fraction) = digits
+        .split_once('.')
+        .map_or((digits, None), |(i, f)| (i, Some(f)));
+    let mut grouped = String::new();
+    for (index, c) in integer.chars().enumerate() {
+        if index > 0 && (integer.len() - index) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    if let Some(fraction) = fraction {
+        grouped = format!("{grouped}.{fraction}");
+    }
+    match (currency.code, language) {
+        ("JPY", Language::Ja) => format!("{sign}{grouped}円"),
+        ("JPY", Language::En) => format!("{sign}¥{grouped}"),
+        (code, _) => format!("{sign}{grouped} {code}"),
+    }
+}
+
+/// Inserts thousands separators into a run of ASCII digits.
+pub fn group_digits(digits: &str) -> String {
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, c) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    grouped
+}
+
+pub fn format_date(date: NaiveDate, language: Language) -> String {
+    match language {
+        Language::Ja => format!("{}年{}月{}日", date.year(), date.month(), date.day()),
+        Language::En => date.format("%-d %B %Y").to_string(),
+    }
+}
+
+pub fn format_month(month: Month, language: Language) -> String {
+    match language {
+        Language::Ja => format!("{}年{}月", month.year(), month.month()),
+        Language::En => month.first_day().format("%B %Y").to_string(),
+    }
+}
+
+/// A Japanese title without its trailing 「について」 (「…の発生について」 → 「…の発生」).
+pub fn title_stem(title: &str) -> &str {
+    title.strip_suffix("について").unwrap_or(title)
+}
+
+/// Escapes data for Markdown: HTML specials become entities and Markdown control characters are
+/// backslash-escaped, so text renders literally wherever the Markdown is shown.
+pub fn escape_markdown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            // Only what can start markup mid-line; links need `[`, emphasis `*` `_`, tables `|`.
+            '\\' | '`' | '*' | '_' | '[' | ']' | '#' | '|' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The template environment: built-in templates, overridden by files in `templates_dir`.
+pub fn environment(templates_dir: Option<&Path>) -> Result<Environment<'static>, NoticeError> {
+    let mut env = Environment::new();
+    env.set_auto_escape_callback(|name| {
+        if name.ends_with(".md") {
+            AutoEscape::Custom("markdown".into())
+        } else {
+            AutoEscape::Html
+        }
+    });
+    env.set_formatter(|out, state, value| {
+        if let AutoEscape::Custom(_) = state.auto_escape() {
+            if value.is_safe() || value.is_undefined() || value.is_none() {
+                let text = if value.is_undefined() || value.is_none() {
+                    String::new()
+                } else {
+                    value.to_string()
+                };
+                out.write_str(&text).map_err(minijinja::Error::from)
+            } else {
+                out.write_str(&escape_markdown(&value.to_string()))
+                    .map_err(minijinja::Error::from)
+            }
+        } else {
+            minijinja::escape_formatter(out, state, value)
+        }
+    });
+    for (name, source) in BUILT_IN {
+        let source = match templates_dir
+            .map(|dir| dir.join(name))
+            .filter(|path| path.is_file())
+        {
+            Some(path) => std::fs::read_to_string(&path).map_err(|source| NoticeError::Read {
+                path: path.display().to_string(),
+                source,
+            })?,
+            None => source.to_string(),
+        };
+        env.add_template_owned(name, source)
+            .map_err(|error| NoticeError::Template {
+                name: name.to_string(),
+                message: error.to_string(),
+            })?;
+    }
+    Ok(env)
+}
+
+fn text_for(incident: &Incident, language: Language) -> IncidentText {
+    let texts = &incident.text;
+    let (first, second) = match language {
+        Language::Ja => (&texts.ja, &texts.en),
+        Language::En => (&texts.en, &texts.ja),
+    };
+    let pick = |get: fn(&IncidentText) -> &Option<String>| {
+        first
+            .as_ref()
+            .and_then(|text| get(text).clone())
+            .or_else(|| second.as_ref().and_then(|text| get(text).clone()))
+    };
+    IncidentText {
+        summary: pick(|text| &text.summary),
+        cause: pick(|text| &text.cause),
+        response: pick(|text| &text.response),
+        prevention: pick(|text| &text.prevention),
+        contact: pick(|text| &text.contact),
+    }
+}
+
+/// Builds the context of one notice.
+pub fn context(
+    incident: &Incident,
+    refund_date: Option<NaiveDate>,
+    plan: &PayoutPlan,
+    refund: &AccountRefund,
+    account: &Account,
+) -> NoticeContext {
+    let language = account.language;
+    let currency = incident.currency;
+    let money = |minor: i64| format_money(currency, minor, language);
+    let text = text_for(incident, language);
+    let mut invoices = Vec::new();
+    let mut corrections = Vec::new();
+    let mut underbilled = Vec::new();
+    for invoice in &refund.invoices {
+        let month = format_month(invoice.billing_month, language);
+        match invoice.class {
+            InvoiceClass::Overbilled if invoice.paid_on.is_some() => invoices.push(StatementLine {
+                month,
+                principal: money(invoice.principal),
+                tax: money(invoice.tax),
+                interest: money(invoice.interest.amount),
+                total: money(invoice.principal + invoice.tax + invoice.interest.amount),
+            }),
+            InvoiceClass::Overbilled => corrections.push(AmountLine {
+                month,
+                amount: money(invoice.excess()),
+            }),
+            InvoiceClass::Underbilled => underbilled.push(AmountLine {
+                month,
+                amount: money(-invoice.excess()),
+            }),
+        }
+    }
+    let interest_rate_text = refund
+        .invoices
+        .iter()
+        .find_map(|invoice| invoice.interest.rate.filter(|_| invoice.interest.days > 0))
+        .map(|rate| {
+            let percent = format_rate(rate * rust_decimal::Decimal::ONE_HUNDRED);
+            format!("{percent}%")
+        })
+        .unwrap_or_default();
+    NoticeContext {
+        language: match language {
+            Language::Ja => "ja",
+            Language::En => "en",
+        },
+        title: incident.title.clone(),
+        title_stem: title_stem(&incident.title).to_string(),
+        company: incident.company.clone(),
+        issued_on: incident
+            .announced_on
+            .or(refund_date)
+            .map(|date| format_date(date, language))
+            .unwrap_or_default(),
+        incident_id: incident.id.clone(),
+        account_id: refund.account_id.clone(),
+        refund_id: refund.refund_id.clone(),
+        holder_name: account.holder_name.clone(),
+        postal_code: account.postal_code.clone().unwrap_or_default(),
+        address: account.address.clone().unwrap_or_default(),
+        summary: text.summary.unwrap_or_default(),
+        cause: text.cause.unwrap_or_default(),
+        response: text.response.unwrap_or_default(),
+        prevention: text.prevention.unwrap_or_default(),
+        contact: text.contact.unwrap_or_default(),
+        class: refund.class.as_str(),
+        has_refund: !invoices.is_empty(),
+        has_corrections: !corrections.is_empty(),
+        has_underbilled: !underbilled.is_empty(),
+        invoices,
+        corrections,
+        underbilled,
+        refund_principal: money(refund.refund_principal),
+        refund_tax: money(refund.refund_tax),
+        refund_interest: money(refund.refund_interest),
+        refund_total: money(refund.refund_total),
+        correction_total: money(refund.correction_total),
+        underbilled_total: money(refund.underbilled_total),
+        channel: refund.payout_channel.as_str(),
+        bill_credit_month: plan
+            .bill_credit_month
+            .map(|month| format_month(month, language))
+            .unwrap_or_default(),
+        transfer_date: refund_date
+            .map(|date| format_date(date, language))
+            .unwrap_or_default(),
+        refund_date: refund_date
+            .map(|date| format_date(date, language))
+            .unwrap_or_default(),
+        account_last3: account
+            .bank
+            .account_number
+            .as_deref()
+            .map(|number| {
+                number
+                    .chars()
+                    .rev()
+                    .take(3)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect()
+            })
+            .unwrap_or_default(),
+        interest_rate_text,
+    }
+}
+
+const STYLE: &str = "body{font-family:'Hiragino Mincho ProN','Yu Mincho','Noto Serif CJK JP',serif;max-width:46em;margin:2em auto;padding:0 1.5em;line-height:1.7;color:#111}h1{font-size:1.35em;text-align:center;margin:1.5em 0}h2{font-size:1.05em;border-bottom:1px solid #999;margin-top:1.6em}table{border-collapse:collapse;width:100%;margin:1em 0}th,td{border:1px solid #666;padding:.3em .6em}td:not(:first-child){text-align:right;font-variant-numeric:tabular-nums}th{background:#eee}@page{size:A4;margin:18mm}@media print{body{margin:0;max-width:none}h2{break-after:avoid}table{break-inside:avoid}}";
+
+/// Wraps rendered Markdown into a self-contained HTML page.
+pub fn html_page(markdown: &str, language: &str, title: &str) -> String {
+    let mut options = pulldown_cmark::Options::empty();
+    options.insert(pulldown_cmark::Options::ENABLE_TABLES);
+    let parser = pulldown_cmark::Parser::new_ext(markdown, options);
+    let mut body = String::with_capacity(markdown.len() * 2);
+    pulldown_cmark::html::push_html(&mut body, parser);
+    let title = escape_html(title);
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"{language}\">\n<head>\n<meta charset=\"utf-8\">\n<title>{title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n{body}</body>\n</html>\n"
+    )
+}
+
+pub fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// Renders and writes every notice; returns `notices/index.csv`.
+#[allow(clippy::too_many_arguments)]
+pub fn write_all(
+    staging: &Staging,
+    env: &Environment<'static>,
+    incident: &Incident,
+    refund_date: Option<NaiveDate>,
+    plan: &PayoutPlan,
+    refunds: &[AccountRefund],
+    accounts: &[&Account],
+) -> Result<Vec<u8>, NoticeError> {
+    let pairs: Vec<(&AccountRefund, &Account)> =
+        refunds.iter().zip(accounts.iter().copied()).collect();
+    let chunks: Vec<Vec<[String; 5]>> = pairs
+        .par_chunks(CHUNK)
+        .map(|chunk| {
+            let mut index = Vec::with_capacity(chunk.len());
+            for (refund, account) in chunk {
+                let context = context(incident, refund_date, plan, refund, account);
+                let name = format!("notice.{}.md", context.language);
+                let template = env
+                    .get_template(&name)
+                    .map_err(|error| NoticeError::Template {
+                        name: name.clone(),
+                        message: error.to_string(),
+                    })?;
+                let markdown = template
+                    .render(Value::from(minijinja::value::Serde(&context)))
+                    .map_err(|error| NoticeError::Template {
+                        name: name.clone(),
+                        message: format!("{error:#}"),
+                    })?;
+                let html = html_page(&markdown, context.language, &context.title);
+                let stem = format!("notices/{}", refund.refund_id);
+                staging.write(&format!("{stem}.md"), markdown.as_bytes())?;
+                staging.write(&format!("{stem}.html"), html.as_bytes())?;
+                let amount = if refund.refund_total > 0 {
+                    refund.refund_total
+                } else {
+                    refund.correction_total
+                };
+                index.push([
+                    refund.account_id.clone(),
+                    context.language.to_string(),
+                    format!("{}.html", refund.refund_id),
+                    incident.currency.format(amount),
+                    refund.class.as_str().to_string(),
+                ]);
+            }
+            Ok(index)
+        })
+        .collect::<Result<_, NoticeError>>()?;
+    let mut csv = Csv::with_header(&["account_id", "language", "file", "amount", "class"]);
+    for row in chunks.iter().flatten() {
+        csv.row(row.iter().map(String::as_str));
+    }
+    Ok(csv.into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Currency;
+
+    #[test]
+    fn japanese_and_english_formats() {
+        let jpy = Currency::from_code("JPY").unwrap();
+        assert_eq!(format_money(jpy, 1234, Language::Ja), "1,234円");
+        assert_eq!(format_money(jpy, 1234567, Language::En), "¥1,234,567");
+        assert_eq!(format_money(jpy, 999, Language::Ja), "999円");
+        assert_eq!(
+            format_money(Currency::from_code("USD").unwrap(), 123450, Language::En),
+            "1,234.50 USD"
+        );
+        let date = NaiveDate::from_ymd_opt(2001, 9, 30).unwrap();
+        assert_eq!(format_date(date, Language::Ja), "2001年9月30日");
+        assert_eq!(format_date(date, Language::En), "30 September 2001");
+        assert_eq!(
+            format_month(Month::parse("2001-09").unwrap(), Language::Ja),
+            "2001年9月"
+        );
+    }
+
+    #[test]
+    fn markdown_escaping_neutralises_markup() {
+        assert_eq!(
+            escape_markdown("<script>a</script>"),
+            "&lt;script&gt;a&lt;/script&gt;"
+        );
+        assert_eq!(
+            escape_markdown("*bold* [x](y) a-b."),
+            "\\*bold\\* \\[x\\](y) a-b."
+        );
+        let html = html_page(
+            &escape_markdown("<img src=x onerror=alert(1)> **x**"),
+            "ja",
+            "t",
+        );
+        assert!(!html.contains("<img"));
+        assert!(!html.contains("<strong>"));
+    }
+}

@@ -1,0 +1,980 @@
+//! The public and regulator summary: `summary.json` (every aggregate), the press releases in the
+//! numbered structure of the 2001 NTT release, the refund histogram (SVG) and a one-page HTML
+//! report. Figures come from the ledger; prose comes from `[incident.text]`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::incident::{Incident, IncidentText};
+use crate::ledger::{ControlTotals, PayoutPlan};
+use crate::model::Language;
+use crate::money::{self, Currency, Month, Rounding};
+use crate::output::OutputFiles;
+use crate::refund::{AccountClass, AccountRefund, InvoiceClass, PayoutChannel};
+use crate::render::notices::{
+    escape_html, escape_markdown, format_date, format_money, format_month,
+};
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct RegionSummary {
+    pub region: String,
+    pub accounts_overbilled: u64,
+    pub accounts_underbilled: u64,
+    pub accounts_mixed: u64,
+    pub accounts_refunded: u64,
+    pub refund_total: String,
+    /// refund_total / accounts_refunded, rounded half-up to the minor unit.
+    pub average_refund: String,
+    pub correction_total: String,
+    pub underbilled_total: String,
+    #[serde(skip)]
+    refund_minor: i64,
+    #[serde(skip)]
+    correction_minor: i64,
+    #[serde(skip)]
+    underbilled_minor: i64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct MonthSummary {
+    pub billing_month: String,
+    pub invoices_overbilled: u64,
+    pub invoices_underbilled: u64,
+    pub refund_principal: String,
+    pub refund_tax: String,
+    pub refund_interest: String,
+    pub correction_total: String,
+    pub underbilled_total: String,
+    #[serde(skip)]
+    minor: [i64; 5],
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ChannelSummary {
+    pub channel: &'static str,
+    pub accounts: u64,
+    pub amount: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ClassSummary {
+    pub class: &'static str,
+    pub accounts: u64,
+    pub refund_total: String,
+    pub correction_total: String,
+    pub underbilled_total: String,
+}
+
+/// Distribution of refund_total over accounts that receive a refund (refund_total > 0).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Distribution {
+    pub accounts: u64,
+    pub min: String,
+    /// Middle value; the mean of the two middle values for an even count (exact decimal).
+    pub median: String,
+    /// Nearest-rank 90th percentile.
+    pub p90: String,
+    pub max: String,
+    /// Rounded half-up to the minor unit.
+    pub mean: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IncidentInfo {
+    pub id: String,
+    pub kind: &'static str,
+    pub title: String,
+    pub company: String,
+    pub announced_on: Option<String>,
+    pub refund_date: Option<String>,
+    pub currency: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub incident: IncidentInfo,
+    pub accounts_in_scope: u64,
+    pub accounts_affected: u64,
+    pub accounts_overbilled: u64,
+    pub accounts_underbilled: u64,
+    pub accounts_mixed: u64,
+    pub accounts_review: u64,
+    pub refund_principal: String,
+    pub refund_tax: String,
+    pub refund_interest: String,
+    pub refund_total: String,
+    pub correction_total: String,
+    pub underbilled_total: String,
+    pub first_affected_billing_month: Option<String>,
+    pub last_affected_billing_month: Option<String>,
+    pub by_region: Vec<RegionSummary>,
+    pub by_billing_month: Vec<MonthSummary>,
+    pub by_payout_channel: Vec<ChannelSummary>,
+    pub by_class: Vec<ClassSummary>,
+    pub refund_distribution: Option<Distribution>,
+    pub bill_credit_month: Option<String>,
+    /// Money in this file is decimal text in the currency's major unit, like the CSVs.
+    pub money_format: &'static str,
+    #[serde(skip)]
+    pub refund_total_minor: i64,
+    #[serde(skip)]
+    pub refunds_minor: Vec<i64>,
+}
+
+fn average(total: i64, count: u64) -> i64 {
+    if count == 0 {
+        return 0;
+    }
+    money::round_ratio(i128::from(total), i128::from(count), Rounding::HalfUp)
+        .ok()
+        .and_then(|value| i64::try_from(value).ok())
+        .unwrap_or(0)
+}
+
+/// Exact median text: integral, or with `.5` of the minor unit for an even count.
+fn median_text(sorted: &[i64], currency: Currency) -> String {
+    let n = sorted.len();
+    if n % 2 == 1 {
+        return currency.format(sorted[n / 2]);
+    }
+    let sum = i128::from(sorted[n / 2 - 1]) + i128::from(sorted[n / 2]);
+    let whole = i64::try_from(sum.div_euclid(2)).unwrap_or(0);
+    if sum.rem_euclid(2) == 0 {
+        currency.format(whole)
+    } else {
+        // Half a minor unit more: one more decimal digit, exactly.
+        money::format_minor(whole * 10 + 5, currency.digits + 1)
+    }
+}
+
+pub fn build(
+    incident: &Incident,
+    refund_date: Option<NaiveDate>,
+    refunds: &[AccountRefund],
+    totals: &ControlTotals,
+    plan: &PayoutPlan,
+    accounts_in_scope: u64,
+) -> Summary {
+    let currency = incident.currency;
+    let money = |minor: i64| currency.format(minor);
+    let mut regions: BTreeMap<String, RegionSummary> = BTreeMap::new();
+    let mut months: BTreeMap<Month, MonthSummary> = BTreeMap::new();
+    let mut classes: BTreeMap<AccountClass, (u64, i64, i64, i64)> = BTreeMap::new();
+    for refund in refunds {
+        let region = regions
+            .entry(
+                refund
+                    .region
+                    .clone()
+                    .unwrap_or_else(|| "(none)".to_string()),
+            )
+            .or_default();
+        match refund.class {
+            AccountClass::Overbilled => region.accounts_overbilled += 1,
+            AccountClass::Underbilled => region.accounts_underbilled += 1,
+            AccountClass::Mixed => region.accounts_mixed += 1,
+        }
+        if refund.refund_total > 0 {
+            region.accounts_refunded += 1;
+        }
+        region.refund_minor += refund.refund_total;
+        region.correction_minor += refund.correction_total;
+        region.underbilled_minor += refund.underbilled_total;
+        let class = classes.entry(refund.class).or_default();
+        class.0 += 1;
+        class.1 += refund.refund_total;
+        class.2 += refund.correction_total;
+        class.3 += refund.underbilled_total;
+        for invoice in &refund.invoices {
+            let month = months.entry(invoice.billing_month).or_default();
+            match invoice.class {
+                InvoiceClass::Overbilled => month.invoices_overbilled += 1,
+                InvoiceClass::Underbilled => month.invoices_underbilled += 1,
+            }
+            if invoice.is_refunded() {
+                month.minor[0] += invoice.principal;
+                month.minor[1] += invoice.tax;
+                month.minor[2] += invoice.interest.amount;
+            } else if invoice.is_correction() {
+                month.minor[3] += invoice.excess();
+            } else {
+                month.minor[4] += -invoice.excess();
+            }
+        }
+    }
+    let by_region = regions
+        .into_iter()
+        .map(|(name, mut region)| {
+            region.region = name;
+            region.refund_total = money(region.refund_minor);
+            region.average_refund = money(average(region.refund_minor, region.accounts_refunded));
+            region.correction_total = money(region.correction_minor);
+            region.underbilled_total = money(region.underbilled_minor);
+            region
+        })
+        .collect();
+    let by_billing_month = months
+        .into_iter()
+        .map(|(month, mut summary)| {
+            summary.billing_month = month.to_string();
+            summary.refund_principal = money(summary.minor[0]);
+            summary.refund_tax = money(summary.minor[1]);
+            summary.refund_interest = money(summary.minor[2]);
+            summary.correction_total = money(summary.minor[3]);
+            summary.underbilled_total = money(summary.minor[4]);
+            summary
+        })
+        .collect();
+    let by_payout_channel = [
+        (PayoutChannel::BillCredit, &totals.bill_credit),
+        (PayoutChannel::BankTransfer, &totals.bank_transfer),
+        (PayoutChannel::Claim, &totals.claim),
+        (PayoutChannel::Residual, &totals.residual),
+    ]
+    .into_iter()
+    .map(|(channel, total)| ChannelSummary {
+        channel: channel.as_str(),
+        accounts: total.accounts,
+        amount: money(total.amount),
+    })
+    .chain(std::iter::once(ChannelSummary {
+        channel: "bill_correction",
+        accounts: totals.bill_corrections.accounts,
+        amount: money(totals.bill_corrections.amount),
+    }))
+    .collect();
+    let by_class = classes
+        .into_iter()
+        .map(
+            |(class, (accounts, refund, correction, under))| ClassSummary {
+                class: class.as_str(),
+                accounts,
+                refund_total: money(refund),
+                correction_total: money(correction),
+                underbilled_total: money(under),
+            },
+        )
+        .collect();
+    let mut refunded: Vec<i64> = refunds
+        .iter()
+        .map(|r| r.refund_total)
+        .filter(|total| *total > 0)
+        .collect();
+    refunded.sort_unstable();
+    let refund_distribution = (!refunded.is_empty()).then(|| {
+        let n = refunded.len();
+        let rank = (n * 9).div_ceil(10).max(1);
+        let total: i64 = refunded.iter().sum();
+        Distribution {
+            accounts: n as u64,
+            min: money(refunded[0]),
+            median: median_text(&refunded, currency),
+            p90: money(refunded[rank - 1]),
+            max: money(refunded[n - 1]),
+            mean: money(average(total, n as u64)),
+        }
+    });
+    let first = refunds.iter().map(|r| r.first_billing_month).min();
+    let last = refunds.iter().map(|r| r.last_billing_month).max();
+    Summary {
+        incident: IncidentInfo {
+            id: incident.id.clone(),
+            kind: incident.kind.as_str(),
+            title: incident.title.clone(),
+            company: incident.company.clone(),
+            announced_on: incident.announced_on.map(|date| date.to_string()),
+            refund_date: refund_date.map(|date| date.to_string()),
+            currency: currency.code,
+        },
+        accounts_in_scope,
+        accounts_affected: totals.accounts_affected,
+        accounts_overbilled: totals.accounts_overbilled,
+        accounts_underbilled: totals.accounts_underbilled,
+        accounts_mixed: totals.accounts_mixed,
+        accounts_review: totals.accounts_review,
+        refund_principal: money(totals.refund_principal),
+        refund_tax: money(totals.refund_tax),
+        refund_interest: money(totals.refund_interest),
+        refund_total: money(totals.refund_total),
+        correction_total: money(totals.correction_total),
+        underbilled_total: money(totals.underbilled_total),
+        first_affected_billing_month: first.map(|month| month.to_string()),
+        last_affected_billing_month: last.map(|month| month.to_string()),
+        by_region,
+        by_billing_month,
+        by_payout_channel,
+        by_class,
+        refund_distribution,
+        bill_credit_month: plan.bill_credit_month.map(|month| month.to_string()),
+        money_format: "decimal text in the currency's major unit",
+        refund_total_minor: refunds.iter().map(|r| r.refund_total).sum(),
+        refunds_minor: refunded,
+    }
+}
+
+fn text_for(incident: &Incident, language: Language) -> IncidentText {
+    let (first, second) = match language {
+        Language::Ja => (&incident.text.ja, &incident.text.en),
+        Language::En => (&incident.text.en, &incident.text.ja),
+    };
+    let pick = |get: fn(&IncidentText) -> &Option<String>| {
+        first
+            .as_ref()
+            .and_then(|t| get(t).clone())
+            .or_else(|| second.as_ref().and_then(|t| get(t).clone()))
+    };
+    IncidentText {
+        summary: pick(|t| &t.summary),
+        cause: pick(|t| &t.cause),
+        response: pick(|t| &t.response),
+        prevention: pick(|t| &t.prevention),
+        contact: pick(|t| &t.contact),
+    }
+}
+
+fn minor_of(text: &str, currency: Currency) -> i64 {
+    money::parse_minor(text, currency.digits).unwrap_or(0)
+}
+
+/// The Japanese press release.
+pub fn press_release_ja(
+    incident: &Incident,
+    summary: &Summary,
+    refund_date: Option<NaiveDate>,
+    plan: &PayoutPlan,
+) -> String {
+    let lang = Language::Ja;
+    let currency = incident.currency;
+    let yen = |text: &str| format_money(currency, minor_of(text, currency), lang);
+    let text = text_for(incident, lang);
+    let e = |value: &Option<String>| escape_markdown(value.as_deref().unwrap_or(""));
+    let mut out = String::new();
+    let _ = writeln!(out, "News Release\n");
+    if let Some(date) = incident.announced_on {
+        let _ = writeln!(out, "{}\n", format_date(date, lang));
+    }
+    let _ = writeln!(out, "{}\n", escape_markdown(&incident.company));
+    let _ = writeln!(
+        out,
+        "# {}について\n",
+        escape_markdown(crate::render::notices::title_stem(&incident.title))
+    );
+    let _ = writeln!(
+        out,
+        "{}では、{}\n\n該当するお客さま{}回線について、{}\n\nお客さまには大変ご迷惑をおかけしましたことを深くお詫び申し上げます。なお、{}\n",
+        escape_markdown(&incident.company),
+        e(&text.summary),
+        group(summary.accounts_affected),
+        e(&text.response),
+        e(&text.prevention)
+    );
+    let _ = writeln!(out, "## ＜概要＞\n");
+    let _ = writeln!(out, "### 1. 請求誤りの内容\n\n{}\n", e(&text.summary));
+    let _ = writeln!(out, "### 2. 原因\n\n{}\n", e(&text.cause));
+    let _ = writeln!(out, "### 3. 対象回線数\n");
+    let _ = writeln!(
+        out,
+        "| 地域 | 過大請求 | 過少請求 | 過大・過少の両方 | 計 |\n|---|---:|---:|---:|---:|"
+    );
+    for region in &summary.by_region {
+        let _ = writeln!(
+            out,
+            "| {} | {}回線 | {}回線 | {}回線 | {}回線 |",
+            escape_markdown(&region.region),
+            group(region.accounts_overbilled),
+            group(region.accounts_underbilled),
+            group(region.accounts_mixed),
+            group(region.accounts_overbilled + region.accounts_underbilled + region.accounts_mixed)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "| **合計** | **{}回線** | **{}回線** | **{}回線** | **{}回線** |\n",
+        group(summary.accounts_overbilled),
+        group(summary.accounts_underbilled),
+        group(summary.accounts_mixed),
+        group(summary.accounts_affected)
+    );
+    if summary.accounts_review > 0 {
+        let _ = writeln!(
+            out,
+            "このほか{}回線は、個別に確認のうえご連絡いたします。\n",
+            group(summary.accounts_review)
+        );
+    }
+    let _ = writeln!(out, "### 4. 事象発生期間\n");
+    if let (Some(first), Some(last)) = (
+        &summary.first_affected_billing_month,
+        &summary.last_affected_billing_month,
+    ) {
+        let month = |text: &str| {
+            Month::parse(text)
+                .map(|m| format_month(m, lang))
+                .unwrap_or_default()
+        };
+        let _ = writeln!(
+            out,
+            "{}ご請求分〜{}ご請求分\n\n※お客さまごとのご契約内容およびお手続きの時期により異なります。\n",
+            month(first),
+            month(last)
+        );
+    }
+    let _ = writeln!(out, "### 5. 返還金額\n");
+    let _ = writeln!(
+        out,
+        "返還金額の合計は{}（うち過大請求額{}、消費税相当額{}、利息{}）です。\n",
+        yen(&summary.refund_total),
+        yen(&summary.refund_principal),
+        yen(&summary.refund_tax),
+        yen(&summary.refund_interest)
+    );
+    let _ = writeln!(
+        out,
+        "| 地域 | 返還回線数 | 返還金額 | 1回線あたり平均 |\n|---|---:|---:|---:|"
+    );
+    for region in &summary.by_region {
+        let _ = writeln!(
+            out,
+            "| {} | {}回線 | {} | {} |",
+            escape_markdown(&region.region),
+            group(region.accounts_refunded),
+            yen(&region.refund_total),
+            yen(&region.average_refund)
+        );
+    }
+    if let Some(distribution) = &summary.refund_distribution {
+        let _ = writeln!(
+            out,
+            "\n※1回線あたりの返還額は{}〜{}（平均{}）で、ご利用内容により異なります。",
+            yen(&distribution.min),
+            yen(&distribution.max),
+            yen(&distribution.mean)
+        );
+    }
+    if minor_of(&summary.correction_total, currency) > 0 {
+        let _ = writeln!(
+            out,
+            "\nこのほか、お支払い前のご請求{}件について、計{}を減額いたします。",
+            group(plan.corrections.len() as u64),
+            yen(&summary.correction_total)
+        );
+    }
+    if minor_of(&summary.underbilled_total, currency) > 0 {
+        let _ = writeln!(
+            out,
+            "\nなお、本来より少なくご請求していたお客さま{}回線の不足額計{}については、ご請求いたしません。",
+            group(summary.accounts_underbilled + summary.accounts_mixed),
+            yen(&summary.underbilled_total)
+        );
+    }
+    let _ = writeln!(out, "\n### 6. お客さまへの対応\n\n{}\n", e(&text.response));
+    for channel in &summary.by_payout_channel {
+        if channel.accounts == 0 {
+            continue;
+        }
+        let amount = yen(&channel.amount);
+        let line = match channel.channel {
+            "bill_credit" => format!(
+                "- ご利用中のお客さま（{}回線、{}）: {}ご請求分の請求額から減額いたします。",
+                group(channel.accounts),
+                amount,
+                plan.bill_credit_month
+                    .map(|m| format_month(m, lang))
+                    .unwrap_or_default()
+            ),
+            "bank_transfer" => format!(
+                "- ご解約済みのお客さま等（{}回線、{}）: {}にご登録の口座へお振り込みいたします。",
+                group(channel.accounts),
+                amount,
+                refund_date
+                    .map(|d| format_date(d, lang))
+                    .unwrap_or_default()
+            ),
+            "claim" => format!(
+                "- 振込先を確認できないお客さま等（{}回線、{}）: 個別にご案内し、お申し出によりご返金いたします。",
+                group(channel.accounts),
+                amount
+            ),
+            "residual" => format!(
+                "- 返還額が少額のお客さま（{}回線、{}）: お申し出によりご返金いたします。",
+                group(channel.accounts),
+                amount
+            ),
+            _ => format!(
+                "- お支払い前のご請求（{}件、{}）: 請求額を減額いたします。",
+                group(channel.accounts),
+                amount
+            ),
+        };
+        let _ = writeln!(out, "{line}");
+    }
+    let _ = writeln!(
+        out,
+        "\n該当のお客さまには個別にお詫びとご説明の文書をお送りいたします。\n"
+    );
+    let _ = writeln!(out, "### 7. 再発防止策\n\n{}\n", e(&text.prevention));
+    let _ = writeln!(out, "### お問い合わせ先\n\n{}", e(&text.contact));
+    out
+}
+
+/// The English press release, same structure.
+pub fn press_release_en(
+    incident: &Incident,
+    summary: &Summary,
+    refund_date: Option<NaiveDate>,
+    plan: &PayoutPlan,
+) -> String {
+    let lang = Language::En;
+    let currency = incident.currency;
+    let money = |text: &str| format_money(currency, minor_of(text, currency), lang);
+    let text = text_for(incident, lang);
+    let e = |value: &Option<String>| escape_markdown(value.as_deref().unwrap_or(""));
+    let mut out = String::new();
+    let _ = writeln!(out, "News Release\n");
+    if let Some(date) = incident.announced_on {
+        let _ = writeln!(out, "{}\n", format_date(date, lang));
+    }
+    let _ = writeln!(out, "{}\n", escape_markdown(&incident.company));
+    let _ = writeln!(out, "# {}\n", escape_markdown(&incident.title));
+    let _ = writeln!(
+        out,
+        "{} {} lines are affected. {}\n\nWe sincerely apologise to our customers for the inconvenience. {}\n",
+        e(&text.summary),
+        group(summary.accounts_affected),
+        e(&text.response),
+        e(&text.prevention)
+    );
+    let _ = writeln!(out, "## Overview\n");
+    let _ = writeln!(out, "### 1. What happened\n\n{}\n", e(&text.summary));
+    let _ = writeln!(out, "### 2. Cause\n\n{}\n", e(&text.cause));
+    let _ = writeln!(out, "### 3. Affected lines\n");
+    let _ = writeln!(
+        out,
+        "| Region | Over-billed | Under-billed | Both | Total |\n|---|---:|---:|---:|---:|"
+    );
+    for region in &summary.by_region {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            escape_markdown(&region.region),
+            group(region.accounts_overbilled),
+            group(region.accounts_underbilled),
+            group(region.accounts_mixed),
+            group(region.accounts_overbilled + region.accounts_underbilled + region.accounts_mixed)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "| **Total** | **{}** | **{}** | **{}** | **{}** |\n",
+        group(summary.accounts_overbilled),
+        group(summary.accounts_underbilled),
+        group(summary.accounts_mixed),
+        group(summary.accounts_affected)
+    );
+    if summary.accounts_review > 0 {
+        let _ = writeln!(
+            out,
+            "A further {} lines are being reviewed individually.\n",
+            group(summary.accounts_review)
+        );
+    }
+    let _ = writeln!(out, "### 4. Period\n");
+    if let (Some(first), Some(last)) = (
+        &summary.first_affected_billing_month,
+        &summary.last_affected_billing_month,
+    ) {
+        let month = |text: &str| {
+            Month::parse(text)
+                .map(|m| format_month(m, lang))
+                .unwrap_or_default()
+        };
+        let _ = writeln!(
+            out,
+            "Bills from {} to {} (varies by customer).\n",
+            month(first),
+            month(last)
+        );
+    }
+    let _ = writeln!(out, "### 5. Amounts refunded\n");
+    let _ = writeln!(
+        out,
+        "In total {} (overcharges {}, consumption tax {}, interest {}).\n",
+        money(&summary.refund_total),
+        money(&summary.refund_principal),
+        money(&summary.refund_tax),
+        money(&summary.refund_interest)
+    );
+    let _ = writeln!(
+        out,
+        "| Region | Lines refunded | Amount | Average per line |\n|---|---:|---:|---:|"
+    );
+    for region in &summary.by_region {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            escape_markdown(&region.region),
+            group(region.accounts_refunded),
+            money(&region.refund_total),
+            money(&region.average_refund)
+        );
+    }
+    if let Some(distribution) = &summary.refund_distribution {
+        let _ = writeln!(
+            out,
+            "\nRefunds per line range from {} to {} (average {}).",
+            money(&distribution.min),
+            money(&distribution.max),
+            money(&distribution.mean)
+        );
+    }
+    if minor_of(&summary.correction_total, currency) > 0 {
+        let _ = writeln!(
+            out,
+            "\nIn addition, {} unpaid bills are reduced by {} in total.",
+            group(plan.corrections.len() as u64),
+            money(&summary.correction_total)
+        );
+    }
+    if minor_of(&summary.underbilled_total, currency) > 0 {
+        let _ = writeln!(
+            out,
+            "\n{} lines were under-billed by {} in total; we will not collect this.",
+            group(summary.accounts_underbilled + summary.accounts_mixed),
+            money(&summary.underbilled_total)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n### 6. How customers are refunded\n\n{}\n",
+        e(&text.response)
+    );
+    for channel in &summary.by_payout_channel {
+        if channel.accounts == 0 {
+            continue;
+        }
+        let amount = money(&channel.amount);
+        let line = match channel.channel {
+            "bill_credit" => format!(
+                "- Current customers ({} lines, {}): deducted from the {} bill.",
+                group(channel.accounts),
+                amount,
+                plan.bill_credit_month
+                    .map(|m| format_month(m, lang))
+                    .unwrap_or_default()
+            ),
+            "bank_transfer" => format!(
+                "- Former customers and others ({} lines, {}): bank transfer on {}.",
+                group(channel.accounts),
+                amount,
+                refund_date
+                    .map(|d| format_date(d, lang))
+                    .unwrap_or_default()
+            ),
+            "claim" => format!(
+                "- Customers whose bank account we cannot confirm ({} lines, {}): refunded on request.",
+                group(channel.accounts),
+                amount
+            ),
+            "residual" => format!(
+                "- Small refunds ({} lines, {}): refunded on request.",
+                group(channel.accounts),
+                amount
+            ),
+            _ => format!(
+                "- Unpaid bills ({} bills, {}): reduced by the amount over-billed.",
+                group(channel.accounts),
+                amount
+            ),
+        };
+        let _ = writeln!(out, "{line}");
+    }
+    let _ = writeln!(
+        out,
+        "\nEvery affected customer receives a letter of apology and explanation.\n"
+    );
+    let _ = writeln!(out, "### 7. Prevention\n\n{}\n", e(&text.prevention));
+    let _ = writeln!(out, "### Contact\n\n{}", e(&text.contact));
+    out
+}
+
+/// A count with thousands separators.
+pub fn group(value: u64) -> String {
+    crate::render::notices::group_digits(&value.to_string())
+}
+
+/// A "nice" bin width (1, 2 or 5 × 10^k minor units) giving at most `bins` bins over `span`.
+fn bin_width(span: i64, bins: i64) -> i64 {
+    let target = (span / bins).max(1);
+    let mut power = 1i64;
+    loop {
+        for step in [1, 2, 5] {
+            let width = step * power;
+            if width >= target {
+                return width;
+            }
+        }
+        power = power.saturating_mul(10);
+    }
+}
+
+/// A histogram of refund_total as a self-contained SVG (integer geometry only).
+pub fn histogram_svg(refunds: &[i64], currency: Currency, title: &str) -> String {
+    const WIDTH: i64 = 760;
+    const HEIGHT: i64 = 420;
+    const LEFT: i64 = 80;
+    const RIGHT: i64 = 20;
+    const TOP: i64 = 50;
+    const BOTTOM: i64 = 80;
+    let plot_width = WIDTH - LEFT - RIGHT;
+    let plot_height = HEIGHT - TOP - BOTTOM;
+    let mut svg = String::new();
+    let _ = writeln!(
+        svg,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{HEIGHT}\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" font-family=\"sans-serif\" font-size=\"12\">"
+    );
+    let _ = writeln!(
+        svg,
+        "<rect width=\"{WIDTH}\" height=\"{HEIGHT}\" fill=\"white\"/>"
+    );
+    let _ = writeln!(
+        svg,
+        "<text x=\"{}\" y=\"28\" text-anchor=\"middle\" font-size=\"16\">{}</text>",
+        WIDTH / 2,
+        escape_html(title)
+    );
+    if refunds.is_empty() {
+        let _ = writeln!(
+            svg,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">no refunds</text>\n</svg>",
+            WIDTH / 2,
+            HEIGHT / 2
+        );
+        return svg;
+    }
+    let min = refunds.iter().copied().min().unwrap_or(0);
+    let max = refunds.iter().copied().max().unwrap_or(0);
+    let width = bin_width(max - min + 1, 20);
+    let start = min - min.rem_euclid(width);
+    let bins = ((max - start) / width + 1) as usize;
+    let mut counts = vec![0u64; bins];
+    for value in refunds {
+        counts[((value - start) / width) as usize] += 1;
+    }
+    let peak = counts.iter().copied().max().unwrap_or(1).max(1) as i64;
+    let bar = plot_width / bins as i64;
+    for (index, count) in counts.iter().enumerate() {
+        let height = (*count as i64) * plot_height / peak;
+        let x = LEFT + index as i64 * bar;
+        let y = TOP + plot_height - height;
+        let low = start + index as i64 * width;
+        let _ = writeln!(
+            svg,
+            "<rect x=\"{x}\" y=\"{y}\" width=\"{}\" height=\"{height}\" fill=\"#4a78b5\"><title>{} – {}: {count}</title></rect>",
+            (bar - 2).max(1),
+            currency.format(low),
+            currency.format(low + width - 1)
+        );
+    }
+    // Axes, ticks and labels.
+    let base = TOP + plot_height;
+    let _ = writeln!(
+        svg,
+        "<line x1=\"{LEFT}\" y1=\"{base}\" x2=\"{}\" y2=\"{base}\" stroke=\"black\"/>",
+        LEFT + plot_width
+    );
+    let _ = writeln!(
+        svg,
+        "<line x1=\"{LEFT}\" y1=\"{TOP}\" x2=\"{LEFT}\" y2=\"{base}\" stroke=\"black\"/>"
+    );
+    let label_every = (bins / 6).max(1);
+    for index in (0..=bins).step_by(label_every) {
+        let x = LEFT + index as i64 * bar;
+        let _ = writeln!(
+            svg,
+            "<line x1=\"{x}\" y1=\"{base}\" x2=\"{x}\" y2=\"{}\" stroke=\"black\"/>",
+            base + 5
+        );
+        let _ = writeln!(
+            svg,
+            "<text x=\"{x}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+            base + 20,
+            group_signed(start + index as i64 * width, currency)
+        );
+    }
+    for step in 0..=4 {
+        let value = peak * step / 4;
+        let y = base - plot_height * step / 4;
+        let _ = writeln!(
+            svg,
+            "<line x1=\"{}\" y1=\"{y}\" x2=\"{LEFT}\" y2=\"{y}\" stroke=\"black\"/>",
+            LEFT - 5
+        );
+        let _ = writeln!(
+            svg,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{value}</text>",
+            LEFT - 8,
+            y + 4
+        );
+    }
+    let _ = writeln!(
+        svg,
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">refund_total per account ({}; bins of {})</text>",
+        LEFT + plot_width / 2,
+        HEIGHT - 30,
+        currency.code,
+        currency.format(width)
+    );
+    let _ = writeln!(
+        svg,
+        "<text x=\"20\" y=\"{}\" text-anchor=\"middle\" transform=\"rotate(-90 20 {})\">accounts</text>",
+        TOP + plot_height / 2,
+        TOP + plot_height / 2
+    );
+    svg.push_str("</svg>\n");
+    svg
+}
+
+fn group_signed(minor: i64, currency: Currency) -> String {
+    format_money(currency, minor, Language::En).replace('¥', "")
+}
+
+/// A one-page HTML report for an incident lead.
+pub fn report_html(incident: &Incident, summary: &Summary, svg: &str) -> String {
+    let currency = incident.currency;
+    let money = |text: &str| {
+        escape_html(&format_money(
+            currency,
+            minor_of(text, currency),
+            Language::En,
+        ))
+    };
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{} — refund report</title>\n<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em;color:#111}}table{{border-collapse:collapse;margin:1em 0}}th,td{{border:1px solid #999;padding:.25em .6em}}td{{text-align:right}}td:first-child{{text-align:left}}.figures{{display:flex;gap:1em;flex-wrap:wrap}}.figure{{border:1px solid #ccc;padding:.6em 1em;border-radius:4px}}.figure b{{display:block;font-size:1.4em}}</style>\n</head>\n<body>\n",
+        escape_html(&incident.title)
+    );
+    let _ = writeln!(
+        out,
+        "<h1>{}</h1>\n<p>{} · incident <code>{}</code> ({})</p>",
+        escape_html(&incident.title),
+        escape_html(&incident.company),
+        escape_html(&incident.id),
+        incident.kind.as_str()
+    );
+    let _ = writeln!(out, "<div class=\"figures\">");
+    for (label, value) in [
+        ("accounts affected", group(summary.accounts_affected)),
+        ("over-billed", group(summary.accounts_overbilled)),
+        ("under-billed", group(summary.accounts_underbilled)),
+        ("mixed", group(summary.accounts_mixed)),
+        ("for review", group(summary.accounts_review)),
+        ("refund total", money(&summary.refund_total)),
+        ("of which interest", money(&summary.refund_interest)),
+        ("corrections", money(&summary.correction_total)),
+        ("under-billed (waived)", money(&summary.underbilled_total)),
+    ] {
+        let _ = writeln!(out, "<div class=\"figure\">{label}<b>{value}</b></div>");
+    }
+    let _ = writeln!(out, "</div>\n<h2>Refund distribution</h2>\n{svg}");
+    let _ = writeln!(
+        out,
+        "<h2>By region</h2>\n<table><tr><th>region</th><th>over-billed</th><th>under-billed</th><th>mixed</th><th>refunded</th><th>refund total</th><th>average</th><th>corrections</th><th>under-billed total</th></tr>"
+    );
+    for r in &summary.by_region {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape_html(&r.region),
+            group(r.accounts_overbilled),
+            group(r.accounts_underbilled),
+            group(r.accounts_mixed),
+            group(r.accounts_refunded),
+            money(&r.refund_total),
+            money(&r.average_refund),
+            money(&r.correction_total),
+            money(&r.underbilled_total)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "</table>\n<h2>By billing month</h2>\n<table><tr><th>month</th><th>over-billed invoices</th><th>under-billed invoices</th><th>principal</th><th>tax</th><th>interest</th><th>corrections</th><th>under-billed</th></tr>"
+    );
+    for m in &summary.by_billing_month {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            m.billing_month,
+            group(m.invoices_overbilled),
+            group(m.invoices_underbilled),
+            money(&m.refund_principal),
+            money(&m.refund_tax),
+            money(&m.refund_interest),
+            money(&m.correction_total),
+            money(&m.underbilled_total)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "</table>\n<h2>By payout channel</h2>\n<table><tr><th>channel</th><th>accounts</th><th>amount</th></tr>"
+    );
+    for c in &summary.by_payout_channel {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            c.channel,
+            group(c.accounts),
+            money(&c.amount)
+        );
+    }
+    let _ = writeln!(out, "</table>\n</body>\n</html>");
+    out
+}
+
+/// Adds every summary file.
+pub fn render(
+    files: &mut OutputFiles,
+    incident: &Incident,
+    summary: &Summary,
+    refund_date: Option<NaiveDate>,
+    plan: &PayoutPlan,
+) {
+    let mut json = serde_json::to_string_pretty(summary).unwrap_or_default();
+    json.push('\n');
+    files.add("summary/summary.json", json);
+    files.add(
+        "summary/press_release.ja.md",
+        press_release_ja(incident, summary, refund_date, plan),
+    );
+    files.add(
+        "summary/press_release.en.md",
+        press_release_en(incident, summary, refund_date, plan),
+    );
+    let svg = histogram_svg(
+        &summary.refunds_minor,
+        incident.currency,
+        &format!("Refund per account — {}", incident.id),
+    );
+    files.add("summary/report.html", report_html(incident, summary, &svg));
+    files.add("summary/refund_distribution.svg", svg);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nice_bins_and_medians() {
+        assert_eq!(bin_width(100_000, 20), 5000);
+        assert_eq!(bin_width(90, 20), 5);
+        assert_eq!(bin_width(1, 20), 1);
+        let jpy = Currency::from_code("JPY").unwrap();
+        assert_eq!(median_text(&[1, 2, 3], jpy), "2");
+        assert_eq!(median_text(&[1, 2], jpy), "1.5");
+        assert_eq!(median_text(&[2, 4], jpy), "3");
+        assert_eq!(group(1234567), "1,234,567");
+    }
+}
