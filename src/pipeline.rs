@@ -374,6 +374,16 @@ fn render_payout_files(
                 }
             })?;
         files.add("payouts/zengin.txt", bytes);
+    } else if !transfers.is_empty() && !settings.quiet {
+        eprintln!(
+            "warning: {} bank transfers are listed in payouts/bank_transfers.csv, but no payouts/zengin.txt was written: {}",
+            transfers.len(),
+            if incident.currency.code == "JPY" {
+                "add [payout.zengin] to the incident file"
+            } else {
+                "Zengin files are for JPY"
+            }
+        );
     }
     Ok(())
 }

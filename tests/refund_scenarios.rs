@@ -651,3 +651,152 @@ fn plan_change_discount_rate_with_match() {
     let refund = affected(&incident, &input);
     assert_eq!((refund.refund_principal, refund.refund_tax), (50, 3));
 }
+
+#[test]
+fn billed_before_activation_with_tax_and_statutory_interest() {
+    // Installation aborted 2024-11-10, activated 2025-01-15. 10% tax, statutory 3%.
+    // November base 5,200 for 11-01..11-30 (trigger mid-period): 21 of 30 days unbillable →
+    // should 5,200 × 9 / 30 = 1,560, diff 3,640; December wholly unbillable: diff 5,200;
+    // January 01-01..01-31: 14 days unbillable → should 5,200 × 17 / 31 = 2,851.6 → 2,851, diff 2,349.
+    // Taxes (B → S): Nov 520 − 156 = 364; Dec 520; Jan 520 − 285 = 235.
+    // December paid 2025-01-27, refund 2025-04-30: 93 days; X = 5,720 × 0.03 × 93 / 365 = 43.72 → 43.
+    let text = "[incident]\nid = \"n\"\nkind = \"billed_before_activation\"\nrefund_date = 2025-04-30\n[interest]\npolicy = \"statutory_jp\"\n";
+    let incident = Incident::from_bytes(text.as_bytes(), Path::new("n.toml")).unwrap();
+    let rows = [
+        (
+            "2024-11",
+            "2024-11-01",
+            "2024-11-30",
+            "base_fee",
+            1,
+            5200,
+            5200,
+            "0.1",
+            Some("2024-12-27"),
+        ),
+        (
+            "2024-12",
+            "2024-12-01",
+            "2024-12-31",
+            "base_fee",
+            1,
+            5200,
+            5200,
+            "0.1",
+            Some("2025-01-27"),
+        ),
+        (
+            "2025-01",
+            "2025-01-01",
+            "2025-01-31",
+            "base_fee",
+            1,
+            5200,
+            5200,
+            "0.1",
+            Some("2025-02-27"),
+        ),
+        (
+            "2025-02",
+            "2025-02-01",
+            "2025-02-28",
+            "base_fee",
+            1,
+            5200,
+            5200,
+            "0.1",
+            Some("2025-03-27"),
+        ),
+    ];
+    let events = vec![Event {
+        kind: "service_activated".into(),
+        date: date("2025-01-15"),
+        detail: None,
+        quantity: None,
+    }];
+    let refund = affected(&incident, &input("2024-11-10", &rows, &[], events));
+    let summary: Vec<(i64, i64)> = refund
+        .invoices
+        .iter()
+        .map(|invoice| (invoice.principal, invoice.tax))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![(3640, 364), (5200, 520), (2349, 235)],
+        "February is after activation"
+    );
+    assert_eq!(
+        (
+            refund.invoices[1].interest.days,
+            refund.invoices[1].interest.amount
+        ),
+        (93, 43)
+    );
+}
+
+#[test]
+fn cooling_off_caps_with_tax_per_invoice() {
+    // Opened 2024-04-10, cancelled 2024-04-17: monthly 5,720 for 04-10..04-30 (21 days), billable
+    // 04-10..04-16 = 7 days → 5,720 × 7 / 21 = 1,906.67 → 1,906, diff 3,814. Contract fee 3,000
+    // capped at 800: diff 2,200. Apartment construction billed 12,000 in April and 12,000 in May,
+    // cap 23,000: April keeps 12,000, May 11,000 (diff 1,000).
+    // April: D 6,014, B 20,720 → 2,072; S 14,706 → 1,470; T 602. May: D 1,000, T 100. No interest.
+    let text = "[incident]\nid = \"c\"\nkind = \"cooling_off_caps\"\n[rule]\nrecurring_items = [\"monthly_fee\"]\n[[rule.caps]]\nitem = \"contract_fee\"\ncap = \"800\"\n[[rule.caps]]\nitem = \"construction_apartment\"\ncap = \"23000\"\n[interest]\npolicy = \"none\"\n";
+    let incident = Incident::from_bytes(text.as_bytes(), Path::new("c.toml")).unwrap();
+    let rows = [
+        (
+            "2024-04",
+            "2024-04-10",
+            "2024-04-30",
+            "monthly_fee",
+            1,
+            5720,
+            5720,
+            "0.1",
+            Some("2024-05-27"),
+        ),
+        (
+            "2024-04",
+            "2024-04-10",
+            "2024-04-10",
+            "contract_fee",
+            1,
+            3000,
+            3000,
+            "0.1",
+            Some("2024-05-27"),
+        ),
+        (
+            "2024-04",
+            "2024-04-10",
+            "2024-04-10",
+            "construction_apartment",
+            1,
+            12000,
+            12000,
+            "0.1",
+            Some("2024-05-27"),
+        ),
+        (
+            "2024-05",
+            "2024-04-10",
+            "2024-04-10",
+            "construction_apartment",
+            1,
+            12000,
+            12000,
+            "0.1",
+            Some("2024-06-27"),
+        ),
+    ];
+    let mut input = input("2024-04-17", &rows, &[], vec![]);
+    input.account.opened_on = Some(date("2024-04-10"));
+    let refund = affected(&incident, &input);
+    let summary: Vec<(i64, i64)> = refund
+        .invoices
+        .iter()
+        .map(|invoice| (invoice.principal, invoice.tax))
+        .collect();
+    assert_eq!(summary, vec![(6014, 602), (1000, 100)]);
+    assert_eq!(refund.refund_total, 7716);
+}

@@ -740,8 +740,10 @@ impl Validator<'_> {
             .as_deref()
             .map(|value| self.month("payout.bill_credit_month", value))
             .transpose()?;
-        let needs_zengin =
-            active == ActiveChannel::BankTransfer || closed == ClosedChannel::BankTransfer;
+        // Only an explicit bank_transfer requires the paying company's account; when the channel is
+        // merely the default, bank_transfers.csv is written and zengin.txt is left out (README).
+        let needs_zengin = section.active == Some(ActiveChannel::BankTransfer)
+            || section.closed == Some(ClosedChannel::BankTransfer);
         let zengin = match &section.zengin {
             Some(zengin) => Some(self.zengin(zengin)?),
             None if needs_zengin => {
