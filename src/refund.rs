@@ -106,6 +106,8 @@ pub enum ClaimReason {
     ClosedBeforeCutoff,
     /// Bank details missing or malformed.
     IncompleteBankDetails,
+    /// Larger than a Zengin transfer record can carry (10 digits).
+    AmountExceedsTransferLimit,
 }
 
 impl ClaimReason {
@@ -114,6 +116,7 @@ impl ClaimReason {
             ClaimReason::ClosedAccountPolicy => "closed_account_policy",
             ClaimReason::ClosedBeforeCutoff => "closed_before_cutoff",
             ClaimReason::IncompleteBankDetails => "incomplete_bank_details",
+            ClaimReason::AmountExceedsTransferLimit => "amount_exceeds_transfer_limit",
         }
     }
 }
@@ -539,6 +542,10 @@ fn payout_channel(
     if channel == PayoutChannel::BankTransfer && !bank_details_complete(&account.bank) {
         channel = PayoutChannel::Claim;
         reason = Some(ClaimReason::IncompleteBankDetails);
+    }
+    if channel == PayoutChannel::BankTransfer && refund_total > crate::render::zengin::MAX_AMOUNT {
+        channel = PayoutChannel::Claim;
+        reason = Some(ClaimReason::AmountExceedsTransferLimit);
     }
     if matches!(channel, PayoutChannel::BankTransfer | PayoutChannel::Claim)
         && refund_total < payout.minimum_transfer

@@ -564,9 +564,18 @@ fn payout_channels() {
             "minimum_transfer = \"1200\"",
             Status::Active,
             None,
-            complete,
+            complete.clone(),
             1000,
             PayoutChannel::BillCredit,
+        ),
+        // 9,100,000,000 + 10% = 10,010,000,000: more than a Zengin amount field holds.
+        (
+            "active = \"bank_transfer\"",
+            Status::Active,
+            None,
+            complete,
+            9_100_000_000,
+            PayoutChannel::Claim,
         ),
     ];
     for (payout, status, closed_on, bank, amount, expected) in cases {

@@ -804,9 +804,12 @@ pub fn histogram_svg(refunds: &[i64], currency: Currency, title: &str) -> String
             group_signed(start + index as i64 * width, currency)
         );
     }
-    for step in 0..=4 {
-        let value = peak * step / 4;
-        let y = base - plot_height * step / 4;
+    // Ticks at distinct whole counts, each drawn at its true height.
+    let steps = peak.min(4);
+    let mut ticks: Vec<i64> = (0..=steps).map(|step| peak * step / steps).collect();
+    ticks.dedup();
+    for value in ticks {
+        let y = base - plot_height * value / peak;
         let _ = writeln!(
             svg,
             "<line x1=\"{}\" y1=\"{y}\" x2=\"{LEFT}\" y2=\"{y}\" stroke=\"black\"/>",
