@@ -187,11 +187,13 @@ pub fn run(
     }
     render::summary::render(
         &mut files,
+        &template_env,
         incident,
         &summary,
         settings.refund_date,
         &computed.plan,
-    );
+    )
+    .map_err(|error| RunError::Usage(error.to_string()))?;
     staging.write_all(&files)?;
     verify_read_back(&staging, &computed.totals, incident.currency)?;
 

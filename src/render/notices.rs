@@ -21,11 +21,18 @@ use crate::money::{Currency, Month, format_rate};
 use crate::output::{Csv, OutputError, Staging};
 use crate::refund::{AccountRefund, InvoiceClass};
 
-/// Template names, also the file names `--templates DIR` may provide.
-pub const TEMPLATE_NAMES: [&str; 2] = ["notice.ja.md", "notice.en.md"];
-const BUILT_IN: [(&str, &str); 2] = [
+/// Built-in templates by name; `--templates DIR` may provide files of the same names.
+const BUILT_IN: [(&str, &str); 4] = [
     ("notice.ja.md", include_str!("../../templates/notice.ja.md")),
     ("notice.en.md", include_str!("../../templates/notice.en.md")),
+    (
+        "press_release.ja.md",
+        include_str!("../../templates/press_release.ja.md"),
+    ),
+    (
+        "press_release.en.md",
+        include_str!("../../templates/press_release.en.md"),
+    ),
 ];
 const CHUNK: usize = 2048;
 
@@ -230,7 +237,36 @@ pub fn environment(templates_dir: Option<&Path>) -> Result<Environment<'static>,
     Ok(env)
 }
 
-fn text_for(incident: &Incident, language: Language) -> IncidentText {
+/// `ja` or `en`.
+pub fn language_code(language: Language) -> &'static str {
+    match language {
+        Language::Ja => "ja",
+        Language::En => "en",
+    }
+}
+
+/// Renders a template with a serialisable context.
+pub fn render_template<T: Serialize>(
+    env: &Environment<'static>,
+    name: &str,
+    context: &T,
+) -> Result<String, NoticeError> {
+    let template = env
+        .get_template(name)
+        .map_err(|error| NoticeError::Template {
+            name: name.to_string(),
+            message: error.to_string(),
+        })?;
+    template
+        .render(Value::from(minijinja::value::Serde(context)))
+        .map_err(|error| NoticeError::Template {
+            name: name.to_string(),
+            message: format!("{error:#}"),
+        })
+}
+
+/// `[incident.text]` in a language, each field falling back to the other language.
+pub fn text_for(incident: &Incident, language: Language) -> IncidentText {
     let texts = &incident.text;
     let (first, second) = match language {
         Language::Ja => (&texts.ja, &texts.en),
@@ -296,10 +332,7 @@ pub fn context(
         })
         .unwrap_or_default();
     NoticeContext {
-        language: match language {
-            Language::Ja => "ja",
-            Language::En => "en",
-        },
+        language: language_code(language),
         title: incident.title.clone(),
         title_stem: title_stem(&incident.title).to_string(),
         company: incident.company.clone(),

@@ -8,14 +8,15 @@ use std::fmt::Write as _;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::incident::{Incident, IncidentText};
+use crate::incident::Incident;
 use crate::ledger::{ControlTotals, PayoutPlan};
 use crate::model::Language;
 use crate::money::{self, Currency, Month, Rounding};
 use crate::output::OutputFiles;
 use crate::refund::{AccountClass, AccountRefund, InvoiceClass, PayoutChannel};
 use crate::render::notices::{
-    escape_html, escape_markdown, format_date, format_money, format_month,
+    NoticeError, escape_html, format_date, format_money, format_month, language_code,
+    render_template, text_for, title_stem,
 };
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -315,389 +316,162 @@ pub fn build(
     }
 }
 
-fn text_for(incident: &Incident, language: Language) -> IncidentText {
-    let (first, second) = match language {
-        Language::Ja => (&incident.text.ja, &incident.text.en),
-        Language::En => (&incident.text.en, &incident.text.ja),
-    };
-    let pick = |get: fn(&IncidentText) -> &Option<String>| {
-        first
-            .as_ref()
-            .and_then(|t| get(t).clone())
-            .or_else(|| second.as_ref().and_then(|t| get(t).clone()))
-    };
-    IncidentText {
-        summary: pick(|t| &t.summary),
-        cause: pick(|t| &t.cause),
-        response: pick(|t| &t.response),
-        prevention: pick(|t| &t.prevention),
-        contact: pick(|t| &t.contact),
-    }
-}
-
 fn minor_of(text: &str, currency: Currency) -> i64 {
     money::parse_minor(text, currency.digits).unwrap_or(0)
 }
 
-/// The Japanese press release.
-pub fn press_release_ja(
-    incident: &Incident,
-    summary: &Summary,
-    refund_date: Option<NaiveDate>,
-    plan: &PayoutPlan,
-) -> String {
-    let lang = Language::Ja;
-    let currency = incident.currency;
-    let yen = |text: &str| format_money(currency, minor_of(text, currency), lang);
-    let text = text_for(incident, lang);
-    let e = |value: &Option<String>| escape_markdown(value.as_deref().unwrap_or(""));
-    let mut out = String::new();
-    let _ = writeln!(out, "News Release\n");
-    if let Some(date) = incident.announced_on {
-        let _ = writeln!(out, "{}\n", format_date(date, lang));
-    }
-    let _ = writeln!(out, "{}\n", escape_markdown(&incident.company));
-    let _ = writeln!(
-        out,
-        "# {}について\n",
-        escape_markdown(crate::render::notices::title_stem(&incident.title))
-    );
-    let _ = writeln!(
-        out,
-        "{}では、{}\n\n該当するお客さま{}回線について、{}\n\nお客さまには大変ご迷惑をおかけしましたことを深くお詫び申し上げます。なお、{}\n",
-        escape_markdown(&incident.company),
-        e(&text.summary),
-        group(summary.accounts_affected),
-        e(&text.response),
-        e(&text.prevention)
-    );
-    let _ = writeln!(out, "## ＜概要＞\n");
-    let _ = writeln!(out, "### 1. 請求誤りの内容\n\n{}\n", e(&text.summary));
-    let _ = writeln!(out, "### 2. 原因\n\n{}\n", e(&text.cause));
-    let _ = writeln!(out, "### 3. 対象回線数\n");
-    let _ = writeln!(
-        out,
-        "| 地域 | 過大請求 | 過少請求 | 過大・過少の両方 | 計 |\n|---|---:|---:|---:|---:|"
-    );
-    for region in &summary.by_region {
-        let _ = writeln!(
-            out,
-            "| {} | {}回線 | {}回線 | {}回線 | {}回線 |",
-            escape_markdown(&region.region),
-            group(region.accounts_overbilled),
-            group(region.accounts_underbilled),
-            group(region.accounts_mixed),
-            group(region.accounts_overbilled + region.accounts_underbilled + region.accounts_mixed)
-        );
-    }
-    let _ = writeln!(
-        out,
-        "| **合計** | **{}回線** | **{}回線** | **{}回線** | **{}回線** |\n",
-        group(summary.accounts_overbilled),
-        group(summary.accounts_underbilled),
-        group(summary.accounts_mixed),
-        group(summary.accounts_affected)
-    );
-    if summary.accounts_review > 0 {
-        let _ = writeln!(
-            out,
-            "このほか{}回線は、個別に確認のうえご連絡いたします。\n",
-            group(summary.accounts_review)
-        );
-    }
-    let _ = writeln!(out, "### 4. 事象発生期間\n");
-    if let (Some(first), Some(last)) = (
-        &summary.first_affected_billing_month,
-        &summary.last_affected_billing_month,
-    ) {
-        let month = |text: &str| {
-            Month::parse(text)
-                .map(|m| format_month(m, lang))
-                .unwrap_or_default()
-        };
-        let _ = writeln!(
-            out,
-            "{}ご請求分〜{}ご請求分\n\n※お客さまごとのご契約内容およびお手続きの時期により異なります。\n",
-            month(first),
-            month(last)
-        );
-    }
-    let _ = writeln!(out, "### 5. 返還金額\n");
-    let _ = writeln!(
-        out,
-        "返還金額の合計は{}（うち過大請求額{}、消費税相当額{}、利息{}）です。\n",
-        yen(&summary.refund_total),
-        yen(&summary.refund_principal),
-        yen(&summary.refund_tax),
-        yen(&summary.refund_interest)
-    );
-    let _ = writeln!(
-        out,
-        "| 地域 | 返還回線数 | 返還金額 | 1回線あたり平均 |\n|---|---:|---:|---:|"
-    );
-    for region in &summary.by_region {
-        let _ = writeln!(
-            out,
-            "| {} | {}回線 | {} | {} |",
-            escape_markdown(&region.region),
-            group(region.accounts_refunded),
-            yen(&region.refund_total),
-            yen(&region.average_refund)
-        );
-    }
-    if let Some(distribution) = &summary.refund_distribution {
-        let _ = writeln!(
-            out,
-            "\n※1回線あたりの返還額は{}〜{}（平均{}）で、ご利用内容により異なります。",
-            yen(&distribution.min),
-            yen(&distribution.max),
-            yen(&distribution.mean)
-        );
-    }
-    if minor_of(&summary.correction_total, currency) > 0 {
-        let _ = writeln!(
-            out,
-            "\nこのほか、お支払い前のご請求{}件について、計{}を減額いたします。",
-            group(plan.corrections.len() as u64),
-            yen(&summary.correction_total)
-        );
-    }
-    if minor_of(&summary.underbilled_total, currency) > 0 {
-        let _ = writeln!(
-            out,
-            "\nなお、本来より少なくご請求していたお客さま{}回線の不足額計{}については、ご請求いたしません。",
-            group(summary.accounts_underbilled + summary.accounts_mixed),
-            yen(&summary.underbilled_total)
-        );
-    }
-    let _ = writeln!(out, "\n### 6. お客さまへの対応\n\n{}\n", e(&text.response));
-    for channel in &summary.by_payout_channel {
-        if channel.accounts == 0 {
-            continue;
-        }
-        let amount = yen(&channel.amount);
-        let line = match channel.channel {
-            "bill_credit" => format!(
-                "- ご利用中のお客さま（{}回線、{}）: {}ご請求分の請求額から減額いたします。",
-                group(channel.accounts),
-                amount,
-                plan.bill_credit_month
-                    .map(|m| format_month(m, lang))
-                    .unwrap_or_default()
-            ),
-            "bank_transfer" => format!(
-                "- ご解約済みのお客さま等（{}回線、{}）: {}にご登録の口座へお振り込みいたします。",
-                group(channel.accounts),
-                amount,
-                refund_date
-                    .map(|d| format_date(d, lang))
-                    .unwrap_or_default()
-            ),
-            "claim" => format!(
-                "- 振込先を確認できないお客さま等（{}回線、{}）: 個別にご案内し、お申し出によりご返金いたします。",
-                group(channel.accounts),
-                amount
-            ),
-            "residual" => format!(
-                "- 返還額が少額のお客さま（{}回線、{}）: お申し出によりご返金いたします。",
-                group(channel.accounts),
-                amount
-            ),
-            _ => format!(
-                "- お支払い前のご請求（{}件、{}）: 請求額を減額いたします。",
-                group(channel.accounts),
-                amount
-            ),
-        };
-        let _ = writeln!(out, "{line}");
-    }
-    let _ = writeln!(
-        out,
-        "\n該当のお客さまには個別にお詫びとご説明の文書をお送りいたします。\n"
-    );
-    let _ = writeln!(out, "### 7. 再発防止策\n\n{}\n", e(&text.prevention));
-    let _ = writeln!(out, "### お問い合わせ先\n\n{}", e(&text.contact));
-    out
+#[derive(Debug, Serialize)]
+struct PressRegion {
+    region: String,
+    overbilled: String,
+    underbilled: String,
+    mixed: String,
+    affected: String,
+    refunded: String,
+    refund_total: String,
+    average_refund: String,
 }
 
-/// The English press release, same structure.
-pub fn press_release_en(
+#[derive(Debug, Serialize)]
+struct PressChannel {
+    channel: &'static str,
+    accounts: String,
+    amount: String,
+}
+
+/// Every variable a press-release template can use; figures formatted for the language.
+#[derive(Debug, Serialize)]
+struct PressContext {
+    announced_on: String,
+    company: String,
+    title: String,
+    title_stem: String,
+    summary: String,
+    cause: String,
+    response: String,
+    prevention: String,
+    contact: String,
+    accounts_affected: String,
+    accounts_overbilled: String,
+    accounts_underbilled: String,
+    accounts_mixed: String,
+    accounts_review: String,
+    regions: Vec<PressRegion>,
+    first_month: String,
+    last_month: String,
+    refund_total: String,
+    refund_principal: String,
+    refund_tax: String,
+    refund_interest: String,
+    has_distribution: bool,
+    refund_min: String,
+    refund_max: String,
+    refund_mean: String,
+    has_corrections: bool,
+    corrections_count: String,
+    correction_total: String,
+    has_underbilled: bool,
+    underbilled_accounts: String,
+    underbilled_total: String,
+    channels: Vec<PressChannel>,
+    bill_credit_month: String,
+    refund_date: String,
+}
+
+/// The press release in one language, from `press_release.LANG.md`.
+pub fn press_release(
+    env: &minijinja::Environment<'static>,
+    language: Language,
     incident: &Incident,
     summary: &Summary,
     refund_date: Option<NaiveDate>,
     plan: &PayoutPlan,
-) -> String {
-    let lang = Language::En;
+) -> Result<String, NoticeError> {
     let currency = incident.currency;
-    let money = |text: &str| format_money(currency, minor_of(text, currency), lang);
-    let text = text_for(incident, lang);
-    let e = |value: &Option<String>| escape_markdown(value.as_deref().unwrap_or(""));
-    let mut out = String::new();
-    let _ = writeln!(out, "News Release\n");
-    if let Some(date) = incident.announced_on {
-        let _ = writeln!(out, "{}\n", format_date(date, lang));
-    }
-    let _ = writeln!(out, "{}\n", escape_markdown(&incident.company));
-    let _ = writeln!(out, "# {}\n", escape_markdown(&incident.title));
-    let _ = writeln!(
-        out,
-        "{} {} lines are affected. {}\n\nWe sincerely apologise to our customers for the inconvenience. {}\n",
-        e(&text.summary),
-        group(summary.accounts_affected),
-        e(&text.response),
-        e(&text.prevention)
-    );
-    let _ = writeln!(out, "## Overview\n");
-    let _ = writeln!(out, "### 1. What happened\n\n{}\n", e(&text.summary));
-    let _ = writeln!(out, "### 2. Cause\n\n{}\n", e(&text.cause));
-    let _ = writeln!(out, "### 3. Affected lines\n");
-    let _ = writeln!(
-        out,
-        "| Region | Over-billed | Under-billed | Both | Total |\n|---|---:|---:|---:|---:|"
-    );
-    for region in &summary.by_region {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} |",
-            escape_markdown(&region.region),
-            group(region.accounts_overbilled),
-            group(region.accounts_underbilled),
-            group(region.accounts_mixed),
-            group(region.accounts_overbilled + region.accounts_underbilled + region.accounts_mixed)
-        );
-    }
-    let _ = writeln!(
-        out,
-        "| **Total** | **{}** | **{}** | **{}** | **{}** |\n",
-        group(summary.accounts_overbilled),
-        group(summary.accounts_underbilled),
-        group(summary.accounts_mixed),
-        group(summary.accounts_affected)
-    );
-    if summary.accounts_review > 0 {
-        let _ = writeln!(
-            out,
-            "A further {} lines are being reviewed individually.\n",
-            group(summary.accounts_review)
-        );
-    }
-    let _ = writeln!(out, "### 4. Period\n");
-    if let (Some(first), Some(last)) = (
-        &summary.first_affected_billing_month,
-        &summary.last_affected_billing_month,
-    ) {
-        let month = |text: &str| {
-            Month::parse(text)
-                .map(|m| format_month(m, lang))
-                .unwrap_or_default()
-        };
-        let _ = writeln!(
-            out,
-            "Bills from {} to {} (varies by customer).\n",
-            month(first),
-            month(last)
-        );
-    }
-    let _ = writeln!(out, "### 5. Amounts refunded\n");
-    let _ = writeln!(
-        out,
-        "In total {} (overcharges {}, consumption tax {}, interest {}).\n",
-        money(&summary.refund_total),
-        money(&summary.refund_principal),
-        money(&summary.refund_tax),
-        money(&summary.refund_interest)
-    );
-    let _ = writeln!(
-        out,
-        "| Region | Lines refunded | Amount | Average per line |\n|---|---:|---:|---:|"
-    );
-    for region in &summary.by_region {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} |",
-            escape_markdown(&region.region),
-            group(region.accounts_refunded),
-            money(&region.refund_total),
-            money(&region.average_refund)
-        );
-    }
-    if let Some(distribution) = &summary.refund_distribution {
-        let _ = writeln!(
-            out,
-            "\nRefunds per line range from {} to {} (average {}).",
-            money(&distribution.min),
-            money(&distribution.max),
-            money(&distribution.mean)
-        );
-    }
-    if minor_of(&summary.correction_total, currency) > 0 {
-        let _ = writeln!(
-            out,
-            "\nIn addition, {} unpaid bills are reduced by {} in total.",
-            group(plan.corrections.len() as u64),
-            money(&summary.correction_total)
-        );
-    }
-    if minor_of(&summary.underbilled_total, currency) > 0 {
-        let _ = writeln!(
-            out,
-            "\n{} lines were under-billed by {} in total; we will not collect this.",
-            group(summary.accounts_underbilled + summary.accounts_mixed),
-            money(&summary.underbilled_total)
-        );
-    }
-    let _ = writeln!(
-        out,
-        "\n### 6. How customers are refunded\n\n{}\n",
-        e(&text.response)
-    );
-    for channel in &summary.by_payout_channel {
-        if channel.accounts == 0 {
-            continue;
-        }
-        let amount = money(&channel.amount);
-        let line = match channel.channel {
-            "bill_credit" => format!(
-                "- Current customers ({} lines, {}): deducted from the {} bill.",
-                group(channel.accounts),
-                amount,
-                plan.bill_credit_month
-                    .map(|m| format_month(m, lang))
-                    .unwrap_or_default()
-            ),
-            "bank_transfer" => format!(
-                "- Former customers and others ({} lines, {}): bank transfer on {}.",
-                group(channel.accounts),
-                amount,
-                refund_date
-                    .map(|d| format_date(d, lang))
-                    .unwrap_or_default()
-            ),
-            "claim" => format!(
-                "- Customers whose bank account we cannot confirm ({} lines, {}): refunded on request.",
-                group(channel.accounts),
-                amount
-            ),
-            "residual" => format!(
-                "- Small refunds ({} lines, {}): refunded on request.",
-                group(channel.accounts),
-                amount
-            ),
-            _ => format!(
-                "- Unpaid bills ({} bills, {}): reduced by the amount over-billed.",
-                group(channel.accounts),
-                amount
-            ),
-        };
-        let _ = writeln!(out, "{line}");
-    }
-    let _ = writeln!(
-        out,
-        "\nEvery affected customer receives a letter of apology and explanation.\n"
-    );
-    let _ = writeln!(out, "### 7. Prevention\n\n{}\n", e(&text.prevention));
-    let _ = writeln!(out, "### Contact\n\n{}", e(&text.contact));
-    out
+    let money = |text: &str| format_money(currency, minor_of(text, currency), language);
+    let month = |text: &Option<String>| {
+        text.as_deref()
+            .and_then(Month::parse)
+            .map(|m| format_month(m, language))
+            .unwrap_or_default()
+    };
+    let text = text_for(incident, language);
+    let distribution = summary.refund_distribution.as_ref();
+    let context = PressContext {
+        announced_on: incident
+            .announced_on
+            .map(|date| format_date(date, language))
+            .unwrap_or_default(),
+        company: incident.company.clone(),
+        title: incident.title.clone(),
+        title_stem: title_stem(&incident.title).to_string(),
+        summary: text.summary.unwrap_or_default(),
+        cause: text.cause.unwrap_or_default(),
+        response: text.response.unwrap_or_default(),
+        prevention: text.prevention.unwrap_or_default(),
+        contact: text.contact.unwrap_or_default(),
+        accounts_affected: group(summary.accounts_affected),
+        accounts_overbilled: group(summary.accounts_overbilled),
+        accounts_underbilled: group(summary.accounts_underbilled),
+        accounts_mixed: group(summary.accounts_mixed),
+        accounts_review: group(summary.accounts_review),
+        regions: summary
+            .by_region
+            .iter()
+            .map(|region| PressRegion {
+                region: region.region.clone(),
+                overbilled: group(region.accounts_overbilled),
+                underbilled: group(region.accounts_underbilled),
+                mixed: group(region.accounts_mixed),
+                affected: group(
+                    region.accounts_overbilled
+                        + region.accounts_underbilled
+                        + region.accounts_mixed,
+                ),
+                refunded: group(region.accounts_refunded),
+                refund_total: money(&region.refund_total),
+                average_refund: money(&region.average_refund),
+            })
+            .collect(),
+        first_month: month(&summary.first_affected_billing_month),
+        last_month: month(&summary.last_affected_billing_month),
+        refund_total: money(&summary.refund_total),
+        refund_principal: money(&summary.refund_principal),
+        refund_tax: money(&summary.refund_tax),
+        refund_interest: money(&summary.refund_interest),
+        has_distribution: distribution.is_some(),
+        refund_min: distribution.map(|d| money(&d.min)).unwrap_or_default(),
+        refund_max: distribution.map(|d| money(&d.max)).unwrap_or_default(),
+        refund_mean: distribution.map(|d| money(&d.mean)).unwrap_or_default(),
+        has_corrections: minor_of(&summary.correction_total, currency) > 0,
+        corrections_count: group(plan.corrections.len() as u64),
+        correction_total: money(&summary.correction_total),
+        has_underbilled: minor_of(&summary.underbilled_total, currency) > 0,
+        underbilled_accounts: group(summary.accounts_underbilled + summary.accounts_mixed),
+        underbilled_total: money(&summary.underbilled_total),
+        channels: summary
+            .by_payout_channel
+            .iter()
+            .filter(|channel| channel.accounts > 0)
+            .map(|channel| PressChannel {
+                channel: channel.channel,
+                accounts: group(channel.accounts),
+                amount: money(&channel.amount),
+            })
+            .collect(),
+        bill_credit_month: plan
+            .bill_credit_month
+            .map(|m| format_month(m, language))
+            .unwrap_or_default(),
+        refund_date: refund_date
+            .map(|date| format_date(date, language))
+            .unwrap_or_default(),
+    };
+    render_template(
+        env,
+        &format!("press_release.{}.md", language_code(language)),
+        &context,
+    )
 }
 
 /// A count with thousands separators.
@@ -940,22 +714,21 @@ pub fn report_html(incident: &Incident, summary: &Summary, svg: &str) -> String 
 /// Adds every summary file.
 pub fn render(
     files: &mut OutputFiles,
+    env: &minijinja::Environment<'static>,
     incident: &Incident,
     summary: &Summary,
     refund_date: Option<NaiveDate>,
     plan: &PayoutPlan,
-) {
+) -> Result<(), NoticeError> {
     let mut json = serde_json::to_string_pretty(summary).unwrap_or_default();
     json.push('\n');
     files.add("summary/summary.json", json);
-    files.add(
-        "summary/press_release.ja.md",
-        press_release_ja(incident, summary, refund_date, plan),
-    );
-    files.add(
-        "summary/press_release.en.md",
-        press_release_en(incident, summary, refund_date, plan),
-    );
+    for language in [Language::Ja, Language::En] {
+        files.add(
+            format!("summary/press_release.{}.md", language_code(language)),
+            press_release(env, language, incident, summary, refund_date, plan)?,
+        );
+    }
     let svg = histogram_svg(
         &summary.refunds_minor,
         incident.currency,
@@ -963,6 +736,7 @@ pub fn render(
     );
     files.add("summary/report.html", report_html(incident, summary, &svg));
     files.add("summary/refund_distribution.svg", svg);
+    Ok(())
 }
 
 #[cfg(test)]
