@@ -543,7 +543,11 @@ fn payout_channel(
         channel = PayoutChannel::Claim;
         reason = Some(ClaimReason::IncompleteBankDetails);
     }
-    if channel == PayoutChannel::BankTransfer && refund_total > crate::render::zengin::MAX_AMOUNT {
+    // Zengin's amount field holds 10 digits of yen; other currencies are not paid through it.
+    if channel == PayoutChannel::BankTransfer
+        && incident.currency.code == "JPY"
+        && refund_total > crate::render::zengin::MAX_AMOUNT
+    {
         channel = PayoutChannel::Claim;
         reason = Some(ClaimReason::AmountExceedsTransferLimit);
     }

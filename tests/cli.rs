@@ -247,6 +247,39 @@ fn utf8_byte_order_mark_is_tolerated() {
     .success();
 }
 
+#[test]
+fn windows_line_endings_give_the_same_ledger() {
+    let crlf = |text: String| text.replace('\n', "\r\n");
+    let data = data_with(&[
+        ("accounts.csv", &crlf),
+        ("charges.csv", &crlf),
+        ("events.csv", &crlf),
+    ]);
+    let out = tempfile::tempdir().unwrap();
+    run(
+        &root().join(SAMPLE_INCIDENT),
+        data.path(),
+        &out.path().join("crlf"),
+        &[],
+    )
+    .success();
+    run(
+        &root().join(SAMPLE_INCIDENT),
+        &root().join(SAMPLE_DATA),
+        &out.path().join("lf"),
+        &[],
+    )
+    .success();
+    assert_eq!(
+        read(&out.path().join("crlf/refunds.csv")),
+        read(&out.path().join("lf/refunds.csv"))
+    );
+    assert_eq!(
+        read(&out.path().join("crlf/invoices.csv")),
+        read(&out.path().join("lf/invoices.csv"))
+    );
+}
+
 /// Each bad input: (file, edit, expected exit code, fragments the message must contain).
 #[test]
 fn bad_data_is_refused_with_file_row_column_and_value() {
