@@ -479,6 +479,8 @@ fn check_dtype(spec: &ColumnSpec, dtype: &DataType) -> Result<(), String> {
         }
         (K::Str, dtype) => dtype.is_integer(),
         (K::Date, DataType::Date) => true,
+        // A billing month stored as a DATE is the month that date falls in.
+        (K::Month, DataType::Date) => true,
         (K::Int, dtype) => dtype.is_integer(),
         (K::Money | K::Rate, DataType::Decimal(_, _)) => true,
         (K::Money | K::Rate, dtype) => dtype.is_integer(),
@@ -548,6 +550,11 @@ fn parse_int(text: &str) -> Result<i64, Problem> {
         .unwrap_or(text)
         .parse()
         .map_err(|_| Problem::Range)
+}
+
+fn days_to_date(days: i32) -> Option<chrono::NaiveDate> {
+    chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?
+        .checked_add_signed(chrono::Duration::days(i64::from(days)))
 }
 
 fn date_to_days(date: chrono::NaiveDate) -> i32 {
@@ -631,6 +638,18 @@ fn typed_values(spec: ColumnSpec, column: &Column, digits: u32) -> PolarsResult<
             }
         }
         (K::Date, DataType::Date) => column.clone(),
+        (K::Month, DataType::Date) => {
+            let days = series.cast(&DataType::Int32)?;
+            let days = days.i32()?;
+            Int32Chunked::from_iter_options(
+                name,
+                days.iter().map(|day| {
+                    day.and_then(days_to_date)
+                        .map(|date| Month::of_date(date).index())
+                }),
+            )
+            .into_column()
+        }
         (_, DataType::String) => {
             let strings = series.str()?;
             let parsed = strings.iter().map(|cell| match cell {

@@ -516,6 +516,31 @@ fn parquet_decimal_money_gives_the_same_ledger() {
             .unwrap();
         frame.with_column(column).unwrap();
     }
+    // Dates as DATE, the billing month as the DATE of its first day, quantities as integers.
+    for name in ["period_start", "period_end", "paid_on"] {
+        let column = frame.column(name).unwrap().cast(&DataType::Date).unwrap();
+        frame.with_column(column).unwrap();
+    }
+    let months: StringChunked = frame
+        .column("billing_month")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(|month| month.map(|m| format!("{m}-01")))
+        .collect();
+    let months = months
+        .into_series()
+        .with_name("billing_month".into())
+        .cast(&DataType::Date)
+        .unwrap();
+    frame.with_column(months.into_column()).unwrap();
+    let quantity = frame
+        .column("quantity")
+        .unwrap()
+        .cast(&DataType::Int32)
+        .unwrap();
+    frame.with_column(quantity).unwrap();
     std::fs::remove_file(data.path().join("charges.csv")).unwrap();
     let file = std::fs::File::create(data.path().join("charges.parquet")).unwrap();
     ParquetWriter::new(file).finish(&mut frame).unwrap();
