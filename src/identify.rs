@@ -58,6 +58,8 @@ pub struct Identified {
 }
 
 const ABORT_LISTING: usize = 20;
+/// Bad charge rows described in detail before an abort.
+const ABORT_DESCRIBED: usize = 10_000;
 const UNKNOWN: &str = "__p_unknown_account";
 const DUPLICATE: &str = "__p_duplicate";
 const PERIOD: &str = "__p_period_order";
@@ -233,8 +235,10 @@ pub fn identify(
     let mut bad_charges = charges
         .filter(&bad_mask)
         .map_err(polars_error(&tables.charges))?;
-    if on_bad_rows == OnBadRows::Abort {
-        bad_charges = bad_charges.head(Some(10_000));
+    // Under abort only the first problems are described; the count says when there are more.
+    let capped = on_bad_rows == OnBadRows::Abort && bad_charges.height() > ABORT_DESCRIBED;
+    if capped {
+        bad_charges = bad_charges.head(Some(ABORT_DESCRIBED));
     }
     let charge_problems = load::describe_problems(
         &tables.charges,
@@ -259,7 +263,11 @@ pub fn identify(
             .map(ToString::to_string)
             .collect();
         return Err(LoadError::Rows {
-            count: problems.len(),
+            count: if capped {
+                format!("more than {}", problems.len())
+            } else {
+                problems.len().to_string()
+            },
             shown: listing.len(),
             listing: listing.join("\n"),
         });

@@ -30,7 +30,7 @@ pub enum LoadError {
         "bad input: {count} problem(s) in the data (showing the first {shown}):\n{listing}\nhint: fix the rows, or run with `--on-bad-rows reject` to set them aside in rejects.csv and send their accounts to review"
     )]
     Rows {
-        count: usize,
+        count: String,
         shown: usize,
         listing: String,
     },
