@@ -8,7 +8,6 @@
 use std::fmt;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use polars::prelude::*;
 
@@ -996,6 +995,3 @@ pub fn query_error(table: &Table, error: PolarsError) -> LoadError {
         message: error.to_string(),
     }
 }
-
-/// Shared pointer to a column list, for closures.
-pub type Columns = Arc<[ColumnSpec]>;

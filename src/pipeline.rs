@@ -119,10 +119,21 @@ pub fn compute(
 /// Loads, identifies and computes.
 pub fn evaluate(settings: &Settings, reporter: &dyn Reporter) -> Result<Computed, RunError> {
     let scratch = scratch_dir()?;
-    let tables = discover(settings, scratch.path())?;
+    Ok(load_and_compute(settings, scratch.path(), reporter)?.1)
+}
+
+/// Finds the tables, identifies the in-scope accounts and computes them; the tables are returned
+/// for the manifest (their files are hashed and counted).
+fn load_and_compute(
+    settings: &Settings,
+    scratch: &Path,
+    reporter: &dyn Reporter,
+) -> Result<(Tables, Computed), RunError> {
+    let tables = discover(settings, scratch)?;
     let identified =
         identify::identify(&settings.incident, &tables, settings.on_bad_rows, reporter)?;
-    compute(settings, identified, reporter)
+    let computed = compute(settings, identified, reporter)?;
+    Ok((tables, computed))
 }
 
 /// `redress run`.
@@ -139,10 +150,7 @@ pub fn run(
         .map_err(|error| RunError::Usage(error.to_string()))?;
     let staging = Staging::new(out, force)?;
     let scratch = scratch_dir()?;
-    let tables = discover(settings, scratch.path())?;
-    let identified =
-        identify::identify(&settings.incident, &tables, settings.on_bad_rows, reporter)?;
-    let computed = compute(settings, identified, reporter)?;
+    let (tables, computed) = load_and_compute(settings, scratch.path(), reporter)?;
 
     reporter.step("writing outputs");
     let incident = &settings.incident;
@@ -212,7 +220,6 @@ pub fn run(
         other => RunError::Usage(other.to_string()),
     })?;
     staging.write("notices/index.csv", &index)?;
-    files.add("notices/index.csv", Vec::new());
 
     let all_files: Vec<&load::InputFile> = [&tables.accounts, &tables.charges, &tables.events]
         .iter()
@@ -238,6 +245,7 @@ pub fn run(
         .map(|file| file.rows_rejected)
         .sum();
     let mut outputs: Vec<String> = files.paths().map(str::to_string).collect();
+    outputs.push("notices/index.csv".to_string());
     outputs.push("notices/*.md, notices/*.html".to_string());
     outputs.push("manifest.json".to_string());
     outputs.sort();

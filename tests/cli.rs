@@ -53,6 +53,32 @@ fn run(incident: &Path, data: &Path, out: &Path, extra: &[&str]) -> assert_cmd::
         .assert()
 }
 
+/// Runs the sample incident on `data` and on the bundled sample data: the ledgers must be equal.
+fn assert_same_ledger_as_sample(data: &Path, extra: &[&str]) {
+    let out = tempfile::tempdir().unwrap();
+    run(
+        &root().join(SAMPLE_INCIDENT),
+        data,
+        &out.path().join("variant"),
+        extra,
+    )
+    .success();
+    run(
+        &root().join(SAMPLE_INCIDENT),
+        &root().join(SAMPLE_DATA),
+        &out.path().join("sample"),
+        &[],
+    )
+    .success();
+    for file in ["refunds.csv", "invoices.csv"] {
+        assert_eq!(
+            read(&out.path().join("variant").join(file)),
+            read(&out.path().join("sample").join(file)),
+            "{file}"
+        );
+    }
+}
+
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap()
 }
@@ -172,29 +198,7 @@ fn charges_split_into_a_directory_give_the_same_ledger() {
         )
         .unwrap();
     }
-    let out = tempfile::tempdir().unwrap();
-    run(
-        &root().join(SAMPLE_INCIDENT),
-        data.path(),
-        &out.path().join("split"),
-        &[],
-    )
-    .success();
-    run(
-        &root().join(SAMPLE_INCIDENT),
-        &root().join(SAMPLE_DATA),
-        &out.path().join("whole"),
-        &[],
-    )
-    .success();
-    assert_eq!(
-        read(&out.path().join("split/refunds.csv")),
-        read(&out.path().join("whole/refunds.csv"))
-    );
-    assert_eq!(
-        read(&out.path().join("split/invoices.csv")),
-        read(&out.path().join("whole/invoices.csv"))
-    );
+    assert_same_ledger_as_sample(data.path(), &[]);
 }
 
 #[test]
@@ -203,25 +207,8 @@ fn cp932_exports_are_read_when_asked() {
     let accounts = read(&data.path().join("accounts.csv"));
     let (bytes, _, _) = encoding_rs::SHIFT_JIS.encode(&accounts);
     std::fs::write(data.path().join("accounts.csv"), bytes.as_ref()).unwrap();
+    assert_same_ledger_as_sample(data.path(), &["--encoding", "cp932"]);
     let out = tempfile::tempdir().unwrap();
-    run(
-        &root().join(SAMPLE_INCIDENT),
-        data.path(),
-        &out.path().join("sjis"),
-        &["--encoding", "cp932"],
-    )
-    .success();
-    run(
-        &root().join(SAMPLE_INCIDENT),
-        &root().join(SAMPLE_DATA),
-        &out.path().join("utf8"),
-        &[],
-    )
-    .success();
-    assert_eq!(
-        read(&out.path().join("sjis/refunds.csv")),
-        read(&out.path().join("utf8/refunds.csv"))
-    );
     // Read as UTF-8, the same bytes are refused with the file named.
     run(
         &root().join(SAMPLE_INCIDENT),
@@ -255,29 +242,7 @@ fn windows_line_endings_give_the_same_ledger() {
         ("charges.csv", &crlf),
         ("events.csv", &crlf),
     ]);
-    let out = tempfile::tempdir().unwrap();
-    run(
-        &root().join(SAMPLE_INCIDENT),
-        data.path(),
-        &out.path().join("crlf"),
-        &[],
-    )
-    .success();
-    run(
-        &root().join(SAMPLE_INCIDENT),
-        &root().join(SAMPLE_DATA),
-        &out.path().join("lf"),
-        &[],
-    )
-    .success();
-    assert_eq!(
-        read(&out.path().join("crlf/refunds.csv")),
-        read(&out.path().join("lf/refunds.csv"))
-    );
-    assert_eq!(
-        read(&out.path().join("crlf/invoices.csv")),
-        read(&out.path().join("lf/invoices.csv"))
-    );
+    assert_same_ledger_as_sample(data.path(), &[]);
 }
 
 /// Each bad input: (file, edit, expected exit code, fragments the message must contain).
@@ -544,25 +509,7 @@ fn parquet_decimal_money_gives_the_same_ledger() {
     std::fs::remove_file(data.path().join("charges.csv")).unwrap();
     let file = std::fs::File::create(data.path().join("charges.parquet")).unwrap();
     ParquetWriter::new(file).finish(&mut frame).unwrap();
-    let out = tempfile::tempdir().unwrap();
-    run(
-        &root().join(SAMPLE_INCIDENT),
-        data.path(),
-        &out.path().join("parquet"),
-        &[],
-    )
-    .success();
-    run(
-        &root().join(SAMPLE_INCIDENT),
-        &root().join(SAMPLE_DATA),
-        &out.path().join("csv"),
-        &[],
-    )
-    .success();
-    assert_eq!(
-        read(&out.path().join("parquet/refunds.csv")),
-        read(&out.path().join("csv/refunds.csv"))
-    );
+    assert_same_ledger_as_sample(data.path(), &[]);
 }
 
 #[test]
