@@ -1,12 +1,12 @@
 //! The errors a run can end with, and their documented exit codes (SPEC §6).
 
+use crate::identify::IdentifyError;
 use crate::incident::ConfigError;
 use crate::interest::InterestError;
 use crate::ledger::LedgerError;
 use crate::load::LoadError;
 use crate::output::OutputError;
 use crate::refund::ComputeError;
-use crate::rules::RuleError;
 
 pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_DATA: u8 = 65;
@@ -20,6 +20,8 @@ pub enum RunError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Load(#[from] LoadError),
+    #[error(transparent)]
+    Identify(#[from] IdentifyError),
     #[error(transparent)]
     Compute(#[from] ComputeError),
     #[error(transparent)]
@@ -36,16 +38,33 @@ impl RunError {
     pub fn exit_code(&self) -> u8 {
         match self {
             RunError::Config(_) | RunError::Usage(_) => EXIT_USAGE,
-            RunError::Load(LoadError::Missing { .. }) => EXIT_MISSING,
-            RunError::Load(_) => EXIT_DATA,
+            RunError::Load(error) => load_exit_code(error),
+            RunError::Identify(error) | RunError::Compute(ComputeError::Identify(error)) => {
+                identify_exit_code(error)
+            }
             RunError::Compute(ComputeError::Interest(InterestError::Overflow(_))) => EXIT_INTERNAL,
             RunError::Compute(ComputeError::Interest(_)) => EXIT_USAGE,
-            RunError::Compute(ComputeError::Rule(RuleError::BadData { .. })) => EXIT_DATA,
-            RunError::Compute(ComputeError::PaidOnDisagrees { .. }) => EXIT_DATA,
-            RunError::Compute(ComputeError::Rule(RuleError::Overflow(_)))
-            | RunError::Compute(ComputeError::Overflow(_)) => EXIT_DATA,
+            RunError::Compute(ComputeError::Overflow(_)) => EXIT_DATA,
             RunError::Ledger(_) | RunError::Internal(_) => EXIT_INTERNAL,
             RunError::Output(_) => EXIT_OUTPUT,
         }
+    }
+}
+
+fn load_exit_code(error: &LoadError) -> u8 {
+    match error {
+        LoadError::Missing { .. } => EXIT_MISSING,
+        _ => EXIT_DATA,
+    }
+}
+
+/// Data that cannot be computed (a rule's bad data, disagreeing paid_on, amounts out of range) is
+/// bad input.
+fn identify_exit_code(error: &IdentifyError) -> u8 {
+    match error {
+        IdentifyError::Load(error) => load_exit_code(error),
+        IdentifyError::Rule(_)
+        | IdentifyError::Overflow(_)
+        | IdentifyError::PaidOnDisagrees { .. } => EXIT_DATA,
     }
 }

@@ -1,5 +1,7 @@
-//! The typed values that cross from polars into Rust: one in-scope account with its charge rows and
-//! events. Only in-scope accounts become these structs; the bulk of the billing rows never does.
+//! The typed values that cross from polars into Rust. For a run these are the affected invoices of
+//! an account, already summed per tax rate in polars (`AccountInvoices`); no charge row becomes a
+//! Rust value. `AccountInput` (one account's rows and events) is the input of a single-account
+//! evaluation, which runs the same polars plan (tests, and the per-row trace of `explain`).
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -59,7 +61,7 @@ pub struct Account {
     pub trigger_date: NaiveDate,
 }
 
-/// A charge row of an in-scope account whose item the rule may touch.
+/// A charge row of one account (single-account evaluation and the `explain` trace).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChargeRow {
     pub billing_month: Month,
@@ -78,20 +80,6 @@ pub struct ChargeRow {
     pub paid_on: Option<NaiveDate>,
 }
 
-/// Rows of an invoice and tax rate that no rule touches, summed in polars.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UntouchedGroup {
-    pub billing_month: Month,
-    pub tax_rate: Decimal,
-    /// Minor units.
-    pub amount_sum: i64,
-    pub rows: u64,
-    /// paid_on over the group's rows: smallest, largest, and how many were empty.
-    pub paid_on_min: Option<NaiveDate>,
-    pub paid_on_max: Option<NaiveDate>,
-    pub paid_on_empty: u64,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     pub kind: String,
@@ -100,14 +88,39 @@ pub struct Event {
     pub quantity: Option<i64>,
 }
 
-/// Everything the money policy needs about one in-scope account.
+/// One account's charge rows and events, for a single-account evaluation.
 #[derive(Debug, Clone)]
 pub struct AccountInput {
     pub account: Account,
-    /// Rows of touched items, in a deterministic order (billing_month, period_start, period_end,
-    /// amount, tax_rate, item).
     pub rows: Vec<ChargeRow>,
-    pub untouched: Vec<UntouchedGroup>,
     /// The account's events of the kinds the rule reads (all dates).
     pub events: Vec<Event>,
+}
+
+/// One tax group of an invoice, summed in polars: B, D and the row counts (SPEC §4).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupInput {
+    pub tax_rate: Decimal,
+    /// B: Σ amount of all the group's rows, minor units.
+    pub billed: i64,
+    /// D: Σ diff, minor units.
+    pub diff: i64,
+    pub rows: u64,
+    /// Rows of items the rule cannot change.
+    pub untouched_rows: u64,
+}
+
+/// An invoice the money policy computes: its tax groups and the paid_on its rows agree on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvoiceInput {
+    pub billing_month: Month,
+    pub paid_on: Option<NaiveDate>,
+    pub groups: Vec<GroupInput>,
+}
+
+/// An account with the invoices the rule changed (or, for `explain`, all its in-scope invoices).
+#[derive(Debug, Clone)]
+pub struct AccountInvoices {
+    pub account: Account,
+    pub invoices: Vec<InvoiceInput>,
 }

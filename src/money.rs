@@ -88,6 +88,42 @@ pub fn round_ratio(numerator: i128, denominator: i128, mode: Rounding) -> Result
     Ok(if bump { quotient + away } else { quotient })
 }
 
+/// [`round_ratio`] as a polars expression over Int128 columns: `R(numerator / denominator)` for
+/// every row, `denominator` > 0. Used by the rule plans (proration, repriced discounts) so that the
+/// rounding of a row computed in polars is the rounding of this module, case for case.
+pub fn round_ratio_expr(
+    numerator: polars::prelude::Expr,
+    denominator: polars::prelude::Expr,
+    mode: Rounding,
+) -> polars::prelude::Expr {
+    use polars::prelude::{DataType, lit, when};
+    let i128 = |value: i64| lit(value).cast(DataType::Int128);
+    // Floor division: q = ⌊n / d⌋ and 0 ≤ r < d, so the exact value is q + r/d.
+    let quotient = numerator.clone().floor_div(denominator.clone());
+    let remainder = numerator.clone() - quotient.clone() * denominator.clone();
+    let inexact = remainder.clone().gt(i128(0));
+    let twice = remainder * i128(2);
+    let negative = numerator.lt(i128(0));
+    let bump = match mode {
+        // Toward zero: a negative inexact value moves up from its floor.
+        Rounding::Down => negative.and(inexact),
+        // Away from zero: a positive inexact value moves up from its floor.
+        Rounding::Up => negative.not().and(inexact),
+        // Nearest; a tie goes away from zero: up for positives, stays at the floor for negatives.
+        Rounding::HalfUp => twice
+            .clone()
+            .gt(denominator.clone())
+            .or(twice.eq(denominator).and(negative.not())),
+        // Nearest; a tie goes to the even neighbour.
+        Rounding::HalfEven => twice.clone().gt(denominator.clone()).or(twice
+            .eq(denominator)
+            .and((quotient.clone() % i128(2)).neq(i128(0)))),
+    };
+    when(bump)
+        .then(quotient.clone() + i128(1))
+        .otherwise(quotient)
+}
+
 /// [`round_ratio`] on arbitrary-precision integers, for interest where the exact rational sum of
 /// daily rates has a large denominator.
 pub fn round_big_ratio(numerator: &BigInt, denominator: &BigInt, mode: Rounding) -> BigInt {

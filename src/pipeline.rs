@@ -86,7 +86,7 @@ pub fn compute(
         .inputs
         .par_iter()
         .map(|input| {
-            let outcome = refund::compute(incident, settings.refund_date, input);
+            let outcome = refund::compute_invoices(incident, settings.refund_date, input);
             let finished = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             if finished.is_multiple_of(4096) || finished == total {
                 reporter.advance(finished, total);
@@ -96,11 +96,9 @@ pub fn compute(
         .collect();
     let mut refunds = Vec::new();
     let mut review = identified.review.clone();
-    for (input, outcome) in identified.inputs.iter().zip(outcomes) {
-        match outcome? {
-            Outcome::Affected(refund) => refunds.push(*refund),
-            Outcome::NotAffected => {}
-            Outcome::Review(reason) => review.push((input.account.account_id.clone(), reason)),
+    for outcome in outcomes {
+        if let Outcome::Affected(refund) = outcome? {
+            refunds.push(*refund);
         }
     }
     review.sort();
@@ -118,8 +116,17 @@ pub fn compute(
 
 /// Loads, identifies and computes.
 pub fn evaluate(settings: &Settings, reporter: &dyn Reporter) -> Result<Computed, RunError> {
+    evaluate_with(settings, identify::Passes::Auto, reporter)
+}
+
+/// [`evaluate`] with the number of passes over the charges chosen.
+pub fn evaluate_with(
+    settings: &Settings,
+    passes: identify::Passes,
+    reporter: &dyn Reporter,
+) -> Result<Computed, RunError> {
     let scratch = scratch_dir()?;
-    Ok(load_and_compute(settings, scratch.path(), reporter)?.1)
+    Ok(load_and_compute(settings, scratch.path(), passes, reporter)?.1)
 }
 
 /// Finds the tables, identifies the in-scope accounts and computes them; the tables are returned
@@ -127,11 +134,17 @@ pub fn evaluate(settings: &Settings, reporter: &dyn Reporter) -> Result<Computed
 fn load_and_compute(
     settings: &Settings,
     scratch: &Path,
+    passes: identify::Passes,
     reporter: &dyn Reporter,
 ) -> Result<(Tables, Computed), RunError> {
     let tables = discover(settings, scratch)?;
-    let identified =
-        identify::identify(&settings.incident, &tables, settings.on_bad_rows, reporter)?;
+    let identified = identify::identify_with(
+        &settings.incident,
+        &tables,
+        settings.on_bad_rows,
+        passes,
+        reporter,
+    )?;
     let computed = compute(settings, identified, reporter)?;
     Ok((tables, computed))
 }
@@ -150,7 +163,8 @@ pub fn run(
         .map_err(|error| RunError::Usage(error.to_string()))?;
     let staging = Staging::new(out, force)?;
     let scratch = scratch_dir()?;
-    let (tables, computed) = load_and_compute(settings, scratch.path(), reporter)?;
+    let (tables, computed) =
+        load_and_compute(settings, scratch.path(), identify::Passes::Auto, reporter)?;
 
     reporter.step("writing outputs");
     let incident = &settings.incident;
@@ -487,8 +501,13 @@ pub fn explain(
 ) -> Result<String, RunError> {
     let scratch = scratch_dir()?;
     let tables = discover(settings, scratch.path())?;
-    let identified =
-        identify::identify(&settings.incident, &tables, settings.on_bad_rows, reporter)?;
+    let explained = identify::explain(
+        &settings.incident,
+        &tables,
+        settings.on_bad_rows,
+        account_id,
+        reporter,
+    )?;
     reporter.finish();
     let incident = &settings.incident;
     let currency = incident.currency;
@@ -501,32 +520,32 @@ pub fn explain(
         incident.kind.as_str(),
         currency.code
     );
-    if let Some((_, reason)) = identified.review.iter().find(|(id, _)| id == account_id) {
-        let _ = writeln!(
-            text,
-            "account {account_id}: left out for review — {} ({})",
-            reason.describe(),
-            reason.code()
-        );
-        return Ok(text);
-    }
-    let Some(input) = identified
-        .inputs
-        .iter()
-        .find(|input| input.account.account_id == account_id)
-    else {
-        return Err(RunError::Usage(format!(
-            "account `{account_id}` is not in scope of incident `{}`\nhint: it needs a `{}` event{} inside the scope filters; `redress check` prints the scope counts",
-            incident.id,
-            incident.trigger.event,
-            incident
-                .trigger
-                .detail
-                .as_ref()
-                .map(|detail| format!(" with detail `{detail}`"))
-                .unwrap_or_default()
-        )));
+    let focus = match explained {
+        identify::Explained::Review(reason) => {
+            let _ = writeln!(
+                text,
+                "account {account_id}: left out for review — {} ({})",
+                reason.describe(),
+                reason.code()
+            );
+            return Ok(text);
+        }
+        identify::Explained::NotInScope => {
+            return Err(RunError::Usage(format!(
+                "account `{account_id}` is not in scope of incident `{}`\nhint: it needs a `{}` event{} inside the scope filters; `redress check` prints the scope counts",
+                incident.id,
+                incident.trigger.event,
+                incident
+                    .trigger
+                    .detail
+                    .as_ref()
+                    .map(|detail| format!(" with detail `{detail}`"))
+                    .unwrap_or_default()
+            )));
+        }
+        identify::Explained::Account(focus) => focus,
     };
+    let input = &focus.input;
     let account = &input.account;
     let _ = writeln!(
         text,
@@ -549,7 +568,7 @@ pub fn explain(
         "trigger: `{}` on {} (earliest in window)",
         incident.trigger.event, account.trigger_date
     );
-    for event in &input.events {
+    for event in &focus.events {
         let _ = writeln!(
             text,
             "  event {} {} detail={} quantity={}",
@@ -562,16 +581,7 @@ pub fn explain(
                 .unwrap_or_else(|| "-".to_string())
         );
     }
-    let trace = refund::trace(incident, settings.refund_date, input)?;
-    if let Outcome::Review(reason) = &trace.outcome {
-        let _ = writeln!(
-            text,
-            "left out for review — {} ({})",
-            reason.describe(),
-            reason.code()
-        );
-        return Ok(text);
-    }
+    let (invoices, outcome) = refund::trace(incident, settings.refund_date, input)?;
     let _ = writeln!(
         text,
         "\nrows the rule may touch (should = what ought to have been billed; diff = amount − should):"
@@ -580,7 +590,7 @@ pub fn explain(
         text,
         "  month    period                  item               qty  unit_price      amount      should        diff  tax_rate  paid_on"
     );
-    for row in &trace.rows {
+    for row in &focus.rows {
         let r = &row.row;
         let _ = writeln!(
             text,
@@ -605,7 +615,7 @@ pub fn explain(
         "\ninvoices in scope (tax per invoice per rate: T = R_t(B × t) − R_t(S × t), rounding {}):",
         incident.tax_rounding
     );
-    for invoice in &trace.invoices {
+    for invoice in &invoices {
         let _ = writeln!(
             text,
             "  {} paid_on {}: P = {}, T = {}, X = P + T = {}",
@@ -663,7 +673,7 @@ pub fn explain(
         };
         let _ = writeln!(text, "      → {verdict}");
     }
-    match &trace.outcome {
+    match &outcome {
         Outcome::Affected(refund) => {
             let _ = writeln!(
                 text,

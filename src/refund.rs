@@ -2,34 +2,26 @@
 //! invoice per rate, interest on paid over-billed invoices, the account's totals, class, payout
 //! channel and refund_id. Pure Rust over typed values; safe to run in parallel per account.
 
-use std::collections::BTreeMap;
-
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 
+use crate::identify::IdentifyError;
 use crate::incident::{ActiveChannel, ClosedChannel, Incident};
 use crate::interest::{self, Interest, InterestError};
-use crate::model::{AccountInput, BankDetails, ChargeRow, Status};
+use crate::model::{
+    Account, AccountInput, AccountInvoices, BankDetails, ChargeRow, InvoiceInput, Status,
+};
 use crate::money::{self, Month, Overflow};
-use crate::rules::{self, ReviewReason, RuleError, RuleOutcome};
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum ComputeError {
     #[error(transparent)]
-    Rule(#[from] RuleError),
+    Identify(#[from] IdentifyError),
     #[error(transparent)]
     Interest(#[from] InterestError),
     #[error(transparent)]
     Overflow(#[from] Overflow),
-    #[error(
-        "account `{account_id}`, invoice {billing_month}: rows disagree on paid_on ({values})\nhint: all rows of one invoice (account_id, billing_month) must carry the same paid_on"
-    )]
-    PaidOnDisagrees {
-        account_id: String,
-        billing_month: Month,
-        values: String,
-    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -204,16 +196,6 @@ pub struct AccountRefund {
 pub enum Outcome {
     Affected(Box<AccountRefund>),
     NotAffected,
-    Review(ReviewReason),
-}
-
-/// Full detail of one account's computation, for `explain`.
-#[derive(Debug, Clone)]
-pub struct Trace {
-    pub rows: Vec<RowTrace>,
-    /// Every in-scope invoice, affected or not.
-    pub invoices: Vec<Invoice>,
-    pub outcome: Outcome,
 }
 
 /// `refund_id`: first 16 hex digits of SHA-256 of `"{incident.id}:{account_id}"`.
@@ -222,206 +204,114 @@ pub fn refund_id(incident_id: &str, account_id: &str) -> String {
     crate::incident::hex(&digest[..8])
 }
 
-/// Computes one account.
+/// Computes one account given as rows and events: the same polars plan and sums as a run, then
+/// the money policy (scenario tests and single-account checks).
 pub fn compute(
     incident: &Incident,
     refund_date: Option<NaiveDate>,
     input: &AccountInput,
 ) -> Result<Outcome, ComputeError> {
-    Ok(trace(incident, refund_date, input)?.outcome)
+    let invoices = crate::identify::account_groups(incident, input)?;
+    compute_invoices(incident, refund_date, &invoices)
 }
 
-/// Computes one account keeping every intermediate value.
+/// Computes one account from its invoices' tax groups.
+pub fn compute_invoices(
+    incident: &Incident,
+    refund_date: Option<NaiveDate>,
+    input: &AccountInvoices,
+) -> Result<Outcome, ComputeError> {
+    Ok(trace(incident, refund_date, input)?.1)
+}
+
+/// Computes one account keeping every invoice, affected or not, with its tax groups.
 pub fn trace(
     incident: &Incident,
     refund_date: Option<NaiveDate>,
-    input: &AccountInput,
-) -> Result<Trace, ComputeError> {
-    let should = match rules::apply(&incident.rule, input)? {
-        RuleOutcome::Review(reason) => {
-            return Ok(Trace {
-                rows: Vec::new(),
-                invoices: Vec::new(),
-                outcome: Outcome::Review(reason),
-            });
-        }
-        RuleOutcome::Should(should) => should,
-    };
-    let rows: Vec<RowTrace> = input
-        .rows
-        .iter()
-        .zip(should)
-        .map(|(row, should)| {
-            let diff = row
-                .amount
-                .checked_sub(should)
-                .ok_or(Overflow("a row's diff"))?;
-            Ok(RowTrace {
-                row: row.clone(),
-                should,
-                diff,
-            })
-        })
-        .collect::<Result<_, Overflow>>()?;
+    input: &AccountInvoices,
+) -> Result<(Vec<Invoice>, Outcome), ComputeError> {
+    let mut invoices = Vec::with_capacity(input.invoices.len());
+    for invoice in &input.invoices {
+        invoices.push(self::invoice(incident, refund_date, invoice)?);
+    }
+    let outcome = summarize(incident, &input.account, &invoices)?;
+    Ok((invoices, outcome))
+}
 
-    // Invoices in scope, each with its tax groups keyed by the numeric tax rate.
-    #[derive(Default)]
-    struct Builder {
-        groups: BTreeMap<Decimal, (i64, i64, u64)>,
-        paid_on: Vec<Option<NaiveDate>>,
-    }
-    let mut builders: BTreeMap<Month, Builder> = BTreeMap::new();
-    for trace in &rows {
-        if !incident.scope.month_in_scope(trace.row.billing_month) {
-            continue;
-        }
-        let builder = builders.entry(trace.row.billing_month).or_default();
-        let group = builder
-            .groups
-            .entry(trace.row.tax_rate.normalize())
-            .or_default();
-        group.0 = group
-            .0
-            .checked_add(trace.row.amount)
-            .ok_or(Overflow("an invoice's billed amount"))?;
-        group.1 = group
-            .1
-            .checked_add(trace.diff)
-            .ok_or(Overflow("an invoice's diff"))?;
-        builder.paid_on.push(trace.row.paid_on);
-    }
-    for untouched in &input.untouched {
-        if !incident.scope.month_in_scope(untouched.billing_month) {
-            continue;
-        }
-        let builder = builders.entry(untouched.billing_month).or_default();
-        let group = builder
-            .groups
-            .entry(untouched.tax_rate.normalize())
-            .or_default();
-        group.0 = group
-            .0
-            .checked_add(untouched.amount_sum)
-            .ok_or(Overflow("an invoice's billed amount"))?;
-        group.2 += untouched.rows;
-        if untouched.paid_on_empty > 0 {
-            builder.paid_on.push(None);
-        }
-        if untouched.paid_on_empty < untouched.rows {
-            builder.paid_on.push(untouched.paid_on_min);
-            builder.paid_on.push(untouched.paid_on_max);
-        }
-    }
-
-    let mut invoices = Vec::with_capacity(builders.len());
-    for (billing_month, builder) in builders {
-        let paid_on = builder.paid_on.first().copied().flatten();
-        if builder.paid_on.iter().any(|value| *value != paid_on) {
-            let mut values: Vec<String> = builder
-                .paid_on
-                .iter()
-                .map(|value| {
-                    value
-                        .map(|date| date.to_string())
-                        .unwrap_or_else(|| "(empty)".to_string())
-                })
-                .collect();
-            values.sort();
-            values.dedup();
-            return Err(ComputeError::PaidOnDisagrees {
-                account_id: input.account.account_id.clone(),
-                billing_month,
-                values: values.join(", "),
-            });
-        }
-        let mut groups = Vec::with_capacity(builder.groups.len());
-        for (tax_rate, (billed, diff, untouched_rows)) in builder.groups {
-            let should = billed
-                .checked_sub(diff)
-                .ok_or(Overflow("a tax group's should"))?;
-            let tax_charged =
-                money::mul_rate(billed, tax_rate, incident.tax_rounding, "tax charged")?;
-            let tax_should = money::mul_rate(
-                should,
-                tax_rate,
-                incident.tax_rounding,
-                "tax that should have been charged",
-            )?;
-            groups.push(TaxGroup {
-                tax_rate,
-                billed,
-                diff,
-                should,
-                tax_charged,
-                tax_should,
-                tax_diff: tax_charged - tax_should,
-                untouched_rows,
-            });
-        }
-        let principal = money::checked_sum(
-            groups.iter().map(|group| group.diff),
-            "an invoice's principal",
+/// Tax per group, P, T, X, class and interest of one invoice (SPEC §4).
+fn invoice(
+    incident: &Incident,
+    refund_date: Option<NaiveDate>,
+    input: &InvoiceInput,
+) -> Result<Invoice, ComputeError> {
+    let mut groups = Vec::with_capacity(input.groups.len());
+    for group in &input.groups {
+        let billed = group.billed;
+        let diff = group.diff;
+        let should = billed
+            .checked_sub(diff)
+            .ok_or(Overflow("a tax group's should"))?;
+        let tax_charged =
+            money::mul_rate(billed, group.tax_rate, incident.tax_rounding, "tax charged")?;
+        let tax_should = money::mul_rate(
+            should,
+            group.tax_rate,
+            incident.tax_rounding,
+            "tax that should have been charged",
         )?;
-        let tax = money::checked_sum(
-            groups.iter().map(|group| group.tax_diff),
-            "an invoice's tax",
-        )?;
-        let excess = principal
-            .checked_add(tax)
-            .ok_or(Overflow("an invoice's excess"))?;
-        let class = match excess.signum() {
-            1 => InvoiceClass::Overbilled,
-            -1 => InvoiceClass::Underbilled,
-            _ => {
-                invoices.push(Invoice {
-                    billing_month,
-                    class: InvoiceClass::Overbilled,
-                    principal,
-                    tax,
-                    paid_on,
-                    interest: Interest {
-                        days: 0,
-                        rate: None,
-                        amount: 0,
-                        segments: Vec::new(),
-                    },
-                    groups,
-                });
-                continue;
-            }
-        };
-        let interest = match (class, paid_on) {
-            (InvoiceClass::Overbilled, Some(paid_on)) => {
-                interest::compute(excess, paid_on, refund_date, &incident.interest)?
-            }
-            _ => Interest {
-                days: 0,
-                rate: None,
-                amount: 0,
-                segments: Vec::new(),
-            },
-        };
-        invoices.push(Invoice {
-            billing_month,
-            class,
-            principal,
-            tax,
-            paid_on,
-            interest,
-            groups,
+        groups.push(TaxGroup {
+            tax_rate: group.tax_rate,
+            billed,
+            diff,
+            should,
+            tax_charged,
+            tax_should,
+            tax_diff: tax_charged
+                .checked_sub(tax_should)
+                .ok_or(Overflow("a tax difference"))?,
+            untouched_rows: group.untouched_rows,
         });
     }
-    let outcome = summarize(incident, input, &invoices)?;
-    Ok(Trace {
-        rows,
-        invoices,
-        outcome,
+    let principal = money::checked_sum(
+        groups.iter().map(|group| group.diff),
+        "an invoice's principal",
+    )?;
+    let tax = money::checked_sum(
+        groups.iter().map(|group| group.tax_diff),
+        "an invoice's tax",
+    )?;
+    let excess = principal
+        .checked_add(tax)
+        .ok_or(Overflow("an invoice's excess"))?;
+    let class = match excess.signum() {
+        -1 => InvoiceClass::Underbilled,
+        _ => InvoiceClass::Overbilled,
+    };
+    let interest = match (excess > 0, input.paid_on) {
+        (true, Some(paid_on)) => {
+            interest::compute(excess, paid_on, refund_date, &incident.interest)?
+        }
+        _ => Interest {
+            days: 0,
+            rate: None,
+            amount: 0,
+            segments: Vec::new(),
+        },
+    };
+    Ok(Invoice {
+        billing_month: input.billing_month,
+        class,
+        principal,
+        tax,
+        paid_on: input.paid_on,
+        interest,
+        groups,
     })
 }
 
 fn summarize(
     incident: &Incident,
-    input: &AccountInput,
+    account: &Account,
     all_invoices: &[Invoice],
 ) -> Result<Outcome, ComputeError> {
     let affected: Vec<Invoice> = all_invoices
@@ -467,8 +357,7 @@ fn summarize(
         (true, true) => AccountClass::Mixed,
         (false, false) => return Ok(Outcome::NotAffected),
     };
-    let account = &input.account;
-    let (payout_channel, claim_reason) = payout_channel(incident, input, refund_total);
+    let (payout_channel, claim_reason) = payout_channel(incident, account, refund_total);
     Ok(Outcome::Affected(Box::new(AccountRefund {
         account_id: account.account_id.clone(),
         class,
@@ -509,13 +398,12 @@ fn summarize(
 /// The payout channel of an account (SPEC §4).
 fn payout_channel(
     incident: &Incident,
-    input: &AccountInput,
+    account: &Account,
     refund_total: i64,
 ) -> (PayoutChannel, Option<ClaimReason>) {
     if refund_total <= 0 {
         return (PayoutChannel::None, None);
     }
-    let account = &input.account;
     let payout = &incident.payout;
     let (mut channel, mut reason) = match account.status {
         Status::Active => match payout.active {

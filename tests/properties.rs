@@ -1,11 +1,13 @@
-//! Properties over generated data: the parallel run equals the single-threaded one, control totals
-//! always reconcile, and no refund exceeds what was billed plus its tax and interest.
+//! Properties over generated data: the parallel run equals the single-threaded one, one pass over
+//! the charges equals two, control totals always reconcile, and no refund exceeds what was billed
+//! plus its tax and interest.
 
 use std::path::Path;
 
 use proptest::prelude::*;
 use redress::cli::{EncodingArg, InputArgs, OnBadRowsArg};
 use redress::generate::{GenerateOptions, generate};
+use redress::identify::Passes;
 use redress::incident::wire::IncidentKind;
 use redress::money::Month;
 use redress::pipeline;
@@ -60,6 +62,12 @@ proptest! {
             .install(|| pipeline::evaluate(&settings, &Silent)).unwrap();
         prop_assert_eq!(&serial.refunds, &parallel.refunds);
         prop_assert_eq!(&serial.totals, &parallel.totals);
+        // Summing the invoices in the first pass or in a second one gives the same ledger.
+        let one = pipeline::evaluate_with(&settings, Passes::One, &Silent).unwrap();
+        let two = pipeline::evaluate_with(&settings, Passes::Two, &Silent).unwrap();
+        prop_assert_eq!(&one.refunds, &serial.refunds);
+        prop_assert_eq!(&two.refunds, &serial.refunds);
+        prop_assert_eq!(&one.review, &two.review);
         // evaluate() already refused to return unless the ledger reconciled; check the identities here too.
         let totals = &serial.totals;
         prop_assert_eq!(totals.refund_total, totals.bill_credit.amount + totals.bank_transfer.amount + totals.claim.amount + totals.residual.amount);

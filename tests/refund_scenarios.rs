@@ -5,9 +5,7 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 use redress::incident::Incident;
-use redress::model::{
-    Account, AccountInput, BankDetails, ChargeRow, Event, Language, Status, UntouchedGroup,
-};
+use redress::model::{Account, AccountInput, BankDetails, ChargeRow, Event, Language, Status};
 use redress::money::{Month, parse_date, parse_decimal};
 use redress::refund::{self, AccountClass, InvoiceClass, Outcome, PayoutChannel};
 
@@ -84,18 +82,23 @@ fn input(
                     }
                 },
             )
-            .collect(),
-        untouched: untouched
-            .iter()
-            .map(|&(month, tax_rate, amount_sum, paid_on)| UntouchedGroup {
-                billing_month: Month::parse(month).unwrap(),
-                tax_rate: parse_decimal(tax_rate).unwrap(),
-                amount_sum,
-                rows: 1,
-                paid_on_min: paid_on.map(date),
-                paid_on_max: paid_on.map(date),
-                paid_on_empty: u64::from(paid_on.is_none()),
-            })
+            // Rows of an item no rule of these scenarios touches: they only enter B.
+            .chain(untouched.iter().map(|&(month, tax_rate, amount, paid_on)| {
+                let month = Month::parse(month).unwrap();
+                ChargeRow {
+                    billing_month: month,
+                    period_start: month.first_day(),
+                    period_end: month.last_day(),
+                    item: "untouched_item".into(),
+                    quantity: 1,
+                    unit_price: amount,
+                    list_amount: amount,
+                    discount_rate: parse_decimal("0").unwrap(),
+                    amount,
+                    tax_rate: parse_decimal(tax_rate).unwrap(),
+                    paid_on: paid_on.map(date),
+                }
+            }))
             .collect(),
         events,
     }

@@ -171,6 +171,12 @@ impl Rule {
     pub fn needs_all_months(&self) -> bool {
         matches!(self, Rule::CoolingOffCaps { .. })
     }
+
+    /// Whether the rule cannot compute an account without `opened_on` (cooling-off proration of
+    /// recurring items); such accounts go to review.
+    pub fn needs_opened_on(&self) -> bool {
+        matches!(self, Rule::CoolingOffCaps { recurring_items, .. } if !recurring_items.is_empty())
+    }
 }
 
 /// Where the interest rate comes from.

@@ -1,106 +1,100 @@
 //! missed_cancellation: the customer asked to cancel and billing went on. Rows of the cancelled
-//! items are unbillable on every day after the service end.
+//! items are unbillable on every day after the service end (the trigger date, or the last day of
+//! its month).
 
-use chrono::NaiveDate;
+use polars::prelude::*;
 
-use super::{RuleError, RuleOutcome, overlap_days, prorate};
+use super::columns::TRIGGER_DATE;
+use super::expr::{self, FOREVER};
 use crate::incident::{Effective, Items, ProrationPolicy};
-use crate::model::AccountInput;
-use crate::money::Month;
 
-pub fn apply(
+pub fn plan(
+    rows: LazyFrame,
     items: &Items,
     effective: Effective,
     proration: ProrationPolicy,
-    input: &AccountInput,
-) -> Result<RuleOutcome, RuleError> {
-    let trigger = input.account.trigger_date;
+) -> LazyFrame {
+    const UNBILLABLE: &str = "__unbillable";
     let service_end = match effective {
-        Effective::EndOfMonth => Month::of_date(trigger).last_day(),
-        Effective::EventDate => trigger,
+        Effective::EndOfMonth => expr::month_end_days(col(TRIGGER_DATE)),
+        Effective::EventDate => expr::days(col(TRIGGER_DATE)),
     };
-    let mut should = Vec::with_capacity(input.rows.len());
-    for row in &input.rows {
-        if !items.contains(&row.item) {
-            should.push(row.amount);
-            continue;
-        }
-        let unbillable = match service_end.succ_opt() {
-            Some(first_unbillable) => overlap_days(
-                row.period_start,
-                row.period_end,
-                first_unbillable,
-                NaiveDate::MAX,
-            ),
-            None => 0,
-        };
-        should.push(prorate(row, unbillable, proration)?);
-    }
-    Ok(RuleOutcome::Should(should))
+    let unbillable = expr::overlap_days(
+        expr::days(col("period_start")),
+        expr::days(col("period_end")),
+        service_end + lit(1i64),
+        lit(FOREVER),
+    );
+    let rows = rows.with_column(unbillable.alias(UNBILLABLE));
+    expr::prorated(rows, expr::touched(items), UNBILLABLE, proration)
+        .drop(Selector::ByName {
+            names: [PlSmallStr::from(UNBILLABLE)].into(),
+            strict: true,
+        })
+        .with_columns(expr::no_problem())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::incident::Proration;
+    use crate::incident::{Effective, Items, Proration, ProrationPolicy, Rule};
     use crate::money::Rounding;
     use crate::rules::test_support::*;
 
-    fn items() -> Items {
-        Items::List(["base_fee".to_string()].into_iter().collect())
+    fn rule(effective: Effective, proration: Proration, rounding: Rounding) -> Rule {
+        Rule::MissedCancellation {
+            items: Items::List(["base_fee".to_string()].into_iter().collect()),
+            effective,
+            proration: ProrationPolicy {
+                proration,
+                rounding,
+            },
+        }
     }
-
-    const DAILY: ProrationPolicy = ProrationPolicy {
-        proration: Proration::Daily,
-        rounding: Rounding::Down,
-    };
 
     #[test]
     fn end_of_month_refunds_whole_later_months_only() {
         // Cancel asked 2009-03-10 → service ends 2009-03-31.
-        let input = input(
-            "2009-03-10",
-            None,
-            vec![
-                row(
-                    "2009-03",
-                    "2009-03-01",
-                    "2009-03-31",
-                    "base_fee",
-                    1,
-                    3000,
-                    3000,
-                ), // untouched: in service
-                row(
-                    "2009-04",
-                    "2009-04-01",
-                    "2009-04-30",
-                    "base_fee",
-                    1,
-                    3000,
-                    3000,
-                ), // wholly after → 0
-                row(
-                    "2009-04",
-                    "2009-04-01",
-                    "2009-04-30",
-                    "isp_fee",
-                    1,
-                    1000,
-                    1000,
-                ), // other item → amount
-            ],
-            vec![],
+        let rows = [
+            row(
+                "2009-03",
+                "2009-03-01",
+                "2009-03-31",
+                "base_fee",
+                1,
+                3000,
+                3000,
+            ), // in service
+            row(
+                "2009-04",
+                "2009-04-01",
+                "2009-04-30",
+                "base_fee",
+                1,
+                3000,
+                3000,
+            ), // wholly after → 0
+            row(
+                "2009-04",
+                "2009-04-01",
+                "2009-04-30",
+                "isp_fee",
+                1,
+                1000,
+                1000,
+            ), // other item
+        ];
+        let rule = rule(Effective::EndOfMonth, Proration::Daily, Rounding::Down);
+        assert_eq!(
+            should(&rule, "2009-03-10", None, &rows, &[]),
+            Ok(vec![3000, 0, 1000])
         );
-        let outcome = apply(&items(), Effective::EndOfMonth, DAILY, &input).unwrap();
-        assert_eq!(outcome, RuleOutcome::Should(vec![3000, 0, 1000]));
     }
 
     #[test]
     fn event_date_prorates_the_straddling_period() {
         // Cancel effective 2009-03-10: March 1..10 billable = 10 of 31 days.
-        // 3,000 × 10 / 31 = 967.74… → down 967, half_up 968.
-        let rows = vec![row(
+        // 3,000 × 10 / 31 = 967.74… → down 967, half_up 968, up 968; none keeps 3,000.
+        let rows = [row(
             "2009-03",
             "2009-03-01",
             "2009-03-31",
@@ -109,34 +103,28 @@ mod tests {
             3000,
             3000,
         )];
-        let input = input("2009-03-10", None, rows, vec![]);
-        assert_eq!(
-            apply(&items(), Effective::EventDate, DAILY, &input).unwrap(),
-            RuleOutcome::Should(vec![967])
-        );
-        let half_up = ProrationPolicy {
-            proration: Proration::Daily,
-            rounding: Rounding::HalfUp,
-        };
-        assert_eq!(
-            apply(&items(), Effective::EventDate, half_up, &input).unwrap(),
-            RuleOutcome::Should(vec![968])
-        );
-        let none = ProrationPolicy {
-            proration: Proration::None,
-            rounding: Rounding::Down,
-        };
-        assert_eq!(
-            apply(&items(), Effective::EventDate, none, &input).unwrap(),
-            RuleOutcome::Should(vec![3000])
-        );
+        let cases = [
+            (Proration::Daily, Rounding::Down, 967),
+            (Proration::Daily, Rounding::HalfUp, 968),
+            (Proration::Daily, Rounding::Up, 968),
+            (Proration::Daily, Rounding::HalfEven, 968),
+            (Proration::None, Rounding::Down, 3000),
+        ];
+        for (proration, rounding, expected) in cases {
+            let rule = rule(Effective::EventDate, proration, rounding);
+            assert_eq!(
+                should(&rule, "2009-03-10", None, &rows, &[]),
+                Ok(vec![expected]),
+                "{proration:?} {rounding}"
+            );
+        }
     }
 
     #[test]
     fn leap_february_straddle() {
         // Cancel effective 2024-02-10, row covers 2024-02-01..2024-02-29 (29 days), 10 billable:
         // 2,900 × 10 / 29 = 1,000 exactly.
-        let rows = vec![row(
+        let rows = [row(
             "2024-02",
             "2024-02-01",
             "2024-02-29",
@@ -145,29 +133,68 @@ mod tests {
             2900,
             2900,
         )];
-        let input = input("2024-02-10", None, rows, vec![]);
+        let rule = rule(Effective::EventDate, Proration::Daily, Rounding::Down);
         assert_eq!(
-            apply(&items(), Effective::EventDate, DAILY, &input).unwrap(),
-            RuleOutcome::Should(vec![1000])
+            should(&rule, "2024-02-10", None, &rows, &[]),
+            Ok(vec![1000])
         );
     }
 
     #[test]
     fn negative_rows_prorate_toward_zero() {
-        // A −620 discount line for March, service ends 03-10: −620 × 10 / 31 = −200 exactly.
-        let rows = vec![row(
-            "2009-03",
-            "2009-03-01",
-            "2009-03-31",
-            "base_fee",
-            1,
-            -620,
-            -620,
-        )];
-        let input = input("2009-03-10", None, rows, vec![]);
+        // A −620 line for March, service ends 03-10: −620 × 10 / 31 = −200 exactly; −610 × 10 / 31
+        // = −196.77…: down (toward zero) −196, up −197, half_up −197.
+        let rows = [
+            row(
+                "2009-03",
+                "2009-03-01",
+                "2009-03-31",
+                "base_fee",
+                1,
+                -620,
+                -620,
+            ),
+            row(
+                "2009-03",
+                "2009-03-01",
+                "2009-03-31",
+                "base_fee",
+                1,
+                -610,
+                -610,
+            ),
+        ];
+        for (rounding, expected) in [
+            (Rounding::Down, -196),
+            (Rounding::Up, -197),
+            (Rounding::HalfUp, -197),
+        ] {
+            let rule = rule(Effective::EventDate, Proration::Daily, rounding);
+            assert_eq!(
+                should(&rule, "2009-03-10", None, &rows, &[]),
+                Ok(vec![-200, expected])
+            );
+        }
+    }
+
+    #[test]
+    fn half_even_ties_on_both_signs() {
+        // 31-day period with 31 × k / 2 style ties: 62 × 15.5/31… use a 2-day period, 1 billable:
+        // 5 × 1 / 2 = 2.5 → half_even 2, half_up 3; −5 → −2 and −3; 7 × 1 / 2 = 3.5 → 4 both.
+        let rows = [
+            row("2009-03", "2009-03-09", "2009-03-10", "base_fee", 1, 5, 5),
+            row("2009-03", "2009-03-09", "2009-03-10", "base_fee", 1, -5, -5),
+            row("2009-03", "2009-03-09", "2009-03-10", "base_fee", 1, 7, 7),
+        ];
+        let even = rule(Effective::EventDate, Proration::Daily, Rounding::HalfEven);
         assert_eq!(
-            apply(&items(), Effective::EventDate, DAILY, &input).unwrap(),
-            RuleOutcome::Should(vec![-200])
+            should(&even, "2009-03-09", None, &rows, &[]),
+            Ok(vec![2, -2, 4])
+        );
+        let up = rule(Effective::EventDate, Proration::Daily, Rounding::HalfUp);
+        assert_eq!(
+            should(&up, "2009-03-09", None, &rows, &[]),
+            Ok(vec![3, -3, 4])
         );
     }
 }

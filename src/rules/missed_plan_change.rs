@@ -1,114 +1,137 @@
 //! missed_plan_change: a registration should have moved the account to a cheaper price or a
-//! bigger discount. Applicable rows are repriced by the first matching `[[rule.reprice]]` entry.
+//! bigger discount. Applicable rows are repriced by the first matching `[[rule.reprice]]` entry
+//! (file order), as one chain of polars conditions.
 
-use super::{RuleError, RuleOutcome};
-use crate::incident::{AppliesTo, Reprice, RepriceTarget};
-use crate::model::{AccountInput, ChargeRow};
-use crate::money::{self, Overflow, Rounding};
+use polars::prelude::*;
 
-pub fn apply(
+use super::columns::*;
+use super::expr::{self, int128};
+use crate::incident::{AppliesTo, Items, Reprice, RepriceTarget};
+use crate::load::rate_literal;
+use crate::money::{self, Rounding};
+
+pub fn plan(
+    rows: LazyFrame,
     applies_to: AppliesTo,
     reprice: &[Reprice],
     discount_rounding: Rounding,
-    input: &AccountInput,
-) -> Result<RuleOutcome, RuleError> {
-    let trigger = input.account.trigger_date;
-    let mut should = Vec::with_capacity(input.rows.len());
-    for row in &input.rows {
-        let applies = match applies_to {
-            AppliesTo::PeriodsStartingOnOrAfter => row.period_start >= trigger,
-            AppliesTo::PeriodsContaining => row.period_end >= trigger,
-        };
-        let entry = applies
-            .then(|| reprice.iter().find(|entry| matches(entry, row)))
-            .flatten();
-        should.push(match entry {
-            None => row.amount,
-            Some(entry) => repriced(entry, row, discount_rounding)?,
-        });
+) -> LazyFrame {
+    let applies = match applies_to {
+        AppliesTo::PeriodsStartingOnOrAfter => col("period_start").gt_eq(col(TRIGGER_DATE)),
+        AppliesTo::PeriodsContaining => col("period_end").gt_eq(col(TRIGGER_DATE)),
+    };
+    let amount = col("amount").cast(DataType::Int128);
+    // Nested from the last entry outwards, so that the first matching entry in file order wins.
+    let mut should = amount;
+    for entry in reprice.iter().rev() {
+        should = when(applies.clone().and(matches(entry)))
+            .then(repriced(entry, discount_rounding))
+            .otherwise(should);
     }
-    Ok(RuleOutcome::Should(should))
+    let items = Items::List(reprice.iter().map(|entry| entry.item.clone()).collect());
+    rows.with_columns([expr::touched(&items).alias(TOUCHED), should.alias(SHOULD)])
+        .with_columns(expr::no_problem())
 }
 
-fn matches(entry: &Reprice, row: &ChargeRow) -> bool {
-    entry.item == row.item
-        && entry
-            .match_unit_price
-            .is_none_or(|price| price == row.unit_price)
-        && entry
-            .match_discount_rate
-            .is_none_or(|rate| rate == row.discount_rate)
+/// The entry applies to rows of its item, billed at exactly its `match_*` price or rate if given.
+fn matches(entry: &Reprice) -> Expr {
+    let mut condition = col("item")
+        .eq(lit(entry.item.clone()))
+        .fill_null(lit(false));
+    if let Some(price) = entry.match_unit_price {
+        condition = condition.and(col("unit_price").eq(lit(price)).fill_null(lit(false)));
+    }
+    if let Some(rate) = entry.match_discount_rate {
+        condition = condition.and(
+            col("discount_rate")
+                .eq(rate_literal(rate))
+                .fill_null(lit(false)),
+        );
+    }
+    condition
 }
 
-fn repriced(
-    entry: &Reprice,
-    row: &ChargeRow,
-    discount_rounding: Rounding,
-) -> Result<i64, Overflow> {
+fn repriced(entry: &Reprice, discount_rounding: Rounding) -> Expr {
     match &entry.target {
-        RepriceTarget::UnitPrice(price) => row
-            .quantity
-            .checked_mul(*price)
-            .ok_or(Overflow("quantity × unit_price")),
+        RepriceTarget::UnitPrice(price) => {
+            col("quantity").cast(DataType::Int128) * int128(i128::from(*price))
+        }
         RepriceTarget::DiscountRate(rate) => {
-            let discount = money::mul_rate(
-                row.list_amount,
-                *rate,
+            // L − R_d(L × Q), with Q = mantissa / 10^scale exactly.
+            let rate = rate.normalize();
+            let list = col("list_amount").cast(DataType::Int128);
+            let discount = money::round_ratio_expr(
+                list.clone() * int128(rate.mantissa()),
+                int128(10i128.pow(rate.scale())),
                 discount_rounding,
-                "a repriced discount",
-            )?;
-            row.list_amount
-                .checked_sub(discount)
-                .ok_or(Overflow("a repriced discount"))
+            );
+            list - discount
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::rules::test_support::*;
     use rust_decimal::Decimal;
 
-    fn discounted(month: &str, start: &str, list: i64, rate: Decimal, amount: i64) -> ChargeRow {
+    use crate::incident::{AppliesTo, Reprice, RepriceTarget, Rule};
+    use crate::money::Rounding;
+    use crate::rules::test_support::*;
+
+    fn discounted(
+        month: &'static str,
+        start: &'static str,
+        list: i64,
+        rate: &'static str,
+        amount: i64,
+    ) -> Row {
         let mut row = row(month, start, start, "kenta_toll", 1, list, amount);
-        row.list_amount = list;
-        row.discount_rate = rate;
+        row.list_amount = Some(list);
+        row.discount_rate = Some(rate);
         row
+    }
+
+    fn rule(applies_to: AppliesTo, reprice: Vec<Reprice>, discount_rounding: Rounding) -> Rule {
+        Rule::MissedPlanChange {
+            applies_to,
+            reprice,
+            discount_rounding,
+        }
     }
 
     #[test]
     fn kenta_kun_thirty_to_thirty_five_percent() {
         // Registered 2001-03-15. List 1,234, billed at 30% off: 1,234 − 370 = 864.
-        // Should be 35% off: 1,234 × 0.35 = 431.9 → down 431 → 803 (down) ; half_up 432 → 802.
+        // Should be 35% off: 1,234 × 0.35 = 431.9 → down 431 → 803; half_up 432 → 802.
         let entries = vec![Reprice {
             item: "kenta_toll".to_string(),
             target: RepriceTarget::DiscountRate(Decimal::new(35, 2)),
             match_unit_price: None,
             match_discount_rate: Some(Decimal::new(3, 1)),
         }];
-        let rows = vec![
-            discounted("2001-03", "2001-03-01", 1234, Decimal::new(30, 2), 864), // before trigger: untouched
-            discounted("2001-04", "2001-04-01", 1234, Decimal::new(30, 2), 864),
-            discounted("2001-05", "2001-05-01", 1000, Decimal::ZERO, 1000), // 0% billed: discount not earned
+        let rows = [
+            discounted("2001-03", "2001-03-01", 1234, "0.30", 864), // before trigger: untouched
+            discounted("2001-04", "2001-04-01", 1234, "0.3", 864),
+            discounted("2001-05", "2001-05-01", 1000, "0", 1000), // 0% billed: discount not earned
         ];
-        let input = input("2001-03-15", None, rows, vec![]);
-        let down = apply(
+        let down = rule(
             AppliesTo::PeriodsStartingOnOrAfter,
-            &entries,
+            entries.clone(),
             Rounding::Down,
-            &input,
-        )
-        .unwrap();
-        assert_eq!(down, RuleOutcome::Should(vec![864, 803, 1000]));
-        let half_up = apply(
+        );
+        assert_eq!(
+            should(&down, "2001-03-15", None, &rows, &[]),
+            Ok(vec![864, 803, 1000])
+        );
+        let half_up = rule(
             AppliesTo::PeriodsStartingOnOrAfter,
-            &entries,
+            entries,
             Rounding::HalfUp,
-            &input,
-        )
-        .unwrap();
-        assert_eq!(half_up, RuleOutcome::Should(vec![864, 802, 1000]));
+        );
+        assert_eq!(
+            should(&half_up, "2001-03-15", None, &rows, &[]),
+            Ok(vec![864, 802, 1000])
+        );
     }
 
     #[test]
@@ -121,7 +144,7 @@ mod tests {
             match_unit_price: Some(200),
             match_discount_rate: None,
         }];
-        let rows = vec![
+        let rows = [
             row(
                 "2001-03",
                 "2001-03-01",
@@ -148,25 +171,22 @@ mod tests {
                 1,
                 100,
                 100,
-            ), // other price: no match
+            ), // other price
         ];
-        let input = input("2001-03-15", None, rows, vec![]);
-        let containing = apply(
+        let containing = rule(
             AppliesTo::PeriodsContaining,
-            &entries,
+            entries.clone(),
             Rounding::Down,
-            &input,
-        )
-        .unwrap();
-        assert_eq!(containing, RuleOutcome::Should(vec![0, 0, 100]));
-        let starting = apply(
-            AppliesTo::PeriodsStartingOnOrAfter,
-            &entries,
-            Rounding::Down,
-            &input,
-        )
-        .unwrap();
-        assert_eq!(starting, RuleOutcome::Should(vec![200, 0, 100]));
+        );
+        assert_eq!(
+            should(&containing, "2001-03-15", None, &rows, &[]),
+            Ok(vec![0, 0, 100])
+        );
+        let starting = rule(AppliesTo::PeriodsStartingOnOrAfter, entries, Rounding::Down);
+        assert_eq!(
+            should(&starting, "2001-03-15", None, &rows, &[]),
+            Ok(vec![200, 0, 100])
+        );
     }
 
     #[test]
@@ -185,7 +205,7 @@ mod tests {
                 match_discount_rate: None,
             },
         ];
-        let rows = vec![
+        let rows = [
             row(
                 "2001-04",
                 "2001-04-01",
@@ -205,14 +225,10 @@ mod tests {
                 300,
             ),
         ];
-        let input = input("2001-03-15", None, rows, vec![]);
-        let outcome = apply(
-            AppliesTo::PeriodsStartingOnOrAfter,
-            &entries,
-            Rounding::Down,
-            &input,
-        )
-        .unwrap();
-        assert_eq!(outcome, RuleOutcome::Should(vec![50, 100]));
+        let rule = rule(AppliesTo::PeriodsStartingOnOrAfter, entries, Rounding::Down);
+        assert_eq!(
+            should(&rule, "2001-03-15", None, &rows, &[]),
+            Ok(vec![50, 100])
+        );
     }
 }

@@ -1,18 +1,62 @@
-//! What should have been billed (SPEC §3): one file per incident kind, each a pure function from an
-//! in-scope account's rows and events to `should(r)` for every touched row. Rows a rule does not
-//! touch keep `should = amount`. Rules never compute tax or interest.
+//! What should have been billed (SPEC §3): one file per incident kind, each a polars plan that adds
+//! `should` to every in-scope charge row. Rows a rule does not touch keep `should = amount`. Rules
+//! never compute tax or interest; they never turn rows into Rust values.
+//!
+//! The rows a plan receives carry the charge columns typed by `load` (money in minor units, rates as
+//! exact decimals, dates), the account's number (`__account_no`), its trigger date and `opened_on`.
+//! A plan adds `__touched` (the row's item is one the rule may change), `__should` (Int128),
+//! `__problem` (a [`RowProblemCode`] as Int32, 0 when none) and `__segment_date` (for messages).
 
 mod cooling_off_caps;
+pub mod expr;
 mod missed_cancellation;
 mod missed_plan_change;
 mod not_activated;
 mod wrong_equipment_count;
 
-use chrono::NaiveDate;
+use polars::prelude::*;
 
-use crate::incident::{Proration, ProrationPolicy, Rule};
-use crate::model::{AccountInput, ChargeRow};
-use crate::money::{self, Overflow};
+use crate::incident::Rule;
+use crate::money::Overflow;
+
+/// Column names shared by the plans and the stages around them.
+pub mod columns {
+    pub const ACCOUNT_NO: &str = "__account_no";
+    pub const TRIGGER_DATE: &str = "__trigger_date";
+    pub const OPENED_ON: &str = "__opened_on";
+    pub const TOUCHED: &str = "__touched";
+    pub const SHOULD: &str = "__should";
+    pub const DIFF: &str = "__diff";
+    pub const PROBLEM: &str = "__problem";
+    pub const SEGMENT_DATE: &str = "__segment_date";
+}
+
+use columns::*;
+
+/// Why a row cannot be computed (carried per row in `__problem`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(i32)]
+pub enum RowProblemCode {
+    None = 0,
+    /// `should` does not fit a 64-bit amount.
+    Overflow = 1,
+    /// The equipment_count events that decide the row's true count disagree.
+    EquipmentConflict = 2,
+}
+
+impl RowProblemCode {
+    pub fn literal(self) -> Expr {
+        lit(self as i32)
+    }
+
+    pub fn from_code(code: i32) -> RowProblemCode {
+        match code {
+            1 => RowProblemCode::Overflow,
+            2 => RowProblemCode::EquipmentConflict,
+            _ => RowProblemCode::None,
+        }
+    }
+}
 
 /// Why an in-scope account is left out for a person to look at (stable codes, SPEC §4 "Review").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -64,159 +108,221 @@ pub enum RuleError {
     Overflow(#[from] Overflow),
 }
 
-/// What the rule decided for one account.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RuleOutcome {
-    /// `should` for each of `input.rows`, in order.
-    Should(Vec<i64>),
-    /// The account cannot be computed automatically.
-    Review(ReviewReason),
+/// What a plan may read besides the rows: the valid events of the kinds the incident reads
+/// (`__account_no`, `kind`, `date`, `detail`, `quantity`) and the in-scope accounts
+/// (`__account_no`, `__trigger_date`, `__opened_on`).
+pub struct PlanContext {
+    pub events: DataFrame,
+    pub accounts: DataFrame,
 }
 
-/// Applies the incident's rule to one in-scope account.
-pub fn apply(rule: &Rule, input: &AccountInput) -> Result<RuleOutcome, RuleError> {
-    match rule {
+/// Adds `__touched`, `__should`, `__problem`, `__segment_date` and `__diff` to in-scope rows.
+pub fn plan(rule: &Rule, rows: LazyFrame, context: &PlanContext) -> PolarsResult<LazyFrame> {
+    let rows = rows.with_columns([
+        // SPEC §1: list_amount defaults to amount, discount_rate to 0.
+        col("list_amount").fill_null(col("amount")),
+        col("discount_rate").fill_null(crate::load::rate_literal(rust_decimal::Decimal::ZERO)),
+    ]);
+    let rows = match rule {
         Rule::MissedCancellation {
             items,
             effective,
             proration,
-        } => missed_cancellation::apply(items, *effective, *proration, input),
+        } => missed_cancellation::plan(rows, items, *effective, *proration),
         Rule::MissedPlanChange {
             applies_to,
             reprice,
             discount_rounding,
-        } => missed_plan_change::apply(*applies_to, reprice, *discount_rounding, input),
-        Rule::WrongEquipmentCount { items } => wrong_equipment_count::apply(items, input),
+        } => missed_plan_change::plan(rows, *applies_to, reprice, *discount_rounding),
+        Rule::WrongEquipmentCount { items } => wrong_equipment_count::plan(rows, items, context)?,
         Rule::BilledBeforeActivation {
             items,
             activation_event,
             proration,
-        } => not_activated::apply(items, activation_event, *proration, input),
+        } => not_activated::plan(rows, items, activation_event, *proration, context),
         Rule::CoolingOffCaps {
             recurring_items,
             caps,
             proration,
-        } => cooling_off_caps::apply(recurring_items, caps, *proration, input),
-    }
+        } => cooling_off_caps::plan(rows, recurring_items, caps, *proration)?,
+    };
+    let i64_bound = |value: i64| expr::int128(i128::from(value));
+    Ok(rows.with_columns([
+        (col("amount").cast(DataType::Int128) - col(SHOULD)).alias(DIFF),
+        when(
+            col(SHOULD)
+                .gt(i64_bound(i64::MAX))
+                .or(col(SHOULD).lt(i64_bound(i64::MIN))),
+        )
+        .then(RowProblemCode::Overflow.literal())
+        .otherwise(col(PROBLEM))
+        .alias(PROBLEM),
+    ]))
 }
 
-/// Days of a row's service period, both ends inclusive.
-pub fn period_days(row: &ChargeRow) -> i64 {
-    (row.period_end - row.period_start).num_days() + 1
-}
-
-/// Days in both `[a_start, a_end]` and `[b_start, b_end]` (inclusive).
-pub fn overlap_days(
-    a_start: NaiveDate,
-    a_end: NaiveDate,
-    b_start: NaiveDate,
-    b_end: NaiveDate,
-) -> i64 {
-    let start = a_start.max(b_start);
-    let end = a_end.min(b_end);
-    if start > end {
-        0
-    } else {
-        (end - start).num_days() + 1
-    }
-}
-
-/// `should` of a row with `unbillable_days` of its period inside the unbillable window.
-pub fn prorate(
-    row: &ChargeRow,
-    unbillable_days: i64,
-    policy: ProrationPolicy,
-) -> Result<i64, Overflow> {
-    let days = period_days(row);
-    if unbillable_days <= 0 {
-        Ok(row.amount)
-    } else if unbillable_days >= days {
-        Ok(0)
-    } else {
-        match policy.proration {
-            Proration::None => Ok(row.amount),
-            Proration::Daily => money::mul_ratio(
-                row.amount,
-                days - unbillable_days,
-                days,
-                policy.rounding,
-                "a prorated amount",
-            ),
+/// What an overflowing `should` was computing, per kind, for the error message.
+pub fn overflow_label(rule: &Rule) -> &'static str {
+    match rule {
+        Rule::MissedCancellation { .. } | Rule::BilledBeforeActivation { .. } => {
+            "a prorated amount"
         }
+        Rule::MissedPlanChange { .. } => "a repriced amount",
+        Rule::WrongEquipmentCount { .. } => "true count × unit_price",
+        Rule::CoolingOffCaps { .. } => "a capped fee",
     }
 }
 
 #[cfg(test)]
 pub(crate) mod test_support {
-    use super::*;
-    use crate::model::{Account, BankDetails, Event, Language, Status};
-    use crate::money::Month;
-    use rust_decimal::Decimal;
+    //! Runs one kind's plan over a few rows, for the per-kind unit tests.
+
+    use chrono::NaiveDate;
+    use polars::prelude::*;
+
+    use super::columns::*;
+    use super::{PlanContext, plan};
+    use crate::incident::Rule;
+    use crate::money::{self, Month};
 
     pub fn date(text: &str) -> NaiveDate {
         money::parse_date(text).unwrap()
     }
 
-    /// A row: month, period, item, quantity, unit price, amount; 10% tax, paid, no discount.
+    /// A row: month, period, item, quantity, unit price, amount; 10% tax, no discount.
+    pub struct Row {
+        pub month: &'static str,
+        pub start: &'static str,
+        pub end: &'static str,
+        pub item: &'static str,
+        pub quantity: i64,
+        pub unit_price: i64,
+        pub amount: i64,
+        pub list_amount: Option<i64>,
+        pub discount_rate: Option<&'static str>,
+    }
+
     pub fn row(
-        month: &str,
-        start: &str,
-        end: &str,
-        item: &str,
+        month: &'static str,
+        start: &'static str,
+        end: &'static str,
+        item: &'static str,
         quantity: i64,
         unit_price: i64,
         amount: i64,
-    ) -> ChargeRow {
-        ChargeRow {
-            billing_month: Month::parse(month).unwrap(),
-            period_start: date(start),
-            period_end: date(end),
-            item: item.to_string(),
+    ) -> Row {
+        Row {
+            month,
+            start,
+            end,
+            item,
             quantity,
             unit_price,
-            list_amount: amount,
-            discount_rate: Decimal::ZERO,
             amount,
-            tax_rate: Decimal::new(1, 1),
-            paid_on: None,
+            list_amount: None,
+            discount_rate: None,
         }
     }
 
-    pub fn event(kind: &str, on: &str, detail: Option<&str>, quantity: Option<i64>) -> Event {
-        Event {
-            kind: kind.to_string(),
-            date: date(on),
-            detail: detail.map(str::to_string),
-            quantity,
-        }
+    /// (kind, date, detail, quantity)
+    pub type Event = (
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+        Option<i64>,
+    );
+
+    fn days(text: &str) -> i32 {
+        (date(text) - NaiveDate::from_ymd_opt(1970, 1, 1).unwrap()).num_days() as i32
     }
 
-    pub fn input(
+    /// `should` of each row, in order, for one account with the given trigger and opened_on; or
+    /// the row problem codes when any row has one.
+    pub fn should(
+        rule: &Rule,
         trigger: &str,
         opened_on: Option<&str>,
-        rows: Vec<ChargeRow>,
-        events: Vec<Event>,
-    ) -> AccountInput {
-        AccountInput {
-            account: Account {
-                account_id: "A1".to_string(),
-                holder_name: "Holder".to_string(),
-                postal_code: None,
-                address: None,
-                email: None,
-                language: Language::Ja,
-                region: None,
-                plan: None,
-                customer_type: None,
-                opened_on: opened_on.map(date),
-                status: Status::Active,
-                closed_on: None,
-                bank: BankDetails::default(),
-                trigger_date: date(trigger),
-            },
-            rows,
-            untouched: Vec::new(),
-            events,
+        rows: &[Row],
+        events: &[Event],
+    ) -> Result<Vec<i64>, Vec<i32>> {
+        let count = rows.len();
+        let rate = |text: Option<&str>| {
+            text.map(|text| crate::load::rate_literal(money::parse_decimal(text).unwrap()))
+        };
+        let mut frame = df![
+            "__order" => (0..count as u32).collect::<Vec<_>>(),
+            ACCOUNT_NO => vec![0u32; count],
+            "billing_month" => rows.iter().map(|row| Month::parse(row.month).unwrap().index()).collect::<Vec<_>>(),
+            "period_start" => rows.iter().map(|row| days(row.start)).collect::<Vec<_>>(),
+            "period_end" => rows.iter().map(|row| days(row.end)).collect::<Vec<_>>(),
+            "item" => rows.iter().map(|row| row.item).collect::<Vec<_>>(),
+            "quantity" => rows.iter().map(|row| row.quantity).collect::<Vec<_>>(),
+            "unit_price" => rows.iter().map(|row| row.unit_price).collect::<Vec<_>>(),
+            "list_amount" => rows.iter().map(|row| row.list_amount).collect::<Vec<_>>(),
+            "amount" => rows.iter().map(|row| row.amount).collect::<Vec<_>>(),
+            TRIGGER_DATE => vec![days(trigger); count],
+            OPENED_ON => vec![opened_on.map(days); count],
+        ]
+        .unwrap()
+        .lazy()
+        .with_columns([
+            col("period_start").cast(DataType::Date),
+            col("period_end").cast(DataType::Date),
+            col(TRIGGER_DATE).cast(DataType::Date),
+            col(OPENED_ON).cast(DataType::Date),
+            lit(NULL).cast(crate::load::rate_dtype()).alias("discount_rate"),
+            rate(Some("0.1")).unwrap().alias("tax_rate"),
+        ]);
+        for (index, row) in rows.iter().enumerate() {
+            if let Some(text) = row.discount_rate {
+                frame = frame.with_column(
+                    when(col("__order").eq(lit(index as u32)))
+                        .then(rate(Some(text)).unwrap())
+                        .otherwise(col("discount_rate"))
+                        .alias("discount_rate"),
+                );
+            }
         }
+        let events = df![
+            ACCOUNT_NO => vec![0u32; events.len()],
+            "kind" => events.iter().map(|event| event.0).collect::<Vec<_>>(),
+            "date" => events.iter().map(|event| days(event.1)).collect::<Vec<_>>(),
+            "detail" => events.iter().map(|event| event.2).collect::<Vec<_>>(),
+            "quantity" => events.iter().map(|event| event.3).collect::<Vec<_>>(),
+        ]
+        .unwrap()
+        .lazy()
+        .with_column(col("date").cast(DataType::Date))
+        .collect()
+        .unwrap();
+        let accounts = df![ACCOUNT_NO => [0u32], TRIGGER_DATE => [days(trigger)], OPENED_ON => [opened_on.map(days)]]
+            .unwrap()
+            .lazy()
+            .with_columns([col(TRIGGER_DATE).cast(DataType::Date), col(OPENED_ON).cast(DataType::Date)])
+            .collect()
+            .unwrap();
+        let context = PlanContext { events, accounts };
+        let out = plan(rule, frame, &context)
+            .unwrap()
+            .sort(["__order"], SortMultipleOptions::default())
+            .collect()
+            .unwrap();
+        let problems: Vec<i32> = out
+            .column(PROBLEM)
+            .unwrap()
+            .i32()
+            .unwrap()
+            .iter()
+            .map(|p| p.unwrap_or(0))
+            .collect();
+        if problems.iter().any(|&p| p != 0) {
+            return Err(problems);
+        }
+        let should = out.column(SHOULD).unwrap().cast(&DataType::Int64).unwrap();
+        Ok(should
+            .i64()
+            .unwrap()
+            .iter()
+            .map(|value| value.unwrap())
+            .collect())
     }
 }

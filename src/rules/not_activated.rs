@@ -1,62 +1,88 @@
 //! billed_before_activation: the account was billed as if active but service was not provided
-//! until the first activation event on or after the trigger date (or never).
+//! until the first activation event on or after the trigger date (or never). Rows of the rule's
+//! items are unbillable from the trigger date to the day before activation.
 
-use chrono::{Days, NaiveDate};
+use polars::prelude::*;
 
-use super::{RuleError, RuleOutcome, overlap_days, prorate};
+use super::PlanContext;
+use super::columns::{ACCOUNT_NO, TRIGGER_DATE};
+use super::expr::{self, FOREVER};
 use crate::incident::{Items, ProrationPolicy};
-use crate::model::AccountInput;
 
-pub fn apply(
+const ACTIVATION: &str = "__activation";
+const UNBILLABLE: &str = "__unbillable";
+
+pub fn plan(
+    rows: LazyFrame,
     items: &Items,
     activation_event: &str,
     proration: ProrationPolicy,
-    input: &AccountInput,
-) -> Result<RuleOutcome, RuleError> {
-    let trigger = input.account.trigger_date;
-    let activation = input
+    context: &PlanContext,
+) -> LazyFrame {
+    // The earliest activation event on or after each account's trigger date.
+    let activations = context
         .events
-        .iter()
-        .filter(|event| event.kind == activation_event && event.date >= trigger)
-        .map(|event| event.date)
-        .min();
+        .clone()
+        .lazy()
+        .filter(col("kind").eq(lit(activation_event.to_string())))
+        .join(
+            context.accounts.clone().lazy(),
+            [col(ACCOUNT_NO)],
+            [col(ACCOUNT_NO)],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .filter(col("date").gt_eq(col(TRIGGER_DATE)))
+        .group_by([col(ACCOUNT_NO)])
+        .agg([col("date").min().alias(ACTIVATION)]);
     // U = [trigger, activation − 1], or every day from the trigger when never activated.
-    let unbillable_end = match activation {
-        Some(date) => date
-            .checked_sub_days(Days::new(1))
-            .unwrap_or(NaiveDate::MIN),
-        None => NaiveDate::MAX,
-    };
-    let mut should = Vec::with_capacity(input.rows.len());
-    for row in &input.rows {
-        if !items.contains(&row.item) {
-            should.push(row.amount);
-            continue;
-        }
-        let unbillable = overlap_days(row.period_start, row.period_end, trigger, unbillable_end);
-        should.push(prorate(row, unbillable, proration)?);
-    }
-    Ok(RuleOutcome::Should(should))
+    let unbillable_end = when(col(ACTIVATION).is_null())
+        .then(lit(FOREVER))
+        .otherwise(expr::days(col(ACTIVATION)) - lit(1i64));
+    let unbillable = expr::overlap_days(
+        expr::days(col("period_start")),
+        expr::days(col("period_end")),
+        expr::days(col(TRIGGER_DATE)),
+        unbillable_end,
+    );
+    let rows = rows
+        .join(
+            activations,
+            [col(ACCOUNT_NO)],
+            [col(ACCOUNT_NO)],
+            JoinArgs::new(JoinType::Left),
+        )
+        .with_column(unbillable.alias(UNBILLABLE));
+    expr::prorated(rows, expr::touched(items), UNBILLABLE, proration)
+        .drop(Selector::ByName {
+            names: [PlSmallStr::from(ACTIVATION), PlSmallStr::from(UNBILLABLE)].into(),
+            strict: true,
+        })
+        .with_columns(expr::no_problem())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::incident::Proration;
+    use crate::incident::{Items, Proration, ProrationPolicy, Rule};
     use crate::money::Rounding;
     use crate::rules::test_support::*;
 
-    const DAILY: ProrationPolicy = ProrationPolicy {
-        proration: Proration::Daily,
-        rounding: Rounding::Down,
-    };
+    fn rule() -> Rule {
+        Rule::BilledBeforeActivation {
+            items: Items::All,
+            activation_event: "service_activated".to_string(),
+            proration: ProrationPolicy {
+                proration: Proration::Daily,
+                rounding: Rounding::Down,
+            },
+        }
+    }
 
     #[test]
     fn never_activated_refunds_everything_from_the_trigger() {
         // Installation aborted 2025-10-15; never activated. October row 10-01..10-31: 17 of 31 days
         // unbillable (15..31) → 5,200 × 14 / 31 = 2,348.38… → 2,348. November wholly unbillable → 0.
         // A September row wholly before the trigger is untouched.
-        let rows = vec![
+        let rows = [
             row(
                 "2025-09",
                 "2025-09-01",
@@ -85,10 +111,9 @@ mod tests {
                 5200,
             ),
         ];
-        let input = input("2025-10-15", None, rows, vec![]);
         assert_eq!(
-            apply(&Items::All, "service_activated", DAILY, &input).unwrap(),
-            RuleOutcome::Should(vec![5200, 2348, 0])
+            should(&rule(), "2025-10-15", None, &rows, &[]),
+            Ok(vec![5200, 2348, 0])
         );
     }
 
@@ -96,7 +121,7 @@ mod tests {
     fn activation_ends_the_unbillable_window() {
         // Trigger 2025-10-01, activated 2025-11-11: November 1..10 unbillable (10 of 30 days):
         // 3,000 × 20 / 30 = 2,000. An activation before the trigger does not count.
-        let rows = vec![
+        let rows = [
             row(
                 "2025-10",
                 "2025-10-01",
@@ -125,15 +150,14 @@ mod tests {
                 3100,
             ),
         ];
-        let events = vec![
-            event("service_activated", "2025-09-01", None, None),
-            event("service_activated", "2025-11-11", None, None),
-            event("service_activated", "2025-12-20", None, None),
+        let events = [
+            ("service_activated", "2025-09-01", None, None),
+            ("service_activated", "2025-11-11", None, None),
+            ("service_activated", "2025-12-20", None, None),
         ];
-        let input = input("2025-10-01", None, rows, events);
         assert_eq!(
-            apply(&Items::All, "service_activated", DAILY, &input).unwrap(),
-            RuleOutcome::Should(vec![0, 2000, 3100])
+            should(&rule(), "2025-10-01", None, &rows, &events),
+            Ok(vec![0, 2000, 3100])
         );
     }
 }

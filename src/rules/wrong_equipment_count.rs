@@ -1,89 +1,217 @@
-//! wrong_equipment_count: rental billed for a different number of units than the customer had. The
-//! true count is the latest `equipment_count` event on or before the row's period start.
+//! wrong_equipment_count: rental billed for a different number of units than the customer had.
+//! The true count of a row is the latest `equipment_count` event on or before its period start
+//! whose detail names the row's item or is empty; on one date a named event beats an empty one, and
+//! any remaining disagreement is bad data.
+//!
+//! The lookup is an interval join, with no sort of the charges: the events (small) become
+//! timelines of segments `[from, to]` per account and item, each with the count in force, and every
+//! touched row is matched to the one segment that contains its period start.
 
-use super::{RuleError, RuleOutcome};
+use polars::prelude::*;
+
+use super::columns::*;
+use super::expr::{self, FOREVER, NEVER};
+use super::{PlanContext, RowProblemCode};
 use crate::incident::Items;
-use crate::model::{AccountInput, ChargeRow, Event};
-use crate::money::Overflow;
 
 const KIND: &str = "equipment_count";
 
-pub fn apply(items: &Items, input: &AccountInput) -> Result<RuleOutcome, RuleError> {
-    let mut should = Vec::with_capacity(input.rows.len());
-    for row in &input.rows {
-        if !items.contains(&row.item) {
-            should.push(row.amount);
-            continue;
-        }
-        match true_count(&input.events, row).map_err(|message| RuleError::BadData {
-            account_id: input.account.account_id.clone(),
-            message,
-        })? {
-            Some(count) if count != row.quantity => should.push(
-                count
-                    .checked_mul(row.unit_price)
-                    .ok_or(Overflow("true count × unit_price"))?,
-            ),
-            _ => should.push(row.amount),
-        }
+pub fn plan(rows: LazyFrame, items: &Items, context: &PlanContext) -> PolarsResult<LazyFrame> {
+    let counts = context
+        .events
+        .clone()
+        .lazy()
+        .filter(col("kind").eq(lit(KIND)))
+        .select([
+            col(ACCOUNT_NO),
+            expr::days(col("date")).alias("day"),
+            col("detail"),
+            col("quantity"),
+        ]);
+    // Timelines per (account, named item): events naming the item or with an empty detail.
+    let mut named_items = counts
+        .clone()
+        .filter(col("detail").is_not_null())
+        .select([col(ACCOUNT_NO), col("detail").alias("item")])
+        .unique(None, UniqueKeepStrategy::Any);
+    if let Items::List(_) = items {
+        named_items = named_items.filter(expr::touched(items));
     }
-    Ok(RuleOutcome::Should(should))
+    let by_item = named_items
+        .join(
+            counts.clone(),
+            [col(ACCOUNT_NO)],
+            [col(ACCOUNT_NO)],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .filter(col("detail").is_null().or(col("detail").eq(col("item"))))
+        .with_column(col("detail").is_not_null().alias("named"));
+    let by_item = timeline(by_item, &[ACCOUNT_NO, "item"], "a")?;
+    // Timelines per account from empty-detail events alone, for items no event of it names.
+    let unnamed = counts
+        .filter(col("detail").is_null())
+        .with_column(lit(false).alias("named"));
+    let unnamed = timeline(unnamed, &[ACCOUNT_NO], "b")?;
+
+    let names: Vec<PlSmallStr> = rows
+        .clone()
+        .collect_schema()?
+        .iter_names()
+        .cloned()
+        .collect();
+    let rows = rows
+        .with_column(expr::touched(items).alias(TOUCHED))
+        .cache();
+    let period_start = || expr::days(col("period_start"));
+    let inside = |prefix: &str| {
+        let from = col(format!("{prefix}_from"));
+        let to = col(format!("{prefix}_to"));
+        from.clone()
+            .is_null()
+            .or(from.lt_eq(period_start()).and(period_start().lt_eq(to)))
+    };
+    let by_item_matched = col("a_from").is_not_null();
+    let pick = |name: &str| {
+        when(by_item_matched.clone())
+            .then(col(format!("a_{name}")))
+            .otherwise(col(format!("b_{name}")))
+    };
+    let true_count = pick("quantity");
+    let touched = rows
+        .clone()
+        .filter(col(TOUCHED))
+        .join(
+            by_item,
+            [col(ACCOUNT_NO), col("item")],
+            [col(ACCOUNT_NO), col("item")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .filter(inside("a"))
+        .join(
+            unnamed,
+            [col(ACCOUNT_NO)],
+            [col(ACCOUNT_NO)],
+            JoinArgs::new(JoinType::Left),
+        )
+        .filter(inside("b"))
+        .with_columns([
+            when(
+                true_count
+                    .clone()
+                    .is_not_null()
+                    .and(true_count.clone().neq(col("quantity"))),
+            )
+            .then(true_count.cast(DataType::Int128) * col("unit_price").cast(DataType::Int128))
+            .otherwise(col("amount").cast(DataType::Int128))
+            .alias(SHOULD),
+            when(pick("conflict").fill_null(lit(false)))
+                .then(RowProblemCode::EquipmentConflict.literal())
+                .otherwise(RowProblemCode::None.literal())
+                .alias(PROBLEM),
+            pick("day").alias(SEGMENT_DATE),
+        ]);
+    let others = rows.filter(col(TOUCHED).not()).with_columns(
+        [
+            [col("amount").cast(DataType::Int128).alias(SHOULD)].as_slice(),
+            &expr::no_problem(),
+        ]
+        .concat(),
+    );
+    let mut order: Vec<Expr> = names.into_iter().map(col).collect();
+    order.extend([col(TOUCHED), col(SHOULD), col(PROBLEM), col(SEGMENT_DATE)]);
+    let args = UnionArgs {
+        rechunk: false,
+        parallel: true,
+        ..Default::default()
+    };
+    concat([others.select(order.clone()), touched.select(order)], args)
 }
 
-/// The quantity of the latest applicable event; a detail naming the item beats an empty detail on
-/// the same date; any other disagreement on that date is bad data.
-fn true_count(events: &[Event], row: &ChargeRow) -> Result<Option<i64>, String> {
-    let applicable = events.iter().filter(|event| {
-        event.kind == KIND
-            && event.date <= row.period_start
-            && match event.detail.as_deref() {
-                None | Some("") => true,
-                Some(detail) => detail == row.item,
-            }
-    });
-    let Some(latest) = applicable.clone().map(|event| event.date).max() else {
-        return Ok(None);
-    };
-    let on_latest: Vec<&Event> = applicable.filter(|event| event.date == latest).collect();
-    let named: Vec<&Event> = on_latest
-        .iter()
-        .copied()
-        .filter(|event| event.detail.as_deref() == Some(row.item.as_str()))
-        .collect();
-    let candidates = if named.is_empty() { on_latest } else { named };
-    let first = candidates[0].quantity;
-    if candidates.iter().any(|event| event.quantity != first) {
-        let quantities: Vec<String> = candidates
-            .iter()
-            .map(|event| event.quantity.map(|q| q.to_string()).unwrap_or_default())
-            .collect();
-        return Err(format!(
-            "equipment_count events on {latest} for item `{}` disagree (quantities {})\nhint: keep one equipment_count event per date and item in events",
-            row.item,
-            quantities.join(", ")
-        ));
-    }
-    Ok(first)
+/// Segments `{prefix}_from`, `{prefix}_to` (day numbers), `{prefix}_quantity`, `{prefix}_conflict`
+/// and `{prefix}_day` (the event date in force) per `keys`, from events with `day`, `quantity` and
+/// `named`. Before the first event a segment with no quantity covers every earlier day, so that
+/// each row of a key matches exactly one segment.
+fn timeline(events: LazyFrame, keys: &[&str], prefix: &str) -> PolarsResult<LazyFrame> {
+    let keys: Vec<Expr> = keys.iter().map(|key| col(*key)).collect();
+    let mut by_day = keys.clone();
+    by_day.push(col("day"));
+    let named_quantity = || col("quantity").filter(col("named"));
+    let resolved = events
+        .group_by(by_day.clone())
+        .agg([
+            col("named").any(true).alias("has_named"),
+            named_quantity().min().alias("named_min"),
+            named_quantity().max().alias("named_max"),
+            col("quantity").min().alias("all_min"),
+            col("quantity").max().alias("all_max"),
+        ])
+        .with_columns([
+            when(col("has_named"))
+                .then(col("named_min"))
+                .otherwise(col("all_min"))
+                .alias("low"),
+            when(col("has_named"))
+                .then(col("named_max"))
+                .otherwise(col("all_max"))
+                .alias("high"),
+        ])
+        .sort_by_exprs(by_day, SortMultipleOptions::default())
+        .cache();
+    let name = |field: &str| format!("{prefix}_{field}");
+    let segments = resolved.clone().select(
+        [
+            keys.clone(),
+            vec![
+                col("day").alias(name("from")),
+                (col("day").shift(lit(-1)).over(keys.clone())? - lit(1i64))
+                    .fill_null(lit(FOREVER))
+                    .alias(name("to")),
+                col("low").alias(name("quantity")),
+                col("low").neq(col("high")).alias(name("conflict")),
+                col("day").alias(name("day")),
+            ],
+        ]
+        .concat(),
+    );
+    let before_first = resolved
+        .group_by(keys.clone())
+        .agg([(col("day").min() - lit(1i64)).alias(name("to"))])
+        .select(
+            [
+                keys,
+                vec![
+                    lit(NEVER).alias(name("from")),
+                    col(name("to")),
+                    lit(NULL).cast(DataType::Int64).alias(name("quantity")),
+                    lit(false).alias(name("conflict")),
+                    lit(NULL).cast(DataType::Int64).alias(name("day")),
+                ],
+            ]
+            .concat(),
+        );
+    concat([segments, before_first], UnionArgs::default())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::incident::{Items, Rule};
     use crate::rules::test_support::*;
 
-    fn items() -> Items {
-        Items::List(["wlan_card".to_string()].into_iter().collect())
+    fn rule() -> Rule {
+        Rule::WrongEquipmentCount {
+            items: Items::List(["wlan_card".to_string()].into_iter().collect()),
+        }
     }
 
     #[test]
     fn over_and_under_billing_both_directions() {
         // 300 yen per card per month (315 incl. 5% tax). Two cards billed; true count 1 from 2008-04-01,
         // then 3 from 2008-06-01 (under-billed).
-        let events = vec![
-            event("equipment_count", "2008-04-01", Some("wlan_card"), Some(1)),
-            event("equipment_count", "2008-06-01", None, Some(3)),
+        let events = [
+            ("equipment_count", "2008-04-01", Some("wlan_card"), Some(1)),
+            ("equipment_count", "2008-06-01", None, Some(3)),
         ];
-        let rows = vec![
+        let rows = [
             row(
                 "2008-03",
                 "2008-03-01",
@@ -92,7 +220,7 @@ mod tests {
                 2,
                 300,
                 600,
-            ), // no event yet: untouched
+            ), // no event yet
             row(
                 "2008-04",
                 "2008-04-01",
@@ -120,22 +248,22 @@ mod tests {
                 300,
                 600,
             ), // true 3 → 900
+            row("2008-06", "2008-06-01", "2008-06-30", "router", 2, 300, 600), // other item
         ];
-        let input = input("2008-04-01", None, rows, events);
         assert_eq!(
-            apply(&items(), &input).unwrap(),
-            RuleOutcome::Should(vec![600, 300, 300, 900])
+            should(&rule(), "2008-04-01", None, &rows, &events),
+            Ok(vec![600, 300, 300, 900, 600])
         );
     }
 
     #[test]
     fn named_detail_beats_empty_on_the_same_date() {
-        let events = vec![
-            event("equipment_count", "2008-04-01", None, Some(5)),
-            event("equipment_count", "2008-04-01", Some("wlan_card"), Some(1)),
-            event("equipment_count", "2008-04-01", Some("router"), Some(9)),
+        let events = [
+            ("equipment_count", "2008-04-01", None, Some(5)),
+            ("equipment_count", "2008-04-01", Some("wlan_card"), Some(1)),
+            ("equipment_count", "2008-04-01", Some("router"), Some(9)),
         ];
-        let rows = vec![row(
+        let rows = [row(
             "2008-04",
             "2008-04-01",
             "2008-04-30",
@@ -144,20 +272,57 @@ mod tests {
             300,
             600,
         )];
-        let input = input("2008-04-01", None, rows, events);
         assert_eq!(
-            apply(&items(), &input).unwrap(),
-            RuleOutcome::Should(vec![300])
+            should(&rule(), "2008-04-01", None, &rows, &events),
+            Ok(vec![300])
         );
     }
 
     #[test]
-    fn disagreement_is_bad_data() {
-        let events = vec![
-            event("equipment_count", "2008-04-01", Some("wlan_card"), Some(1)),
-            event("equipment_count", "2008-04-01", Some("wlan_card"), Some(2)),
+    fn an_empty_detail_counts_for_items_no_event_names() {
+        // Only empty-detail events: they apply to every item of the rule.
+        let rule = Rule::WrongEquipmentCount { items: Items::All };
+        let events = [
+            ("equipment_count", "2008-04-01", None, Some(1)),
+            ("equipment_count", "2008-05-01", Some("router"), Some(0)),
         ];
-        let rows = vec![row(
+        let rows = [
+            row(
+                "2008-04",
+                "2008-04-01",
+                "2008-04-30",
+                "wlan_card",
+                2,
+                300,
+                600,
+            ),
+            row(
+                "2008-05",
+                "2008-05-01",
+                "2008-05-31",
+                "wlan_card",
+                2,
+                300,
+                600,
+            ),
+            row("2008-05", "2008-05-01", "2008-05-31", "router", 1, 500, 500),
+            row("2008-04", "2008-04-01", "2008-04-30", "router", 1, 500, 500),
+        ];
+        // router: named event 05-01 (0) is latest in May; in April the empty 04-01 (1) applies.
+        assert_eq!(
+            should(&rule, "2008-04-01", None, &rows, &events),
+            Ok(vec![300, 300, 0, 500])
+        );
+    }
+
+    #[test]
+    fn disagreement_is_bad_data_only_where_it_decides() {
+        let events = [
+            ("equipment_count", "2008-04-01", Some("wlan_card"), Some(1)),
+            ("equipment_count", "2008-04-01", Some("wlan_card"), Some(2)),
+            ("equipment_count", "2008-05-01", Some("wlan_card"), Some(2)),
+        ];
+        let april = [row(
             "2008-04",
             "2008-04-01",
             "2008-04-30",
@@ -166,10 +331,22 @@ mod tests {
             300,
             600,
         )];
-        let input = input("2008-04-01", None, rows, events);
-        assert!(matches!(
-            apply(&items(), &input),
-            Err(RuleError::BadData { .. })
-        ));
+        assert_eq!(
+            should(&rule(), "2008-04-01", None, &april, &events),
+            Err(vec![2])
+        );
+        let may = [row(
+            "2008-05",
+            "2008-05-01",
+            "2008-05-31",
+            "wlan_card",
+            2,
+            300,
+            600,
+        )];
+        assert_eq!(
+            should(&rule(), "2008-04-01", None, &may, &events),
+            Ok(vec![600])
+        );
     }
 }

@@ -1,0 +1,214 @@
+//! Stage 3: one streaming pass over every charge row. The same scan, typed once, feeds three sinks:
+//! the row counts per file, the flagged rows (file and row only), and the rule's plan over the
+//! in-scope rows, which keeps only the keys of the invoices it changes. Nothing per row is kept.
+
+use polars::prelude::*;
+
+use super::invoices::{Changed, Sums, sum_frames};
+use super::scope::Scope;
+use super::tables::{Accounts, UNKNOWN, stats_from_counts};
+use super::{ABORT_DESCRIBED, FileStats, IdentifyError, OnBadRows, engine_collect_all, error};
+use crate::incident::Incident;
+use crate::load::{self, FILE, Problem, ROW, RowProblem, Table};
+use crate::rules::columns::{ACCOUNT_NO, DIFF, PROBLEM, TRIGGER_DATE};
+use crate::rules::{self, PlanContext};
+
+pub(crate) const PERIOD: &str = "__p_period_order";
+const BAD: &str = "__bad";
+const COMPUTABLE: &str = "__computable";
+
+/// What the first pass found.
+pub(crate) struct FirstPass {
+    /// The invoices the rule changes (or cannot compute): their keys, or already their sums.
+    pub changed: Changed,
+    pub problems: Vec<RowProblem>,
+    /// Under abort, only the first bad rows were described.
+    pub capped: bool,
+    pub files: Vec<FileStats>,
+    /// Valid rows of in-scope accounts the rule reads.
+    pub rows_in_scope: u64,
+}
+
+/// The month filter of `[scope].billing_months`, as an expression on `billing_month`.
+pub(crate) fn months_in_scope(incident: &Incident) -> Expr {
+    let scope = &incident.scope;
+    let mut condition = lit(true);
+    if let Some(from) = scope.billing_months_from {
+        condition = condition.and(col("billing_month").gt_eq(lit(from.index())));
+    }
+    if let Some(to) = scope.billing_months_to {
+        condition = condition.and(col("billing_month").lt_eq(lit(to.index())));
+    }
+    condition
+}
+
+/// In-scope rows the rule reads: all months for a rule that needs them (running totals), else the
+/// scope's months.
+pub(crate) fn rows_read(incident: &Incident) -> Expr {
+    if incident.rule.needs_all_months() {
+        lit(true)
+    } else {
+        months_in_scope(incident)
+    }
+}
+
+/// The plan over in-scope rows, restricted to the scope's months afterwards.
+pub(crate) fn planned(
+    incident: &Incident,
+    rows: LazyFrame,
+    context: &PlanContext,
+) -> PolarsResult<LazyFrame> {
+    let planned = rules::plan(&incident.rule, rows, context)?;
+    Ok(if incident.rule.needs_all_months() {
+        planned.filter(months_in_scope(incident))
+    } else {
+        planned
+    })
+}
+
+pub(crate) fn first_pass(
+    incident: &Incident,
+    table: &Table,
+    accounts: &Accounts,
+    scope: &Scope,
+    context: &PlanContext,
+    on_bad_rows: OnBadRows,
+    sum_now: bool,
+) -> Result<FirstPass, IdentifyError> {
+    let currency = incident.currency;
+    // account_id → number; for in-scope accounts their trigger date and opened_on, and whether the
+    // plan computes them (accounts already bound for review are counted, not computed).
+    let computable = context
+        .accounts
+        .clone()
+        .lazy()
+        .select([col(ACCOUNT_NO), lit(true).alias(COMPUTABLE)]);
+    let lookup = accounts
+        .known
+        .clone()
+        .lazy()
+        .join(
+            scope.frame.clone().lazy().drop(Selector::ByName {
+                names: [PlSmallStr::from("account_id")].into(),
+                strict: true,
+            }),
+            [col(ACCOUNT_NO)],
+            [col(ACCOUNT_NO)],
+            JoinArgs::new(JoinType::Left),
+        )
+        .join(
+            computable,
+            [col(ACCOUNT_NO)],
+            [col(ACCOUNT_NO)],
+            JoinArgs::new(JoinType::Left),
+        );
+    let typed = load::typed_frame(table, currency.digits)?
+        .join(
+            lookup,
+            [col("account_id")],
+            [col("account_id")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .with_columns([
+            col("period_start")
+                .gt(col("period_end"))
+                .fill_null(lit(false))
+                .alias(PERIOD),
+            col("account_id")
+                .is_not_null()
+                .and(col("__p_account_id").not())
+                .and(col(ACCOUNT_NO).is_null())
+                .alias(UNKNOWN),
+        ])
+        .with_column(load::any_problem(load::CHARGE_COLUMNS, &[UNKNOWN, PERIOD]).alias(BAD))
+        .cache();
+
+    let counts = typed
+        .clone()
+        .group_by([col(FILE)])
+        .agg([len().alias("rows"), col(BAD).sum().alias("rejected")]);
+    let mut flags: Vec<Expr> = vec![col(FILE), col(ROW)];
+    flags.extend(
+        load::CHARGE_COLUMNS
+            .iter()
+            .map(|spec| col(load::problem_name(spec.name))),
+    );
+    flags.extend([col(UNKNOWN), col(PERIOD)]);
+    let mut bad = typed.clone().filter(col(BAD)).select(flags);
+    if on_bad_rows == OnBadRows::Abort {
+        // Only the first problems are described before an abort; one more row tells there are more.
+        bad = bad
+            .sort([FILE, ROW], SortMultipleOptions::default())
+            .limit(ABORT_DESCRIBED as IdxSize + 1);
+    }
+    let in_scope = typed
+        .filter(col(BAD).not())
+        .filter(col(TRIGGER_DATE).is_not_null())
+        .filter(rows_read(incident))
+        .cache();
+    let rows_in_scope = in_scope.clone().select([len().alias("rows")]);
+    let computed = in_scope.filter(col(COMPUTABLE).fill_null(lit(false)));
+    let mut frames = vec![counts, bad, rows_in_scope];
+    if sum_now {
+        // Few rows in scope: sum every in-scope invoice now rather than read the charges again.
+        let all_months = rules::plan(&incident.rule, computed, context).map_err(error(table))?;
+        frames.extend(sum_frames(incident, all_months, None, false).into_frames());
+    } else {
+        frames.push(
+            planned(incident, computed, context)
+                .map_err(error(table))?
+                .filter(
+                    col(DIFF)
+                        .neq(rules::expr::int128(0))
+                        .or(col(PROBLEM).neq(lit(0i32))),
+                )
+                .select([col(ACCOUNT_NO), col("billing_month")])
+                .unique(None, UniqueKeepStrategy::Any),
+        );
+    }
+
+    let mut outputs = engine_collect_all(frames)
+        .map_err(error(table))?
+        .into_iter();
+    let mut next = || outputs.next().unwrap_or_default();
+    let (counts, mut bad, rows_in_scope) = (next(), next(), next());
+    let changed = if sum_now {
+        Changed::Summed(Sums::from_frames(&mut outputs))
+    } else {
+        Changed::Keys(outputs.next().unwrap_or_default())
+    };
+
+    let capped = on_bad_rows == OnBadRows::Abort && bad.height() > ABORT_DESCRIBED;
+    if capped {
+        bad = bad.head(Some(ABORT_DESCRIBED));
+    }
+    let problems = load::describe_problems(
+        table,
+        &bad,
+        &[
+            (UNKNOWN, "account_id", Problem::UnknownAccount),
+            (PERIOD, "period_start", Problem::PeriodOrder),
+        ],
+        currency,
+    )?;
+    let rejected = counts
+        .clone()
+        .lazy()
+        .select([col(FILE), col("rejected")])
+        .collect()
+        .map_err(error(table))?;
+    let files = stats_from_counts(table, &counts, &rejected)?;
+    let rows_in_scope = rows_in_scope
+        .column("rows")
+        .ok()
+        .and_then(|column| column.cast(&DataType::UInt64).ok())
+        .and_then(|column| column.u64().ok().and_then(|values| values.get(0)))
+        .unwrap_or(0);
+    Ok(FirstPass {
+        changed,
+        problems,
+        capped,
+        files,
+        rows_in_scope,
+    })
+}

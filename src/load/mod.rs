@@ -1,0 +1,518 @@
+//! Input tables: finding the files, scanning them with polars, and typing every column with
+//! vectorised polars expressions (`typed`). A bad cell is flagged, never silently dropped or
+//! coerced; only rows already known to be bad are read again as text and described with file, row,
+//! column and value (`describe`).
+//!
+//! Owns: `accounts`, `charges`, `events` as lazy frames with typed columns. Must never round money
+//! or accept binary floating point where a decimal is expected.
+
+mod describe;
+mod typed;
+
+pub use describe::{describe_problems, raw_rows};
+pub use typed::{
+    RATE_SCALE, any_problem, month_index, problem_name, rate_dtype, rate_literal, typed_frame,
+    typed_frame_of,
+};
+
+use std::fmt;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+
+/// Name of the per-file row index column (1-based data row).
+pub const ROW: &str = "__row";
+/// Name of the file index column (index into [`Table::files`]).
+pub const FILE: &str = "__file";
+
+/// A load problem that stops the run.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("input missing: {message}")]
+    Missing { message: String },
+    #[error("bad input: {message}")]
+    Bad { message: String },
+    #[error(
+        "bad input: {count} problem(s) in the data (showing the first {shown}):\n{listing}\nhint: fix the rows, or run with `--on-bad-rows reject` to set them aside in rejects.csv and send their accounts to review"
+    )]
+    Rows {
+        count: String,
+        shown: usize,
+        listing: String,
+    },
+    #[error("cannot read `{file}`: {message}")]
+    Read { file: String, message: String },
+}
+
+/// Text encoding of CSV inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Encoding {
+    #[default]
+    Utf8,
+    Cp932,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Parquet,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnKind {
+    Str,
+    Date,
+    Month,
+    Int,
+    Money,
+    Rate,
+}
+
+impl ColumnKind {
+    pub(crate) fn expected(self) -> &'static str {
+        match self {
+            ColumnKind::Str => "text",
+            ColumnKind::Date => "a date YYYY-MM-DD",
+            ColumnKind::Month => "a month YYYY-MM",
+            ColumnKind::Int => "a whole number",
+            ColumnKind::Money => "an exact decimal amount such as `1234` or `1234.00`",
+            ColumnKind::Rate => "a decimal rate such as `0.1`",
+        }
+    }
+
+    /// The polars type of the column once parsed.
+    pub fn dtype(self) -> DataType {
+        match self {
+            ColumnKind::Str => DataType::String,
+            ColumnKind::Rate => rate_dtype(),
+            ColumnKind::Date => DataType::Date,
+            ColumnKind::Month => DataType::Int32,
+            ColumnKind::Int | ColumnKind::Money => DataType::Int64,
+        }
+    }
+}
+
+/// Extra constraints on a column's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    None,
+    /// Must be ≥ 0.
+    NonNegative,
+    /// A rate with 0 ≤ r < 1.
+    Fraction,
+    /// One of a fixed list of words.
+    OneOf(&'static [&'static str]),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct ColumnSpec {
+    pub name: &'static str,
+    pub kind: ColumnKind,
+    pub required: bool,
+    pub check: Check,
+}
+
+const fn column(name: &'static str, kind: ColumnKind, required: bool, check: Check) -> ColumnSpec {
+    ColumnSpec {
+        name,
+        kind,
+        required,
+        check,
+    }
+}
+
+use ColumnKind as K;
+
+pub const ACCOUNT_COLUMNS: &[ColumnSpec] = &[
+    column("account_id", K::Str, true, Check::None),
+    column("holder_name", K::Str, true, Check::None),
+    column("postal_code", K::Str, false, Check::None),
+    column("address", K::Str, false, Check::None),
+    column("email", K::Str, false, Check::None),
+    column("language", K::Str, false, Check::OneOf(&["ja", "en"])),
+    column("region", K::Str, false, Check::None),
+    column("plan", K::Str, false, Check::None),
+    column("customer_type", K::Str, false, Check::None),
+    column("opened_on", K::Date, false, Check::None),
+    column("status", K::Str, true, Check::OneOf(&["active", "closed"])),
+    column("closed_on", K::Date, false, Check::None),
+    column("bank_code", K::Str, false, Check::None),
+    column("branch_code", K::Str, false, Check::None),
+    column("bank_account_type", K::Str, false, Check::None),
+    column("bank_account_number", K::Str, false, Check::None),
+    column("bank_account_holder_kana", K::Str, false, Check::None),
+];
+
+pub const CHARGE_COLUMNS: &[ColumnSpec] = &[
+    column("account_id", K::Str, true, Check::None),
+    column("billing_month", K::Month, true, Check::None),
+    column("period_start", K::Date, true, Check::None),
+    column("period_end", K::Date, true, Check::None),
+    column("item", K::Str, true, Check::None),
+    column("quantity", K::Int, true, Check::NonNegative),
+    column("unit_price", K::Money, true, Check::None),
+    column("list_amount", K::Money, false, Check::None),
+    column("discount_rate", K::Rate, false, Check::Fraction),
+    column("amount", K::Money, true, Check::None),
+    column("tax_rate", K::Rate, true, Check::Fraction),
+    column("paid_on", K::Date, false, Check::None),
+];
+
+pub const EVENT_COLUMNS: &[ColumnSpec] = &[
+    column("account_id", K::Str, true, Check::None),
+    column("kind", K::Str, true, Check::None),
+    column("date", K::Date, true, Check::None),
+    column("detail", K::Str, false, Check::None),
+    column("quantity", K::Int, false, Check::NonNegative),
+];
+
+/// Why a cell or a row is bad.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    Missing,
+    Format,
+    NotWhole,
+    Range,
+    NotAllowed,
+    PeriodOrder,
+    UnknownAccount,
+    DuplicateAccount,
+    QuantityRequired,
+}
+
+impl Problem {
+    /// Stable reason code written to rejects.csv.
+    pub fn code(self) -> &'static str {
+        match self {
+            Problem::Missing => "missing_value",
+            Problem::Format => "bad_format",
+            Problem::NotWhole => "not_whole_minor_unit",
+            Problem::Range => "out_of_range",
+            Problem::NotAllowed => "value_not_allowed",
+            Problem::PeriodOrder => "period_start_after_period_end",
+            Problem::UnknownAccount => "unknown_account",
+            Problem::DuplicateAccount => "duplicate_account_id",
+            Problem::QuantityRequired => "equipment_count_without_quantity",
+        }
+    }
+}
+
+/// One bad cell (or row), located exactly.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RowProblem {
+    pub file: String,
+    /// 1-based data row (the header is not counted).
+    pub row: u64,
+    pub column: String,
+    pub value: Option<String>,
+    pub reason: String,
+    pub message: String,
+    /// The row's account_id, when it could be read.
+    pub account_id: Option<String>,
+}
+
+impl fmt::Display for RowProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let value = match &self.value {
+            Some(value) => format!("`{value}`"),
+            None => "(empty)".to_string(),
+        };
+        write!(
+            f,
+            "  {} row {}, column `{}`, value {}: {}",
+            self.file, self.row, self.column, value, self.message
+        )
+    }
+}
+
+/// One input file of a table.
+#[derive(Debug, Clone)]
+pub struct InputFile {
+    /// As shown to users: relative to `--data`.
+    pub display: String,
+    pub path: PathBuf,
+    pub format: Format,
+    /// A UTF-8 copy of a CP932 CSV, when transcoded.
+    pub scan_path: PathBuf,
+}
+
+/// A table's files and its columns.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub name: &'static str,
+    pub columns: &'static [ColumnSpec],
+    pub files: Vec<InputFile>,
+}
+
+/// Finds a table as `NAME.parquet`, `NAME.csv` or a directory `NAME/` of such files.
+pub fn discover(
+    data_dir: &Path,
+    name: &'static str,
+    columns: &'static [ColumnSpec],
+    encoding: Encoding,
+    scratch: &Path,
+) -> Result<Table, LoadError> {
+    if !data_dir.is_dir() {
+        return Err(LoadError::Missing {
+            message: format!(
+                "data directory `{}` does not exist or is not a directory",
+                data_dir.display()
+            ),
+        });
+    }
+    let candidates = [
+        data_dir.join(format!("{name}.parquet")),
+        data_dir.join(format!("{name}.csv")),
+        data_dir.join(name),
+    ];
+    let present: Vec<&PathBuf> = candidates.iter().filter(|path| path.exists()).collect();
+    let chosen = match present.as_slice() {
+        [] => {
+            return Err(LoadError::Missing {
+                message: format!(
+                    "table `{name}` not found in `{}`\nhint: provide `{name}.csv`, `{name}.parquet` or a directory `{name}/` of such files",
+                    data_dir.display()
+                ),
+            });
+        }
+        [one] => *one,
+        several => {
+            let names: Vec<String> = several
+                .iter()
+                .map(|path| format!("`{}`", display_name(data_dir, path)))
+                .collect();
+            return Err(LoadError::Bad {
+                message: format!(
+                    "table `{name}` is given more than once: {}\nhint: keep exactly one of them",
+                    names.join(" and ")
+                ),
+            });
+        }
+    };
+    let mut paths = Vec::new();
+    if chosen.is_dir() {
+        let entries = std::fs::read_dir(chosen).map_err(|error| LoadError::Read {
+            file: display_name(data_dir, chosen),
+            message: error.to_string(),
+        })?;
+        for entry in entries {
+            let entry = entry.map_err(|error| LoadError::Read {
+                file: display_name(data_dir, chosen),
+                message: error.to_string(),
+            })?;
+            let path = entry.path();
+            let file_name = entry.file_name().to_string_lossy().to_string();
+            if file_name.starts_with('.') || !path.is_file() {
+                continue;
+            }
+            if format_of(&path).is_none() {
+                return Err(LoadError::Bad {
+                    message: format!(
+                        "`{}` is neither .csv nor .parquet\nhint: a table directory holds only the table's CSV or Parquet files",
+                        display_name(data_dir, &path)
+                    ),
+                });
+            }
+            paths.push(path);
+        }
+        paths.sort();
+        if paths.is_empty() {
+            return Err(LoadError::Missing {
+                message: format!(
+                    "table directory `{}` holds no .csv or .parquet file",
+                    display_name(data_dir, chosen)
+                ),
+            });
+        }
+    } else {
+        paths.push(chosen.clone());
+    }
+    let mut files = Vec::with_capacity(paths.len());
+    for (index, path) in paths.into_iter().enumerate() {
+        let format = format_of(&path).unwrap_or(Format::Csv);
+        let display = display_name(data_dir, &path);
+        let scan_path = if format == Format::Csv && encoding == Encoding::Cp932 {
+            let target = scratch.join(format!("{name}-{index}.utf8.csv"));
+            transcode_cp932(&path, &target, &display)?;
+            target
+        } else {
+            path.clone()
+        };
+        files.push(InputFile {
+            display,
+            path,
+            format,
+            scan_path,
+        });
+    }
+    Ok(Table {
+        name,
+        columns,
+        files,
+    })
+}
+
+fn format_of(path: &Path) -> Option<Format> {
+    match path.extension().and_then(|extension| extension.to_str()) {
+        Some("csv") => Some(Format::Csv),
+        Some("parquet") => Some(Format::Parquet),
+        _ => None,
+    }
+}
+
+fn display_name(data_dir: &Path, path: &Path) -> String {
+    path.strip_prefix(data_dir)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+/// Writes a UTF-8 copy of a CP932 (Shift_JIS) file; refuses bytes that are not CP932.
+fn transcode_cp932(source: &Path, target: &Path, display: &str) -> Result<(), LoadError> {
+    let read_error = |error: std::io::Error| LoadError::Read {
+        file: display.to_string(),
+        message: error.to_string(),
+    };
+    let mut input = std::fs::File::open(source).map_err(read_error)?;
+    let mut output = std::io::BufWriter::new(std::fs::File::create(target).map_err(read_error)?);
+    let mut decoder = encoding_rs::SHIFT_JIS.new_decoder_without_bom_handling();
+    let mut buffer = vec![0u8; 1 << 20];
+    let mut text = String::with_capacity(1 << 21);
+    let mut line = 1u64;
+    loop {
+        let read = input.read(&mut buffer).map_err(read_error)?;
+        let last = read == 0;
+        let mut consumed = 0;
+        loop {
+            text.clear();
+            let (result, used) = decoder.decode_to_string_without_replacement(
+                &buffer[consumed..read],
+                &mut text,
+                last,
+            );
+            consumed += used;
+            line += text.matches('\n').count() as u64;
+            output.write_all(text.as_bytes()).map_err(read_error)?;
+            match result {
+                encoding_rs::DecoderResult::InputEmpty => break,
+                encoding_rs::DecoderResult::OutputFull => {
+                    text.reserve(1 << 20);
+                }
+                encoding_rs::DecoderResult::Malformed(_, _) => {
+                    return Err(LoadError::Bad {
+                        message: format!(
+                            "`{display}` line {line}: bytes that are not CP932 (Shift_JIS)\nhint: check the export's encoding; without `--encoding cp932` the file is read as UTF-8"
+                        ),
+                    });
+                }
+            }
+        }
+        if last {
+            break;
+        }
+    }
+    output.flush().map_err(read_error)
+}
+
+/// A file scanned by polars, with its columns checked against the table's specification.
+pub(crate) struct ScannedFile {
+    pub(crate) frame: LazyFrame,
+    pub(crate) schema: SchemaRef,
+}
+
+pub(crate) fn scan(table: &Table, file: &InputFile) -> Result<ScannedFile, LoadError> {
+    let polars_error = |error: PolarsError| LoadError::Read {
+        file: file.display.clone(),
+        message: error.to_string(),
+    };
+    let path = PlRefPath::from(file.scan_path.to_string_lossy().as_ref());
+    let frame = match file.format {
+        Format::Csv => LazyCsvReader::new(path)
+            .with_has_header(true)
+            .with_infer_schema_length(Some(0))
+            .with_glob(false)
+            .with_raise_if_empty(false)
+            .finish()
+            .map_err(polars_error)?,
+        Format::Parquet => {
+            let args = ScanArgsParquet {
+                glob: false,
+                ..Default::default()
+            };
+            LazyFrame::scan_parquet(path, args).map_err(polars_error)?
+        }
+    };
+    let mut frame = frame;
+    let schema = frame.collect_schema().map_err(polars_error)?;
+    for spec in table.columns {
+        match schema.get(spec.name) {
+            None if spec.required => {
+                return Err(LoadError::Bad {
+                    message: format!(
+                        "`{}` has no column `{}` (required in table `{}`)\nhint: column names are exact and lower case; found: {}",
+                        file.display,
+                        spec.name,
+                        table.name,
+                        schema
+                            .iter_names()
+                            .map(|name| format!("`{name}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                });
+            }
+            None => {}
+            Some(dtype) => check_dtype(spec, dtype).map_err(|message| LoadError::Bad {
+                message: format!("`{}` column `{}`: {message}", file.display, spec.name),
+            })?,
+        }
+    }
+    Ok(ScannedFile { frame, schema })
+}
+
+fn check_dtype(spec: &ColumnSpec, dtype: &DataType) -> Result<(), String> {
+    let accepted = match (spec.kind, dtype) {
+        (_, DataType::String) => true,
+        (_, DataType::Null) => true,
+        (K::Money | K::Rate | K::Int, DataType::Float32 | DataType::Float64) => {
+            return Err(format!(
+                "is binary floating point ({dtype}); {} must be exact\nhint: export it as DECIMAL or integer in Parquet, or as text in CSV",
+                if spec.kind == K::Int {
+                    "counts"
+                } else {
+                    "money and rates"
+                }
+            ));
+        }
+        (K::Str, dtype) => dtype.is_integer(),
+        (K::Date, DataType::Date) => true,
+        // A billing month stored as a DATE is the month that date falls in.
+        (K::Month, DataType::Date) => true,
+        (K::Int, dtype) => dtype.is_integer(),
+        (K::Money | K::Rate, DataType::Decimal(_, _)) => true,
+        (K::Money | K::Rate, dtype) => dtype.is_integer(),
+        _ => false,
+    };
+    if accepted {
+        Ok(())
+    } else {
+        Err(format!(
+            "has type {dtype}; expected {}",
+            spec.kind.expected()
+        ))
+    }
+}
+
+/// Wraps a polars error during a query over a table.
+pub fn query_error(table: &Table, error: PolarsError) -> LoadError {
+    let files: Vec<&str> = table
+        .files
+        .iter()
+        .map(|file| file.display.as_str())
+        .collect();
+    LoadError::Read {
+        file: files.join(", "),
+        message: error.to_string(),
+    }
+}
