@@ -21,33 +21,89 @@ pub fn days(date: Expr) -> Expr {
     date.cast(DataType::Int32).cast(DataType::Int64)
 }
 
-/// Days since 1970-01-01 of the civil date (year, month 1..=12, day) given as Int64 expressions
-/// (H. Hinnant's `days_from_civil`, exact for every proleptic Gregorian date).
-fn days_from_civil(year: Expr, month: Expr, day: Expr) -> Expr {
-    let year = year
-        - when(month.clone().lt_eq(lit(2i64)))
-            .then(lit(1i64))
-            .otherwise(lit(0i64));
-    let era = year.clone().floor_div(lit(400i64));
-    let year_of_era = year - era.clone() * lit(400i64);
-    let shifted_month = when(month.clone().gt(lit(2i64)))
-        .then(month.clone() - lit(3i64))
-        .otherwise(month + lit(9i64));
-    let day_of_year =
-        (lit(153i64) * shifted_month + lit(2i64)).floor_div(lit(5i64)) + day - lit(1i64);
-    let day_of_era = year_of_era.clone() * lit(365i64) + year_of_era.clone().floor_div(lit(4i64))
-        - year_of_era.floor_div(lit(100i64))
-        + day_of_year;
-    era * lit(146_097i64) + day_of_era - lit(719_468i64)
-}
-
-/// Days since 1970-01-01 of the last day of the month of a date expression.
-pub fn month_end_days(date: Expr) -> Expr {
-    let next_month = date.clone().dt().year().cast(DataType::Int64) * lit(12i64)
-        + date.dt().month().cast(DataType::Int64);
-    let year = next_month.clone().floor_div(lit(12i64));
-    let month = next_month % lit(12i64) + lit(1i64);
-    days_from_civil(year, month, lit(1i64)) - lit(1i64)
+/// Adds `out`: the day number (since 1970-01-01) of the last day of the month of the date column
+/// `date`, by integer arithmetic on day numbers (H. Hinnant's `civil_from_days` and
+/// `days_from_civil`, exact for every proleptic Gregorian date). Each step is its own column so
+/// that no sub-expression is repeated.
+pub fn with_month_end_days(rows: LazyFrame, date: &str, out: &str) -> LazyFrame {
+    const STEPS: [&str; 8] = [
+        "__c_era",
+        "__c_doe",
+        "__c_yoe",
+        "__c_mp",
+        "__c_month",
+        "__c_next",
+        "__c_year",
+        "__c_era2",
+    ];
+    let c = |name: &str| col(name);
+    let i = |value: i64| lit(value);
+    rows.with_column((days(col(date)) + i(719_468)).alias("__c_z"))
+        .with_column(c("__c_z").floor_div(i(146_097)).alias("__c_era"))
+        .with_column((c("__c_z") - c("__c_era") * i(146_097)).alias("__c_doe"))
+        .with_column(
+            ((c("__c_doe") - c("__c_doe").floor_div(i(1_460)) + c("__c_doe").floor_div(i(36_524))
+                - c("__c_doe").floor_div(i(146_096)))
+            .floor_div(i(365)))
+            .alias("__c_yoe"),
+        )
+        .with_column(
+            ((i(5)
+                * (c("__c_doe")
+                    - (c("__c_yoe") * i(365) + c("__c_yoe").floor_div(i(4))
+                        - c("__c_yoe").floor_div(i(100))))
+                + i(2))
+            .floor_div(i(153)))
+            .alias("__c_mp"),
+        )
+        .with_column(
+            when(c("__c_mp").lt(i(10)))
+                .then(c("__c_mp") + i(3))
+                .otherwise(c("__c_mp") - i(9))
+                .alias("__c_month"),
+        )
+        // The month after: year × 12 + month (this month's index + 1).
+        .with_column(
+            ((c("__c_yoe")
+                + c("__c_era") * i(400)
+                + when(c("__c_month").lt_eq(i(2))).then(i(1)).otherwise(i(0)))
+                * i(12)
+                + c("__c_month"))
+            .alias("__c_next"),
+        )
+        // days_from_civil(year, month, 1) of the month after, minus one day.
+        .with_columns([
+            c("__c_next").floor_div(i(12)).alias("__c_year"),
+            (c("__c_next") % i(12) + i(1)).alias("__c_month"),
+        ])
+        .with_column(
+            (c("__c_year") - when(c("__c_month").lt_eq(i(2))).then(i(1)).otherwise(i(0)))
+                .alias("__c_year"),
+        )
+        .with_column(c("__c_year").floor_div(i(400)).alias("__c_era2"))
+        .with_column((c("__c_year") - c("__c_era2") * i(400)).alias("__c_yoe"))
+        .with_column(
+            when(c("__c_month").gt(i(2)))
+                .then(c("__c_month") - i(3))
+                .otherwise(c("__c_month") + i(9))
+                .alias("__c_mp"),
+        )
+        .with_column(
+            (c("__c_era2") * i(146_097) + c("__c_yoe") * i(365) + c("__c_yoe").floor_div(i(4))
+                - c("__c_yoe").floor_div(i(100))
+                + (i(153) * c("__c_mp") + i(2)).floor_div(i(5))
+                - i(719_468)
+                - i(1))
+            .alias(out),
+        )
+        .drop(Selector::ByName {
+            names: STEPS
+                .iter()
+                .chain(["__c_z"].iter())
+                .map(|name| PlSmallStr::from(*name))
+                .collect(),
+            strict: true,
+        })
 }
 
 fn larger(a: Expr, b: Expr) -> Expr {
@@ -160,11 +216,13 @@ mod tests {
         dates.push((NaiveDate::from_ymd_opt(2000, 2, 15).unwrap() - epoch).num_days() as i32);
         dates.push((NaiveDate::from_ymd_opt(2100, 2, 15).unwrap() - epoch).num_days() as i32);
         let frame = df!["d" => dates.clone()].unwrap();
-        let out = frame
-            .lazy()
-            .select([month_end_days(col("d").cast(DataType::Date)).alias("end")])
-            .collect()
-            .unwrap();
+        let out = with_month_end_days(
+            frame.lazy().with_column(col("d").cast(DataType::Date)),
+            "d",
+            "end",
+        )
+        .collect()
+        .unwrap();
         let ends: Vec<i64> = out
             .column("end")
             .unwrap()

@@ -15,10 +15,12 @@ pub fn plan(
     proration: ProrationPolicy,
 ) -> LazyFrame {
     const UNBILLABLE: &str = "__unbillable";
-    let service_end = match effective {
-        Effective::EndOfMonth => expr::month_end_days(col(TRIGGER_DATE)),
-        Effective::EventDate => expr::days(col(TRIGGER_DATE)),
+    const SERVICE_END: &str = "__service_end";
+    let rows = match effective {
+        Effective::EndOfMonth => expr::with_month_end_days(rows, TRIGGER_DATE, SERVICE_END),
+        Effective::EventDate => rows.with_column(expr::days(col(TRIGGER_DATE)).alias(SERVICE_END)),
     };
+    let service_end = col(SERVICE_END);
     let unbillable = expr::overlap_days(
         expr::days(col("period_start")),
         expr::days(col("period_end")),
@@ -28,7 +30,7 @@ pub fn plan(
     let rows = rows.with_column(unbillable.alias(UNBILLABLE));
     expr::prorated(rows, expr::touched(items), UNBILLABLE, proration)
         .drop(Selector::ByName {
-            names: [PlSmallStr::from(UNBILLABLE)].into(),
+            names: [PlSmallStr::from(UNBILLABLE), PlSmallStr::from(SERVICE_END)].into(),
             strict: true,
         })
         .with_columns(expr::no_problem())
