@@ -25,6 +25,7 @@ use crate::rules::columns::*;
 use crate::rules::{self, PlanContext, RowProblemCode, RuleError};
 
 const RATE_HI: &str = "__rate_hi";
+const INVOICE: &str = "__invoice";
 const RATE_LO: &str = "__rate_lo";
 /// Rates are split into two Int64 keys (high and low 14 digits of the 28-digit mantissa) so that
 /// groups form on integers.
@@ -159,12 +160,24 @@ pub(crate) fn sum_frames(
         all_months.clone()
     };
     if let Some(candidates) = candidates {
-        planned = planned.join(
-            candidates.clone().lazy(),
-            [col(ACCOUNT_NO), col("billing_month")],
-            [col(ACCOUNT_NO), col("billing_month")],
-            JoinArgs::new(JoinType::Semi),
-        );
+        // One integer per invoice, so that the semi-join hashes a single key.
+        let invoice = || {
+            (col(ACCOUNT_NO).cast(DataType::Int64) * lit(1i64 << 32)
+                + col("billing_month").cast(DataType::Int64))
+            .alias(INVOICE)
+        };
+        planned = planned
+            .with_column(invoice())
+            .join(
+                candidates.clone().lazy().select([invoice()]),
+                [col(INVOICE)],
+                [col(INVOICE)],
+                JoinArgs::new(JoinType::Semi),
+            )
+            .drop(Selector::ByName {
+                names: [PlSmallStr::from(INVOICE)].into(),
+                strict: true,
+            });
     }
     let planned = planned.cache();
     let physical = || col("tax_rate").to_physical();

@@ -29,6 +29,9 @@ pub fn rate_literal(rate: Decimal) -> Expr {
     lit(Scalar::new_decimal(mantissa, 38, RATE_SCALE))
 }
 
+/// Up to this many accounts, the second pass filters the scan by a list of account ids.
+const SCAN_FILTER_ACCOUNTS: usize = 20_000;
+
 /// rust_decimal holds at most 96 bits of mantissa; a larger Parquet decimal is out of range.
 const DECIMAL_MANTISSA_LIMIT: i128 = 1 << 96;
 
@@ -79,13 +82,27 @@ fn typed_rows(
                     .map_err(|error| LoadError::Bad {
                         message: format!("table `{}`: {error}", table.name),
                     })?;
-                scanned
-                    .frame
-                    .filter(col("account_id").cast(DataType::String).is_in(
-                        lit(wanted.as_materialized_series().clone()).implode(false),
-                        false,
-                    ))
-                    .with_column(lit(NULL).cast(IDX_DTYPE).alias(ROW))
+                // A short list is a filter the scan applies while reading (only matching rows'
+                // other columns are decoded); a long one is a join, whose hash table is built once.
+                let selected = if wanted.len() <= SCAN_FILTER_ACCOUNTS {
+                    scanned
+                        .frame
+                        .filter(col("account_id").cast(DataType::String).is_in(
+                            lit(wanted.as_materialized_series().clone()).implode(false),
+                            false,
+                        ))
+                } else {
+                    scanned.frame.join(
+                        accounts
+                            .clone()
+                            .lazy()
+                            .select([col("account_id").alias("__wanted")]),
+                        [col("account_id").cast(DataType::String)],
+                        [col("__wanted")],
+                        JoinArgs::new(JoinType::Semi),
+                    )
+                };
+                selected.with_column(lit(NULL).cast(IDX_DTYPE).alias(ROW))
             }
         };
         let mut values: Vec<Expr> = vec![

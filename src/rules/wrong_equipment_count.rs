@@ -16,6 +16,10 @@ use crate::incident::Items;
 
 const KIND: &str = "equipment_count";
 
+const TRUE_COUNT: &str = "__true_count";
+const CONFLICT: &str = "__conflict";
+const KEY: &str = "__timeline_key";
+
 pub fn plan(rows: LazyFrame, items: &Items, context: &PlanContext) -> PolarsResult<LazyFrame> {
     let counts = context
         .events
@@ -28,31 +32,6 @@ pub fn plan(rows: LazyFrame, items: &Items, context: &PlanContext) -> PolarsResu
             col("detail"),
             col("quantity"),
         ]);
-    // Timelines per (account, named item): events naming the item or with an empty detail.
-    let mut named_items = counts
-        .clone()
-        .filter(col("detail").is_not_null())
-        .select([col(ACCOUNT_NO), col("detail").alias("item")])
-        .unique(None, UniqueKeepStrategy::Any);
-    if let Items::List(_) = items {
-        named_items = named_items.filter(expr::touched(items));
-    }
-    let by_item = named_items
-        .join(
-            counts.clone(),
-            [col(ACCOUNT_NO)],
-            [col(ACCOUNT_NO)],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .filter(col("detail").is_null().or(col("detail").eq(col("item"))))
-        .with_column(col("detail").is_not_null().alias("named"));
-    let by_item = timeline(by_item, &[ACCOUNT_NO, "item"], "a")?;
-    // Timelines per account from empty-detail events alone, for items no event of it names.
-    let unnamed = counts
-        .filter(col("detail").is_null())
-        .with_column(lit(false).alias("named"));
-    let unnamed = timeline(unnamed, &[ACCOUNT_NO], "b")?;
-
     let names: Vec<PlSmallStr> = rows
         .clone()
         .collect_schema()?
@@ -62,54 +41,27 @@ pub fn plan(rows: LazyFrame, items: &Items, context: &PlanContext) -> PolarsResu
     let rows = rows
         .with_column(expr::touched(items).alias(TOUCHED))
         .cache();
-    let period_start = || expr::days(col("period_start"));
-    let inside = |prefix: &str| {
-        let from = col(format!("{prefix}_from"));
-        let to = col(format!("{prefix}_to"));
-        from.clone()
-            .is_null()
-            .or(from.lt_eq(period_start()).and(period_start().lt_eq(to)))
+    let touched = rows.clone().filter(col(TOUCHED));
+    let touched = match items {
+        Items::List(list) => true_counts_by_key(touched, counts, list)?,
+        Items::All => true_counts(touched, counts)?,
     };
-    let by_item_matched = col("a_from").is_not_null();
-    let pick = |name: &str| {
-        when(by_item_matched.clone())
-            .then(col(format!("a_{name}")))
-            .otherwise(col(format!("b_{name}")))
-    };
-    let true_count = pick("quantity");
-    let touched = rows
-        .clone()
-        .filter(col(TOUCHED))
-        .join(
-            by_item,
-            [col(ACCOUNT_NO), col("item")],
-            [col(ACCOUNT_NO), col("item")],
-            JoinArgs::new(JoinType::Left),
+    let true_count = col(TRUE_COUNT);
+    let touched = touched.with_columns([
+        when(
+            true_count
+                .clone()
+                .is_not_null()
+                .and(true_count.clone().neq(col("quantity"))),
         )
-        .filter(inside("a"))
-        .join(
-            unnamed,
-            [col(ACCOUNT_NO)],
-            [col(ACCOUNT_NO)],
-            JoinArgs::new(JoinType::Left),
-        )
-        .filter(inside("b"))
-        .with_columns([
-            when(
-                true_count
-                    .clone()
-                    .is_not_null()
-                    .and(true_count.clone().neq(col("quantity"))),
-            )
-            .then(true_count.cast(DataType::Int128) * col("unit_price").cast(DataType::Int128))
-            .otherwise(col("amount").cast(DataType::Int128))
-            .alias(SHOULD),
-            when(pick("conflict").fill_null(lit(false)))
-                .then(RowProblemCode::EquipmentConflict.literal())
-                .otherwise(RowProblemCode::None.literal())
-                .alias(PROBLEM),
-            pick("day").alias(SEGMENT_DATE),
-        ]);
+        .then(true_count.cast(DataType::Int128) * col("unit_price").cast(DataType::Int128))
+        .otherwise(col("amount").cast(DataType::Int128))
+        .alias(SHOULD),
+        when(col(CONFLICT).fill_null(lit(false)))
+            .then(RowProblemCode::EquipmentConflict.literal())
+            .otherwise(RowProblemCode::None.literal())
+            .alias(PROBLEM),
+    ]);
     let others = rows.filter(col(TOUCHED).not()).with_columns(
         [
             [col("amount").cast(DataType::Int128).alias(SHOULD)].as_slice(),
@@ -125,6 +77,119 @@ pub fn plan(rows: LazyFrame, items: &Items, context: &PlanContext) -> PolarsResu
         ..Default::default()
     };
     concat([others.select(order.clone()), touched.select(order)], args)
+}
+
+/// `day` within `[{prefix}_from, {prefix}_to]`, or no segment at all for the key.
+fn inside(prefix: &str) -> Expr {
+    let from = col(format!("{prefix}_from"));
+    let to = col(format!("{prefix}_to"));
+    let period_start = || expr::days(col("period_start"));
+    from.clone()
+        .is_null()
+        .or(from.lt_eq(period_start()).and(period_start().lt_eq(to)))
+}
+
+/// The rule names its items: one timeline per (account, item of the list) built from the events
+/// naming that item or with an empty detail, keyed by one integer (account number × items + the
+/// item's position), so that every touched row is looked up on a single integer key.
+fn true_counts_by_key(
+    touched: LazyFrame,
+    counts: LazyFrame,
+    list: &std::collections::BTreeSet<String>,
+) -> PolarsResult<LazyFrame> {
+    let width = list.len() as u64;
+    let key = |position: Expr| {
+        (col(ACCOUNT_NO).cast(DataType::UInt64) * lit(width) + position.cast(DataType::UInt64))
+            .alias(KEY)
+    };
+    let mut per_item = Vec::with_capacity(list.len());
+    for (position, item) in list.iter().enumerate() {
+        per_item.push(
+            counts
+                .clone()
+                .filter(
+                    col("detail")
+                        .is_null()
+                        .or(col("detail").eq(lit(item.clone()))),
+                )
+                .with_columns([
+                    col("detail").is_not_null().alias("named"),
+                    key(lit(position as u64)),
+                ]),
+        );
+    }
+    let timelines = timeline(concat(per_item, UnionArgs::default())?, &[KEY], "a")?;
+    // The row's item's position in the list (every touched row's item is in it).
+    let mut position = lit(NULL).cast(DataType::UInt64);
+    for (index, item) in list.iter().enumerate().rev() {
+        position = when(col("item").eq(lit(item.clone())))
+            .then(lit(index as u64))
+            .otherwise(position);
+    }
+    Ok(touched
+        .with_column(key(position))
+        .join(
+            timelines,
+            [col(KEY)],
+            [col(KEY)],
+            JoinArgs::new(JoinType::Left),
+        )
+        .filter(inside("a"))
+        .with_columns([
+            col("a_quantity").alias(TRUE_COUNT),
+            col("a_conflict").alias(CONFLICT),
+            col("a_day").alias(SEGMENT_DATE),
+        ]))
+}
+
+/// Any item (`items = "*"`): timelines per (account, item some event names), and per account from
+/// empty-detail events alone for items no event of the account names.
+fn true_counts(touched: LazyFrame, counts: LazyFrame) -> PolarsResult<LazyFrame> {
+    let named_items = counts
+        .clone()
+        .filter(col("detail").is_not_null())
+        .select([col(ACCOUNT_NO), col("detail").alias("item")])
+        .unique(None, UniqueKeepStrategy::Any);
+    let by_item = named_items
+        .join(
+            counts.clone(),
+            [col(ACCOUNT_NO)],
+            [col(ACCOUNT_NO)],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .filter(col("detail").is_null().or(col("detail").eq(col("item"))))
+        .with_column(col("detail").is_not_null().alias("named"));
+    let by_item = timeline(by_item, &[ACCOUNT_NO, "item"], "a")?;
+    let unnamed = counts
+        .filter(col("detail").is_null())
+        .with_column(lit(false).alias("named"));
+    let unnamed = timeline(unnamed, &[ACCOUNT_NO], "b")?;
+    let by_item_matched = col("a_from").is_not_null();
+    let pick = |name: &str| {
+        when(by_item_matched.clone())
+            .then(col(format!("a_{name}")))
+            .otherwise(col(format!("b_{name}")))
+    };
+    Ok(touched
+        .join(
+            by_item,
+            [col(ACCOUNT_NO), col("item")],
+            [col(ACCOUNT_NO), col("item")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .filter(inside("a"))
+        .join(
+            unnamed,
+            [col(ACCOUNT_NO)],
+            [col(ACCOUNT_NO)],
+            JoinArgs::new(JoinType::Left),
+        )
+        .filter(inside("b"))
+        .with_columns([
+            pick("quantity").alias(TRUE_COUNT),
+            pick("conflict").alias(CONFLICT),
+            pick("day").alias(SEGMENT_DATE),
+        ]))
 }
 
 /// Segments `{prefix}_from`, `{prefix}_to` (day numbers), `{prefix}_quantity`, `{prefix}_conflict`
