@@ -204,69 +204,11 @@ fn text_value(spec: ColumnSpec, source: Expr, digits: u32) -> Expr {
             move |column| integer_text(column, spec, digits),
             |_, field| Ok(Field::new(field.name().clone(), DataType::Int64)),
         ),
-        K::Month => source.map(
-            move |column| parse_distinct(column, spec, digits),
-            move |_, field| Ok(Field::new(field.name().clone(), spec.kind.dtype())),
-        ),
-        K::Date => date_text(source),
-        K::Rate => source.map(
+        K::Month | K::Date | K::Rate => source.map(
             move |column| parse_distinct(column, spec, digits),
             move |_, field| Ok(Field::new(field.name().clone(), spec.kind.dtype())),
         ),
     }
-}
-
-/// The number in the `length` characters of `text` from `offset`, when they are all ASCII digits
-/// (polars' integer cast refuses a sign after the first character, and a lone first character
-/// reads only as a digit).
-fn digits_at(text: &Expr, offset: i64, length: u64) -> (Expr, Expr) {
-    let first = text
-        .clone()
-        .str()
-        .slice(lit(offset), lit(1u64))
-        .cast(DataType::Int32);
-    let number = text
-        .clone()
-        .str()
-        .slice(lit(offset), lit(length))
-        .cast(DataType::Int32);
-    (
-        first.is_not_null().and(number.clone().is_not_null()),
-        number,
-    )
-}
-
-fn char_at(text: &Expr, offset: i64, expected: &str) -> Expr {
-    text.clone()
-        .str()
-        .slice(lit(offset), lit(1u64))
-        .eq(lit(expected.to_string()))
-}
-
-/// `YYYY-MM-DD` exactly as `money::parse_date`: ten characters, digits around two `-`, and a real
-/// calendar date (polars' strict ISO parser, on text already known to have that shape).
-fn date_text(text: Expr) -> Expr {
-    let (year_ok, _) = digits_at(&text, 0, 4);
-    let (month_ok, _) = digits_at(&text, 5, 2);
-    let (day_ok, _) = digits_at(&text, 8, 2);
-    let shaped = text
-        .clone()
-        .str()
-        .len_bytes()
-        .eq(lit(10u32))
-        .and(char_at(&text, 4, "-"))
-        .and(char_at(&text, 7, "-"))
-        .and(year_ok)
-        .and(month_ok)
-        .and(day_ok);
-    when(shaped)
-        .then(text.str().to_date(StrptimeOptions {
-            format: Some("%Y-%m-%d".into()),
-            strict: false,
-            exact: true,
-            cache: true,
-        }))
-        .otherwise(lit(NULL).cast(DataType::Date))
 }
 
 /// A typed (non-text) Parquet column: checked by arithmetic on its physical values.
