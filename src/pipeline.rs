@@ -138,15 +138,77 @@ fn load_and_compute(
     reporter: &dyn Reporter,
 ) -> Result<(Tables, Computed), RunError> {
     let tables = discover(settings, scratch)?;
+    let computed = compute_tables(settings, &tables, passes, reporter)?;
+    Ok((tables, computed))
+}
+
+fn compute_tables(
+    settings: &Settings,
+    tables: &Tables,
+    passes: identify::Passes,
+    reporter: &dyn Reporter,
+) -> Result<Computed, RunError> {
     let identified = identify::identify_with(
         &settings.incident,
-        &tables,
+        tables,
         settings.on_bad_rows,
         passes,
         reporter,
     )?;
-    let computed = compute(settings, identified, reporter)?;
-    Ok((tables, computed))
+    compute(settings, identified, reporter)
+}
+
+/// SHA-256 of every input file, computed on a thread of its own while the charges are read (the
+/// CSV reader leaves a core partly idle); dropping it before [`InputHashes::wait`] stops it.
+struct InputHashes {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    handle: Option<std::thread::JoinHandle<Result<Vec<String>, RunError>>>,
+}
+
+impl InputHashes {
+    fn start(tables: &Tables) -> InputHashes {
+        let files: Vec<load::InputFile> = [&tables.accounts, &tables.charges, &tables.events]
+            .iter()
+            .flat_map(|table| table.files.iter().cloned())
+            .collect();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let handle = std::thread::spawn(move || {
+            files
+                .iter()
+                .map(|file| {
+                    sha256_file(&file.path, &stopped).map_err(|error| {
+                        RunError::Load(LoadError::Read {
+                            file: file.display.clone(),
+                            message: error.to_string(),
+                        })
+                    })
+                })
+                .collect()
+        });
+        InputHashes {
+            stop,
+            handle: Some(handle),
+        }
+    }
+
+    /// The hashes, in the order of the tables' files (accounts, charges, events).
+    fn wait(mut self) -> Result<Vec<String>, RunError> {
+        self.handle
+            .take()
+            .expect("waited once")
+            .join()
+            .map_err(|_| RunError::Internal("hashing the input files panicked".to_string()))?
+    }
+}
+
+impl Drop for InputHashes {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.join();
+        }
+    }
 }
 
 /// `redress run`.
@@ -163,8 +225,9 @@ pub fn run(
         .map_err(|error| RunError::Usage(error.to_string()))?;
     let staging = Staging::new(out, force)?;
     let scratch = scratch_dir()?;
-    let (tables, computed) =
-        load_and_compute(settings, scratch.path(), identify::Passes::Auto, reporter)?;
+    let tables = discover(settings, scratch.path())?;
+    let hashes = InputHashes::start(&tables);
+    let computed = compute_tables(settings, &tables, identify::Passes::Auto, reporter)?;
 
     reporter.step("writing outputs");
     let incident = &settings.incident;
@@ -235,22 +298,8 @@ pub fn run(
     })?;
     staging.write("notices/index.csv", &index)?;
 
-    let all_files: Vec<&load::InputFile> = [&tables.accounts, &tables.charges, &tables.events]
-        .iter()
-        .flat_map(|table| table.files.iter())
-        .collect();
     reporter.step("hashing input files");
-    let hashes = all_files
-        .par_iter()
-        .map(|file| {
-            sha256_file(&file.path).map_err(|error| {
-                RunError::Load(LoadError::Read {
-                    file: file.display.clone(),
-                    message: error.to_string(),
-                })
-            })
-        })
-        .collect::<Result<Vec<String>, RunError>>()?;
+    let hashes = hashes.wait()?;
     let rows_read: u64 = computed.identified.files.iter().map(|file| file.rows).sum();
     let rows_rejected: u64 = computed
         .identified
@@ -412,7 +461,7 @@ fn render_payout_files(
     Ok(())
 }
 
-fn sha256_file(path: &Path) -> std::io::Result<String> {
+fn sha256_file(path: &Path, stop: &std::sync::atomic::AtomicBool) -> std::io::Result<String> {
     use sha2::{Digest, Sha256};
     let mut file = std::fs::File::open(path)?;
     let mut hasher = Sha256::new();
@@ -421,6 +470,9 @@ fn sha256_file(path: &Path) -> std::io::Result<String> {
         let read = file.read(&mut buffer)?;
         if read == 0 {
             break;
+        }
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(std::io::Error::other("stopped"));
         }
         hasher.update(&buffer[..read]);
     }
