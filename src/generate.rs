@@ -17,7 +17,7 @@ use crate::cli::GenerateArgs;
 use crate::error::RunError;
 use crate::incident::wire::IncidentKind;
 use crate::money::Month;
-use crate::output::Csv;
+pub use crate::output::Csv;
 
 /// SplitMix64: a tiny, well-known generator whose output never changes with crate versions, which
 /// keeps generated data byte-identical across releases for the same seed.
@@ -70,29 +70,24 @@ pub struct GenerateOptions {
 
 impl GenerateOptions {
     pub fn from_args(args: &GenerateArgs) -> Result<GenerateOptions, RunError> {
-        let all = [
-            IncidentKind::MissedCancellation,
-            IncidentKind::MissedPlanChange,
-            IncidentKind::WrongEquipmentCount,
-            IncidentKind::BilledBeforeActivation,
-            IncidentKind::CoolingOffCaps,
-        ];
-        let kinds =
-            if args.kinds.is_empty() {
-                all.to_vec()
-            } else {
-                args.kinds
-                    .iter()
-                    .map(|name| {
-                        all.iter().copied().find(|kind| kind.as_str() == name).ok_or_else(|| {
+        let kinds = if args.kinds.is_empty() {
+            IncidentKind::all().collect()
+        } else {
+            args.kinds
+                .iter()
+                .map(|name| {
+                    IncidentKind::named(name).ok_or_else(|| {
                         RunError::Usage(format!(
                             "--kinds: `{name}` is not an incident kind\nhint: use any of {}",
-                            all.iter().map(|kind| kind.as_str()).collect::<Vec<_>>().join(", ")
+                            IncidentKind::all()
+                                .map(|kind| kind.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ))
                     })
-                    })
-                    .collect::<Result<_, _>>()?
-            };
+                })
+                .collect::<Result<_, _>>()?
+        };
         if args.accounts == 0 || args.months == 0 || args.months > 600 {
             return Err(RunError::Usage(
                 "--accounts must be ≥ 1 and --months between 1 and 600".to_string(),
@@ -175,27 +170,82 @@ const PLANS: [(&str, i64); 4] = [
     ("isdn", 2400),
 ];
 
+/// How a kind plants its incident in `redress generate` data; each kind's file implements it.
+pub trait Recipe: Sync {
+    /// Accounts per thousand that get the incident.
+    fn per_mille(&self) -> u64;
+
+    /// The trigger date planted in an account, or `None` when the account cannot have it.
+    fn plant(&self, random: &mut SplitMix, span: &Span) -> Option<NaiveDate>;
+
+    /// What the incident implies for the account's other features.
+    fn effects(&self) -> Effects {
+        Effects::default()
+    }
+
+    /// Writes the account's events for the incident planted on `date`.
+    fn events(&self, account: &Account, date: NaiveDate, random: &mut SplitMix, events: &mut Csv);
+
+    /// The incident file's `[trigger]`, `[rule]` and `[interest]` sections.
+    fn incident_body(&self) -> &'static str;
+
+    /// The incident's title (Japanese, as a company would announce it).
+    fn title(&self) -> &'static str;
+}
+
+/// The days an account exists in the generated months.
+pub struct Span {
+    pub opened_on: NaiveDate,
+    pub first_day: NaiveDate,
+    pub last_day: NaiveDate,
+}
+
+impl Span {
+    /// A day from `from` to the last generated day.
+    pub fn plant_at(&self, random: &mut SplitMix, from: NaiveDate) -> NaiveDate {
+        let room = (self.last_day - from).num_days().max(1) as u64;
+        from + Days::new(random.below(room))
+    }
+
+    /// A day from the account's opening (or the first generated day) to the last.
+    pub fn any_day(&self, random: &mut SplitMix) -> NaiveDate {
+        self.plant_at(random, self.opened_on.max(self.first_day))
+    }
+}
+
+/// A planted incident's consequences for the rest of the account.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Effects {
+    /// The account was never properly closed (billing went on).
+    pub keeps_account_open: bool,
+    /// The account closes on the trigger date.
+    pub closes_on_trigger: bool,
+    /// The account rents at least one wireless LAN card.
+    pub rents_wlan_cards: bool,
+    /// The account has the kenta toll discount.
+    pub registers_kenta: bool,
+}
+
 /// One generated account and the incidents planted in it.
-struct Account {
-    index: u64,
-    id: String,
-    plan: &'static str,
-    base_fee: i64,
-    opened_on: NaiveDate,
-    closed_on: Option<NaiveDate>,
-    isp: bool,
-    wlan_cards: i64,
-    kenta: bool,
-    construction_installments: i64,
-    planted: Vec<(IncidentKind, NaiveDate)>,
+pub struct Account {
+    pub index: u64,
+    pub id: String,
+    pub plan: &'static str,
+    pub base_fee: i64,
+    pub opened_on: NaiveDate,
+    pub closed_on: Option<NaiveDate>,
+    pub isp: bool,
+    pub wlan_cards: i64,
+    pub kenta: bool,
+    pub construction_installments: i64,
+    pub planted: Vec<(IncidentKind, NaiveDate)>,
 }
 
 impl Account {
-    fn planted(&self, kind: IncidentKind) -> Option<NaiveDate> {
+    fn has(&self, effect: impl Fn(Effects) -> bool) -> bool {
         self.planted
             .iter()
-            .find(|(planted, _)| *planted == kind)
-            .map(|(_, date)| *date)
+            .any(|(kind, _)| effect(kind.spec().recipe().effects()))
     }
 }
 
@@ -212,64 +262,48 @@ fn account(options: &GenerateOptions, index: u64) -> Account {
     };
     let (plan, base_fee) = *random.pick(&PLANS);
     let mut planted = Vec::new();
-    let plant_at = |random: &mut SplitMix, from: NaiveDate| {
-        let room = (last_day - from).num_days().max(1) as u64;
-        from + Days::new(random.below(room))
+    let span = Span {
+        opened_on,
+        first_day,
+        last_day,
     };
     let mut closed_on = None;
     for kind in &options.kinds {
-        let per_mille = match kind {
-            IncidentKind::MissedCancellation => 12,
-            IncidentKind::MissedPlanChange => 25,
-            IncidentKind::WrongEquipmentCount => 25,
-            IncidentKind::BilledBeforeActivation => 6,
-            IncidentKind::CoolingOffCaps => 6,
-        };
-        if !random.chance(per_mille) {
+        let recipe = kind.spec().recipe();
+        if !random.chance(recipe.per_mille()) {
             continue;
         }
-        let date = match kind {
-            IncidentKind::BilledBeforeActivation => opened_on.max(first_day),
-            IncidentKind::CoolingOffCaps => {
-                if opened_on < first_day {
-                    continue;
-                }
-                opened_on + Days::new(1 + random.below(7))
-            }
-            _ => plant_at(&mut random, opened_on.max(first_day)),
+        let Some(date) = recipe.plant(&mut random, &span) else {
+            continue;
         };
         planted.push((*kind, date));
     }
-    if planted
-        .iter()
-        .all(|(kind, _)| *kind != IncidentKind::MissedCancellation)
+    let effects = |effect: fn(Effects) -> bool| {
+        planted
+            .iter()
+            .filter(move |(kind, _)| effect(kind.spec().recipe().effects()))
+            .map(|(_, date): &(IncidentKind, NaiveDate)| *date)
+    };
+    if effects(|effects| effects.keeps_account_open)
+        .next()
+        .is_none()
         && random.chance(120)
     {
         // Properly closed accounts: billing stops at the closing month.
-        closed_on = Some(plant_at(&mut random, opened_on.max(first_day)));
+        closed_on = Some(span.any_day(&mut random));
     }
-    if let Some(date) = planted
-        .iter()
-        .find(|(kind, _)| *kind == IncidentKind::CoolingOffCaps)
-        .map(|(_, date)| *date)
-    {
+    if let Some(date) = effects(|effects| effects.closes_on_trigger).next() {
         closed_on = Some(date);
     }
     let isp = random.chance(600);
-    let wlan_cards = if planted
-        .iter()
-        .any(|(kind, _)| *kind == IncidentKind::WrongEquipmentCount)
-    {
+    let wlan_cards = if effects(|effects| effects.rents_wlan_cards).next().is_some() {
         1 + random.below(2) as i64
     } else if random.chance(250) {
         1
     } else {
         0
     };
-    let kenta = planted
-        .iter()
-        .any(|(kind, _)| *kind == IncidentKind::MissedPlanChange)
-        || random.chance(300);
+    let kenta = effects(|effects| effects.registers_kenta).next().is_some() || random.chance(300);
     let construction_installments = if opened_on >= first_day {
         1 + random.below(3) as i64
     } else {
@@ -651,60 +685,13 @@ pub fn generate(options: &GenerateOptions) -> Result<String, RunError> {
         ];
         csv.row(fields.iter().map(String::as_str));
         for (kind, date) in &account.planted {
-            let date_text = date.to_string();
-            match kind {
-                IncidentKind::MissedCancellation => {
-                    events.row([account.id.as_str(), "cancel_requested", &date_text, "", ""])
-                }
-                IncidentKind::MissedPlanChange => events.row([
-                    account.id.as_str(),
-                    "registration",
-                    &date_text,
-                    "myline_plus",
-                    "",
-                ]),
-                IncidentKind::WrongEquipmentCount => {
-                    // The true count differs from what is billed: fewer (over-billed) or more (under-billed).
-                    let truth = if random.chance(450) {
-                        account.wlan_cards + 1
-                    } else {
-                        account.wlan_cards - 1
-                    };
-                    events.row([
-                        account.id.as_str(),
-                        "equipment_count",
-                        &date_text,
-                        "wlan_card",
-                        truth.to_string().as_str(),
-                    ]);
-                }
-                IncidentKind::BilledBeforeActivation => {
-                    events.row([
-                        account.id.as_str(),
-                        "installation_incomplete",
-                        &date_text,
-                        "",
-                        "",
-                    ]);
-                    if random.chance(600) {
-                        let activated = *date + Days::new(10 + random.below(90));
-                        events.row([
-                            account.id.as_str(),
-                            "service_activated",
-                            activated.to_string().as_str(),
-                            "",
-                            "",
-                        ]);
-                    }
-                }
-                IncidentKind::CoolingOffCaps => {
-                    events.row([account.id.as_str(), "cooling_off", &date_text, "", ""])
-                }
-            }
+            kind.spec()
+                .recipe()
+                .events(account, *date, &mut random, &mut events);
         }
         // Ordinary history: every account's equipment count when it opened.
         if account.wlan_cards > 0
-            && account.planted(IncidentKind::WrongEquipmentCount).is_none()
+            && !account.has(|effects| effects.rents_wlan_cards)
             && random.chance(300)
         {
             events.row([
@@ -784,29 +771,7 @@ fn incident_file(kind: IncidentKind, options: &GenerateOptions) -> String {
         )
     };
     let payout = "[payout]\nactive = \"bill_credit\"\nclosed = \"bank_transfer\"\nminimum_transfer = \"100\"\n\n[payout.zengin]\nrequester_code = \"0000012345\"\nrequester_name = \"ｻﾝﾌﾟﾙﾂｳｼﾝ(ｶ\"\nbank_code = \"0001\"\nbank_name = \"ﾐｽﾞﾎ\"\nbranch_code = \"001\"\nbranch_name = \"ﾄｳｷﾖｳ\"\naccount_type = \"ordinary\"\naccount_number = \"1234567\"\n";
-    let body = match kind {
-        IncidentKind::MissedCancellation => {
-            "[rule]\nitems = [\"base_fee\", \"isp_fee\"]\neffective = \"end_of_month\"\n\n[interest]\npolicy = \"fixed\"\nrate = \"0.145\"\n\n"
-        }
-        IncidentKind::MissedPlanChange => {
-            "[trigger]\ndetail = \"myline_plus\"\n\n[rule]\napplies_to = \"periods_starting_on_or_after\"\n[[rule.reprice]]\nitem = \"kenta_toll\"\ndiscount_rate = \"0.35\"\nmatch_discount_rate = \"0.3\"\n[[rule.reprice]]\nitem = \"plan_fee\"\nunit_price = \"100\"\nmatch_unit_price = \"200\"\n\n[interest]\npolicy = \"statutory_jp\"\n\n"
-        }
-        IncidentKind::WrongEquipmentCount => {
-            "[trigger]\ndetail = \"wlan_card\"\n\n[rule]\nitems = [\"wlan_card\"]\n\n[interest]\npolicy = \"fixed\"\nrate = \"0.145\"\n\n"
-        }
-        IncidentKind::BilledBeforeActivation => {
-            "[rule]\nitems = \"*\"\nactivation_event = \"service_activated\"\n\n[interest]\npolicy = \"statutory_jp\"\n\n"
-        }
-        IncidentKind::CoolingOffCaps => {
-            "[rule]\nrecurring_items = [\"base_fee\", \"isp_fee\", \"wlan_card\"]\n[[rule.caps]]\nitem = \"construction\"\ncap = \"25000\"\n[[rule.caps]]\nitem = \"contract_fee\"\ncap = \"800\"\n\n[interest]\npolicy = \"statutory_jp\"\n\n"
-        }
-    };
-    let title = match kind {
-        IncidentKind::MissedCancellation => "解約手続き漏れによる過大請求",
-        IncidentKind::MissedPlanChange => "割引サービスの適用漏れ",
-        IncidentKind::WrongEquipmentCount => "無線LANカード貸与枚数の登録誤り",
-        IncidentKind::BilledBeforeActivation => "開通前の料金請求",
-        IncidentKind::CoolingOffCaps => "初期契約解除時の上限を超える請求",
-    };
+    let recipe = kind.spec().recipe();
+    let (body, title) = (recipe.incident_body(), recipe.title());
     format!("{}{body}{payout}", header(title))
 }

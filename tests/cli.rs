@@ -568,6 +568,20 @@ fn incident_file_errors_name_the_key_and_file() {
             Box::new(|t| t.replace("bank_code = \"0001\"", "bank_code = \"1\"")),
             &["payout.zengin.bank_code", "4 digits"],
         ),
+        // A key of another kind is type-checked (SPEC §2) by the file that owns it …
+        (
+            Box::new(|t| t.replace("[rule]", "[rule]\napplies_to = \"sometimes\"")),
+            &["rule.applies_to", "sometimes"],
+        ),
+        // … and a key no kind declares is refused, naming the keys that exist.
+        (
+            Box::new(|t| t.replace("[rule]", "[rule]\nitem = \"base_fee\"")),
+            &["unknown field `item`", "`items`", "`recurring_items`"],
+        ),
+        (
+            Box::new(|t| t.replace("kind = \"missed_cancellation\"", "kind = \"missed_payment\"")),
+            &["`missed_payment`", "`cooling_off_caps`"],
+        ),
     ];
     for (index, (edit, fragments)) in cases.into_iter().enumerate() {
         let incident = incident_with(edit);

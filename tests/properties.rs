@@ -29,20 +29,12 @@ fn settings(data: &Path, kind: IncidentKind) -> Settings {
     .unwrap()
 }
 
-const KINDS: [IncidentKind; 5] = [
-    IncidentKind::MissedCancellation,
-    IncidentKind::MissedPlanChange,
-    IncidentKind::WrongEquipmentCount,
-    IncidentKind::BilledBeforeActivation,
-    IncidentKind::CoolingOffCaps,
-];
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 6, ..ProptestConfig::default() })]
 
     #[test]
     fn parallel_equals_serial_and_totals_reconcile(seed in 0u64..1_000_000, months in 3u32..30, kind_index in 0usize..5) {
-        let kind = KINDS[kind_index];
+        let kind = IncidentKind::all().nth(kind_index).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         generate(&GenerateOptions {

@@ -58,7 +58,7 @@ pub(crate) fn planned(
     rows: LazyFrame,
     context: &PlanContext,
 ) -> PolarsResult<LazyFrame> {
-    let planned = rules::plan(&incident.rule, rows, context)?;
+    let planned = rules::plan(incident.rule.as_ref(), rows, context)?;
     Ok(if incident.rule.needs_all_months() {
         planned.filter(months_in_scope(incident))
     } else {
@@ -151,7 +151,8 @@ pub(crate) fn first_pass(
     let mut frames = vec![counts, bad, rows_in_scope];
     if sum_now {
         // Few rows in scope: sum every in-scope invoice now rather than read the charges again.
-        let all_months = rules::plan(&incident.rule, computed, context).map_err(error(table))?;
+        let all_months =
+            rules::plan(incident.rule.as_ref(), computed, context).map_err(error(table))?;
         frames.extend(sum_frames(incident, all_months, None, false).into_frames());
     } else {
         frames.push(

@@ -277,7 +277,7 @@ fn sums(
     candidates: Option<&DataFrame>,
     trace: bool,
 ) -> PolarsResult<Sums> {
-    let all_months = rules::plan(&incident.rule, rows, context)?;
+    let all_months = rules::plan(incident.rule.as_ref(), rows, context)?;
     sum_frames(incident, all_months, candidates, trace).collect()
 }
 
@@ -734,7 +734,7 @@ fn row_problem(
             }
             .into())
         }
-        _ => Ok(RuleError::Overflow(Overflow(rules::overflow_label(&incident.rule))).into()),
+        _ => Ok(RuleError::Overflow(Overflow(incident.rule.overflow_label())).into()),
     }
 }
 

@@ -12,8 +12,8 @@ use sha2::{Digest, Sha256};
 
 use crate::money::{self, Currency, Month, Rounding};
 pub use wire::{
-    ActiveChannel, AppliesTo, Basis, ClosedChannel, Effective, FirstDay, IncidentKind,
-    IncidentText, IncidentTextSection, Proration, RateAt,
+    ActiveChannel, Basis, ClosedChannel, FirstDay, IncidentKind, IncidentText, IncidentTextSection,
+    Proration, RateAt,
 };
 
 /// A configuration problem in the incident file (exit 2).
@@ -47,6 +47,21 @@ impl Items {
         match self {
             Items::All => true,
             Items::List(items) => items.contains(item),
+        }
+    }
+}
+
+impl std::fmt::Display for Items {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Items::All => formatter.write_str("every item"),
+            Items::List(items) => formatter.write_str(
+                &items
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
         }
     }
 }
@@ -86,98 +101,23 @@ pub struct ProrationPolicy {
     pub rounding: Rounding,
 }
 
-#[derive(Debug, Clone)]
-pub enum RepriceTarget {
-    /// should = quantity × unit price (minor units).
-    UnitPrice(i64),
-    /// should = L − R_d(L × rate).
-    DiscountRate(Decimal),
-}
-
-#[derive(Debug, Clone)]
-pub struct Reprice {
-    pub item: String,
-    pub target: RepriceTarget,
-    pub match_unit_price: Option<i64>,
-    pub match_discount_rate: Option<Decimal>,
-}
-
-/// What should have been billed: one variant per incident kind (SPEC §3).
-#[derive(Debug, Clone)]
-pub enum Rule {
-    MissedCancellation {
-        items: Items,
-        effective: Effective,
-        proration: ProrationPolicy,
-    },
-    MissedPlanChange {
-        applies_to: AppliesTo,
-        reprice: Vec<Reprice>,
-        discount_rounding: Rounding,
-    },
-    WrongEquipmentCount {
-        items: Items,
-    },
-    BilledBeforeActivation {
-        items: Items,
-        activation_event: String,
-        proration: ProrationPolicy,
-    },
-    CoolingOffCaps {
-        recurring_items: BTreeSet<String>,
-        /// (item, cap in minor units), in file order.
-        caps: Vec<(String, i64)>,
-        proration: ProrationPolicy,
-    },
-}
-
-impl Rule {
-    /// The items whose rows the rule may change; rows of other items are only summed for tax.
-    pub fn touched_items(&self) -> Items {
-        match self {
-            Rule::MissedCancellation { items, .. }
-            | Rule::WrongEquipmentCount { items }
-            | Rule::BilledBeforeActivation { items, .. } => items.clone(),
-            Rule::MissedPlanChange { reprice, .. } => {
-                Items::List(reprice.iter().map(|entry| entry.item.clone()).collect())
-            }
-            Rule::CoolingOffCaps {
-                recurring_items,
-                caps,
-                ..
-            } => Items::List(
-                recurring_items
-                    .iter()
-                    .cloned()
-                    .chain(caps.iter().map(|(item, _)| item.clone()))
-                    .collect(),
+impl std::fmt::Display for ProrationPolicy {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.proration {
+            Proration::Daily => write!(
+                formatter,
+                "a period partly inside is prorated by days, rounded {}",
+                self.rounding
             ),
+            Proration::None => {
+                formatter.write_str("a period partly inside is billable in full (no proration)")
+            }
         }
-    }
-
-    /// Event kinds, besides the trigger, whose rows the rule reads.
-    pub fn read_event_kinds(&self) -> Vec<String> {
-        match self {
-            Rule::WrongEquipmentCount { .. } => vec!["equipment_count".to_string()],
-            Rule::BilledBeforeActivation {
-                activation_event, ..
-            } => vec![activation_event.clone()],
-            _ => Vec::new(),
-        }
-    }
-
-    /// Whether the rule needs rows outside `scope.billing_months` (cooling-off caps are totals over
-    /// every billing of the item).
-    pub fn needs_all_months(&self) -> bool {
-        matches!(self, Rule::CoolingOffCaps { .. })
-    }
-
-    /// Whether the rule cannot compute an account without `opened_on` (cooling-off proration of
-    /// recurring items); such accounts go to review.
-    pub fn needs_opened_on(&self) -> bool {
-        matches!(self, Rule::CoolingOffCaps { recurring_items, .. } if !recurring_items.is_empty())
     }
 }
+
+/// A validated `[rule]`: the kind's own type behind the [`crate::rules::Rule`] trait.
+pub type Rule = std::sync::Arc<dyn crate::rules::Rule>;
 
 /// Where the interest rate comes from.
 #[derive(Debug, Clone)]
@@ -277,12 +217,14 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
-struct Validator<'a> {
+/// Checks values of the incident file; every error names the file and the key. The kind files
+/// use it to validate their `[rule]` keys.
+pub struct Validator<'a> {
     path: &'a Path,
 }
 
 impl Validator<'_> {
-    fn error(&self, key: &str, message: impl Into<String>) -> ConfigError {
+    pub fn error(&self, key: &str, message: impl Into<String>) -> ConfigError {
         ConfigError::Key {
             path: self.path.to_path_buf(),
             key: key.to_string(),
@@ -291,7 +233,7 @@ impl Validator<'_> {
         }
     }
 
-    fn error_hint(
+    pub fn error_hint(
         &self,
         key: &str,
         message: impl Into<String>,
@@ -305,7 +247,7 @@ impl Validator<'_> {
         }
     }
 
-    fn date(&self, key: &str, value: &wire::WireDate) -> Result<NaiveDate, ConfigError> {
+    pub fn date(&self, key: &str, value: &wire::WireDate) -> Result<NaiveDate, ConfigError> {
         let datetime = &value.0;
         match (&datetime.date, &datetime.time, &datetime.offset) {
             (Some(date), None, None) => NaiveDate::from_ymd_opt(
@@ -322,7 +264,7 @@ impl Validator<'_> {
         }
     }
 
-    fn opt_date(
+    pub fn opt_date(
         &self,
         key: &str,
         value: &Option<wire::WireDate>,
@@ -333,7 +275,7 @@ impl Validator<'_> {
             .transpose()
     }
 
-    fn month(&self, key: &str, value: &str) -> Result<Month, ConfigError> {
+    pub fn month(&self, key: &str, value: &str) -> Result<Month, ConfigError> {
         Month::parse(value).ok_or_else(|| {
             self.error_hint(
                 key,
@@ -343,7 +285,7 @@ impl Validator<'_> {
         })
     }
 
-    fn rate(
+    pub fn rate(
         &self,
         key: &str,
         value: &wire::WireDecimal,
@@ -372,7 +314,7 @@ impl Validator<'_> {
         Ok(rate.normalize())
     }
 
-    fn money(
+    pub fn money(
         &self,
         key: &str,
         value: &wire::WireDecimal,
@@ -399,7 +341,7 @@ impl Validator<'_> {
         Ok(minor)
     }
 
-    fn items(
+    pub fn items(
         &self,
         key: &str,
         value: &Option<wire::ItemsWire>,
@@ -463,13 +405,13 @@ impl Validator<'_> {
         let trigger = Trigger {
             event: trigger
                 .event
-                .unwrap_or_else(|| default_trigger(section.kind).to_string()),
+                .unwrap_or_else(|| section.kind.spec().default_trigger().to_string()),
             detail: trigger.detail,
         };
         if trigger.event.is_empty() {
             return Err(self.error("trigger.event", "is empty"));
         }
-        let rule = self.rule(section.kind, &file.rule, currency)?;
+        let rule = section.kind.spec().rule(&file.rule.0, self, currency)?;
         let interest = self.interest(&file.interest)?;
         let payout = self.payout(&file.payout, currency)?;
         let refund_date = self.opt_date("incident.refund_date", &section.refund_date)?;
@@ -542,135 +484,16 @@ impl Validator<'_> {
         Ok(result)
     }
 
-    fn proration(&self, rule: &wire::RuleSection) -> ProrationPolicy {
-        ProrationPolicy {
-            proration: rule.proration.unwrap_or(Proration::Daily),
-            rounding: rule.proration_rounding.unwrap_or_default(),
-        }
-    }
-
-    fn rule(
+    /// A rule's `proration` and `proration_rounding` (default: daily, rounded down).
+    pub fn proration(
         &self,
-        kind: IncidentKind,
-        rule: &wire::RuleSection,
-        currency: Currency,
-    ) -> Result<Rule, ConfigError> {
-        Ok(match kind {
-            IncidentKind::MissedCancellation => Rule::MissedCancellation {
-                items: self.items("rule.items", &rule.items, true, false)?,
-                effective: rule.effective.unwrap_or(Effective::EndOfMonth),
-                proration: self.proration(rule),
-            },
-            IncidentKind::MissedPlanChange => {
-                let entries = rule.reprice.as_deref().unwrap_or_default();
-                if entries.is_empty() {
-                    return Err(self.error_hint(
-                        "rule.reprice",
-                        "is required for missed_plan_change",
-                        "add [[rule.reprice]] entries with `item` and `unit_price` or `discount_rate`",
-                    ));
-                }
-                let mut reprice = Vec::with_capacity(entries.len());
-                for (index, entry) in entries.iter().enumerate() {
-                    let key = |name: &str| format!("rule.reprice[{index}].{name}");
-                    if entry.item.is_empty() {
-                        return Err(self.error(&key("item"), "is empty"));
-                    }
-                    let target = match (&entry.unit_price, &entry.discount_rate) {
-                        (Some(price), None) => RepriceTarget::UnitPrice(self.money(
-                            &key("unit_price"),
-                            price,
-                            currency,
-                        )?),
-                        (None, Some(rate)) => RepriceTarget::DiscountRate(self.rate(
-                            &key("discount_rate"),
-                            rate,
-                            true,
-                        )?),
-                        _ => {
-                            return Err(self.error(
-                                &format!("rule.reprice[{index}]"),
-                                "needs exactly one of `unit_price` and `discount_rate`",
-                            ));
-                        }
-                    };
-                    reprice.push(Reprice {
-                        item: entry.item.clone(),
-                        target,
-                        match_unit_price: entry
-                            .match_unit_price
-                            .as_ref()
-                            .map(|value| self.money(&key("match_unit_price"), value, currency))
-                            .transpose()?,
-                        match_discount_rate: entry
-                            .match_discount_rate
-                            .as_ref()
-                            .map(|value| self.rate(&key("match_discount_rate"), value, true))
-                            .transpose()?,
-                    });
-                }
-                Rule::MissedPlanChange {
-                    applies_to: rule
-                        .applies_to
-                        .unwrap_or(AppliesTo::PeriodsStartingOnOrAfter),
-                    reprice,
-                    discount_rounding: rule.discount_rounding.unwrap_or_default(),
-                }
-            }
-            IncidentKind::WrongEquipmentCount => Rule::WrongEquipmentCount {
-                items: self.items("rule.items", &rule.items, true, false)?,
-            },
-            IncidentKind::BilledBeforeActivation => Rule::BilledBeforeActivation {
-                items: self.items("rule.items", &rule.items, false, true)?,
-                activation_event: rule
-                    .activation_event
-                    .clone()
-                    .unwrap_or_else(|| "service_activated".to_string()),
-                proration: self.proration(rule),
-            },
-            IncidentKind::CoolingOffCaps => {
-                let recurring_items: BTreeSet<String> = rule
-                    .recurring_items
-                    .clone()
-                    .unwrap_or_default()
-                    .into_iter()
-                    .collect();
-                let mut caps = Vec::new();
-                for (index, cap) in rule.caps.as_deref().unwrap_or_default().iter().enumerate() {
-                    if cap.item.is_empty() {
-                        return Err(self.error(&format!("rule.caps[{index}].item"), "is empty"));
-                    }
-                    if recurring_items.contains(&cap.item) {
-                        return Err(self.error(
-                            &format!("rule.caps[{index}].item"),
-                            format!("`{}` is also in rule.recurring_items; an item may not be both recurring and capped", cap.item),
-                        ));
-                    }
-                    if caps.iter().any(|(item, _)| item == &cap.item) {
-                        return Err(self.error(
-                            &format!("rule.caps[{index}].item"),
-                            format!("`{}` is capped twice", cap.item),
-                        ));
-                    }
-                    caps.push((
-                        cap.item.clone(),
-                        self.money(&format!("rule.caps[{index}].cap"), &cap.cap, currency)?,
-                    ));
-                }
-                if recurring_items.is_empty() && caps.is_empty() {
-                    return Err(self.error_hint(
-                        "rule",
-                        "cooling_off_caps needs `recurring_items` or `caps`",
-                        "list the monthly items in recurring_items and the capped fees in [[rule.caps]]",
-                    ));
-                }
-                Rule::CoolingOffCaps {
-                    recurring_items,
-                    caps,
-                    proration: self.proration(rule),
-                }
-            }
-        })
+        proration: Option<Proration>,
+        rounding: Option<Rounding>,
+    ) -> ProrationPolicy {
+        ProrationPolicy {
+            proration: proration.unwrap_or(Proration::Daily),
+            rounding: rounding.unwrap_or_default(),
+        }
     }
 
     fn interest(&self, section: &wire::InterestSection) -> Result<InterestPolicy, ConfigError> {
@@ -805,17 +628,6 @@ impl Validator<'_> {
             account_type,
             account_number: digits("payout.zengin.account_number", &zengin.account_number, 7)?,
         })
-    }
-}
-
-/// The trigger event kind an incident kind uses when `[trigger].event` is not given.
-pub fn default_trigger(kind: IncidentKind) -> &'static str {
-    match kind {
-        IncidentKind::MissedCancellation => "cancel_requested",
-        IncidentKind::MissedPlanChange => "registration",
-        IncidentKind::WrongEquipmentCount => "equipment_count",
-        IncidentKind::BilledBeforeActivation => "installation_incomplete",
-        IncidentKind::CoolingOffCaps => "cooling_off",
     }
 }
 

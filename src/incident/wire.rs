@@ -10,6 +10,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
 use crate::money::Rounding;
+use crate::rules::{KINDS, Kind};
 
 /// A TOML date (`2001-09-30`, unquoted) as written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,25 +97,81 @@ pub struct IncidentFile {
     pub payout: PayoutSection,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum IncidentKind {
-    MissedCancellation,
-    MissedPlanChange,
-    WrongEquipmentCount,
-    BilledBeforeActivation,
-    CoolingOffCaps,
-}
+/// `incident.kind`: one of the kinds in [`KINDS`], each owned by its file in `src/rules/`.
+#[derive(Clone, Copy)]
+pub struct IncidentKind(&'static dyn Kind);
 
 impl IncidentKind {
+    /// Every kind, in registry order.
+    pub fn all() -> impl Iterator<Item = IncidentKind> {
+        KINDS.iter().map(|kind| IncidentKind(*kind))
+    }
+
+    /// The kind written `name` in incident files.
+    pub fn named(name: &str) -> Option<IncidentKind> {
+        IncidentKind::all().find(|kind| kind.as_str() == name)
+    }
+
+    /// The kind's names, quoted and comma-separated, for messages.
+    pub fn names() -> String {
+        IncidentKind::all()
+            .map(|kind| format!("`{}`", kind.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     pub fn as_str(self) -> &'static str {
-        match self {
-            IncidentKind::MissedCancellation => "missed_cancellation",
-            IncidentKind::MissedPlanChange => "missed_plan_change",
-            IncidentKind::WrongEquipmentCount => "wrong_equipment_count",
-            IncidentKind::BilledBeforeActivation => "billed_before_activation",
-            IncidentKind::CoolingOffCaps => "cooling_off_caps",
-        }
+        self.0.name()
+    }
+
+    /// The file that owns the kind.
+    pub fn spec(self) -> &'static dyn Kind {
+        self.0
+    }
+}
+
+impl PartialEq for IncidentKind {
+    fn eq(&self, other: &IncidentKind) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for IncidentKind {}
+
+impl fmt::Debug for IncidentKind {
+    fn fmt(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+impl Serialize for IncidentKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for IncidentKind {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        IncidentKind::named(&name).ok_or_else(|| {
+            de::Error::custom(format_args!(
+                "unknown variant `{name}`, expected one of {}",
+                IncidentKind::names()
+            ))
+        })
+    }
+}
+
+impl JsonSchema for IncidentKind {
+    fn schema_name() -> Cow<'static, str> {
+        "IncidentKind".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let names: Vec<&str> = IncidentKind::all().map(IncidentKind::as_str).collect();
+        json_schema!({
+            "type": "string",
+            "enum": names
+        })
     }
 }
 
@@ -200,58 +257,84 @@ pub enum ItemsWire {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum Effective {
-    EndOfMonth,
-    EventDate,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
 pub enum Proration {
     Daily,
     None,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AppliesTo {
-    PeriodsStartingOnOrAfter,
-    PeriodsContaining,
+/// `[rule]`: the keys of every kind; those the chosen kind does not use are type-checked and
+/// ignored. Each kind declares its keys in its own file (`KindSpec::Wire`); this is the table as
+/// written, checked key by key against them.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(transparent)]
+pub struct RuleSection(pub toml::Table);
+
+impl<'de> Deserialize<'de> for RuleSection {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let table = toml::Table::deserialize(deserializer)?;
+        let mut known: Vec<String> = KINDS.iter().flat_map(|kind| rule_keys(*kind)).collect();
+        known.sort();
+        known.dedup();
+        for (key, value) in &table {
+            if !known.contains(key) {
+                return Err(de::Error::custom(format_args!(
+                    "unknown field `{key}` in [rule], expected one of {}",
+                    known
+                        .iter()
+                        .map(|key| format!("`{key}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+            let single: toml::Table = [(key.clone(), value.clone())].into_iter().collect();
+            for kind in KINDS {
+                kind.check_rule(&single).map_err(|message| {
+                    de::Error::custom(format_args!("key `rule.{key}`: {message}"))
+                })?;
+            }
+        }
+        Ok(RuleSection(table))
+    }
 }
 
-/// One `[[rule.reprice]]` entry.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RepriceWire {
-    pub item: String,
-    pub unit_price: Option<WireDecimal>,
-    pub discount_rate: Option<WireDecimal>,
-    pub match_unit_price: Option<WireDecimal>,
-    pub match_discount_rate: Option<WireDecimal>,
+/// The `[rule]` keys a kind declares.
+fn rule_keys(kind: &dyn Kind) -> Vec<String> {
+    let schema = kind.rule_schema(&mut SchemaGenerator::default());
+    schema
+        .get("properties")
+        .and_then(|properties| properties.as_object())
+        .map(|properties| properties.keys().cloned().collect())
+        .unwrap_or_default()
 }
 
-/// One `[[rule.caps]]` entry.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CapWire {
-    pub item: String,
-    pub cap: WireDecimal,
-}
-
-/// `[rule]`: the keys of every kind; those the chosen kind does not use are type-checked and ignored.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RuleSection {
-    pub items: Option<ItemsWire>,
-    pub effective: Option<Effective>,
-    pub proration: Option<Proration>,
-    pub proration_rounding: Option<Rounding>,
-    pub applies_to: Option<AppliesTo>,
-    pub reprice: Option<Vec<RepriceWire>>,
-    pub discount_rounding: Option<Rounding>,
-    pub activation_event: Option<String>,
-    pub recurring_items: Option<Vec<String>>,
-    pub caps: Option<Vec<CapWire>>,
+impl JsonSchema for RuleSection {
+    fn schema_name() -> Cow<'static, str> {
+        "RuleSection".into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let mut properties = std::collections::BTreeMap::new();
+        for kind in KINDS {
+            let schema = kind.rule_schema(generator);
+            if let Some(own) = schema
+                .get("properties")
+                .and_then(|properties| properties.as_object())
+            {
+                for (key, value) in own {
+                    properties
+                        .entry(key.clone())
+                        .or_insert_with(|| value.clone());
+                }
+            }
+        }
+        let properties: serde_json::Map<String, serde_json::Value> =
+            properties.into_iter().collect();
+        json_schema!({
+            "description": "`[rule]`: the keys of every kind; those the chosen kind does not use are type-checked and ignored.",
+            "type": "object",
+            "properties": properties,
+            "additionalProperties": false
+        })
+    }
 }
 
 /// `[tax]`

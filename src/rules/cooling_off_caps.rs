@@ -4,18 +4,195 @@
 //! item). Accounts without `opened_on` never reach the plan: they are sent to review.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
+use chrono::{Days, NaiveDate};
 use polars::prelude::*;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::columns::*;
 use super::expr::{self, int128};
-use crate::incident::{Items, ProrationPolicy};
+use super::{KindSpec, PlanContext, Rule};
+use crate::generate::{Account, Csv, Recipe, Span, SplitMix};
+use crate::incident::wire::{Proration, WireDecimal};
+use crate::incident::{ConfigError, Items, ProrationPolicy, Validator};
+use crate::money::{Currency, Rounding};
+
+pub const KIND: CoolingOffCapsKind = CoolingOffCapsKind;
+
+pub struct CoolingOffCapsKind;
+
+/// The kind's `[rule]` keys.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct Wire {
+    recurring_items: Option<Vec<String>>,
+    caps: Option<Vec<CapWire>>,
+    proration: Option<Proration>,
+    proration_rounding: Option<Rounding>,
+}
+
+/// One `[[rule.caps]]` entry.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CapWire {
+    pub item: String,
+    pub cap: WireDecimal,
+}
+
+#[derive(Debug, Clone)]
+pub struct CoolingOffCaps {
+    pub recurring_items: BTreeSet<String>,
+    /// (item, cap in minor units), in file order.
+    pub caps: Vec<(String, i64)>,
+    pub proration: ProrationPolicy,
+}
+
+impl KindSpec for CoolingOffCapsKind {
+    type Wire = Wire;
+    const NAME: &'static str = "cooling_off_caps";
+    const DEFAULT_TRIGGER: &'static str = "cooling_off";
+
+    fn rule(
+        &self,
+        wire: Wire,
+        check: &Validator,
+        currency: Currency,
+    ) -> Result<Arc<dyn Rule>, ConfigError> {
+        let recurring_items: BTreeSet<String> =
+            wire.recurring_items.unwrap_or_default().into_iter().collect();
+        let mut caps = Vec::new();
+        for (index, cap) in wire.caps.as_deref().unwrap_or_default().iter().enumerate() {
+            if cap.item.is_empty() {
+                return Err(check.error(&format!("rule.caps[{index}].item"), "is empty"));
+            }
+            if recurring_items.contains(&cap.item) {
+                return Err(check.error(
+                    &format!("rule.caps[{index}].item"),
+                    format!("`{}` is also in rule.recurring_items; an item may not be both recurring and capped", cap.item),
+                ));
+            }
+            if caps.iter().any(|(item, _)| item == &cap.item) {
+                return Err(check.error(
+                    &format!("rule.caps[{index}].item"),
+                    format!("`{}` is capped twice", cap.item),
+                ));
+            }
+            caps.push((
+                cap.item.clone(),
+                check.money(&format!("rule.caps[{index}].cap"), &cap.cap, currency)?,
+            ));
+        }
+        if recurring_items.is_empty() && caps.is_empty() {
+            return Err(check.error_hint(
+                "rule",
+                "cooling_off_caps needs `recurring_items` or `caps`",
+                "list the monthly items in recurring_items and the capped fees in [[rule.caps]]",
+            ));
+        }
+        Ok(Arc::new(CoolingOffCaps {
+            recurring_items,
+            caps,
+            proration: check.proration(wire.proration, wire.proration_rounding),
+        }))
+    }
+
+    fn recipe(&self) -> &dyn Recipe {
+        self
+    }
+}
+
+impl Rule for CoolingOffCaps {
+    fn touched_items(&self) -> Items {
+        Items::List(
+            self.recurring_items
+                .iter()
+                .cloned()
+                .chain(self.caps.iter().map(|(item, _)| item.clone()))
+                .collect(),
+        )
+    }
+
+    /// Caps are totals over every billing of the item.
+    fn needs_all_months(&self) -> bool {
+        true
+    }
+
+    /// Recurring items are prorated from `opened_on`.
+    fn needs_opened_on(&self) -> bool {
+        !self.recurring_items.is_empty()
+    }
+
+    fn plan(&self, rows: LazyFrame, _context: &PlanContext) -> PolarsResult<LazyFrame> {
+        plan(rows, &self.recurring_items, &self.caps, self.proration)
+    }
+
+    fn overflow_label(&self) -> &'static str {
+        "a capped fee"
+    }
+
+    fn explain(&self, trigger_date: NaiveDate) -> Vec<String> {
+        let mut lines = Vec::new();
+        if !self.recurring_items.is_empty() {
+            lines.push(format!(
+                "rule: rows of {} are chargeable only from opened_on to {} (the day before the cooling-off cancellation on {trigger_date}); {}",
+                Items::List(self.recurring_items.clone()),
+                trigger_date.pred_opt().unwrap_or(trigger_date),
+                self.proration
+            ));
+        }
+        for (item, cap) in &self.caps {
+            lines.push(format!(
+                "rule: {item} is chargeable up to {cap} in total over the account's rows of it, in billing order"
+            ));
+        }
+        lines
+    }
+}
+
+impl Recipe for CoolingOffCapsKind {
+    fn per_mille(&self) -> u64 {
+        6
+    }
+
+    fn plant(&self, random: &mut SplitMix, span: &Span) -> Option<NaiveDate> {
+        if span.opened_on < span.first_day {
+            return None;
+        }
+        Some(span.opened_on + Days::new(1 + random.below(7)))
+    }
+
+    fn effects(&self) -> crate::generate::Effects {
+        crate::generate::Effects {
+            closes_on_trigger: true,
+            ..Default::default()
+        }
+    }
+
+    fn events(&self, account: &Account, date: NaiveDate, _random: &mut SplitMix, events: &mut Csv) {
+        events.row([
+            account.id.as_str(),
+            "cooling_off",
+            &date.to_string(),
+            "",
+            "",
+        ]);
+    }
+
+    fn incident_body(&self) -> &'static str {
+        "[rule]\nrecurring_items = [\"base_fee\", \"isp_fee\", \"wlan_card\"]\n[[rule.caps]]\nitem = \"construction\"\ncap = \"25000\"\n[[rule.caps]]\nitem = \"contract_fee\"\ncap = \"800\"\n\n[interest]\npolicy = \"statutory_jp\"\n\n"
+    }
+
+    fn title(&self) -> &'static str {
+        "初期契約解除時の上限を超える請求"
+    }
+}
 
 const EARLIER: &str = "__billed_earlier";
 const CAP: &str = "__cap";
 const UNBILLABLE: &str = "__unbillable";
 
-pub fn plan(
+fn plan(
     rows: LazyFrame,
     recurring_items: &BTreeSet<String>,
     caps: &[(String, i64)],
@@ -100,12 +277,13 @@ pub fn plan(
 mod tests {
     use std::collections::BTreeSet;
 
-    use crate::incident::{Proration, ProrationPolicy, Rule};
+    use super::CoolingOffCaps;
+    use crate::incident::{Proration, ProrationPolicy};
     use crate::money::Rounding;
     use crate::rules::test_support::*;
 
-    fn rule(recurring: &[&str], caps: &[(&str, i64)]) -> Rule {
-        Rule::CoolingOffCaps {
+    fn rule(recurring: &[&str], caps: &[(&str, i64)]) -> CoolingOffCaps {
+        CoolingOffCaps {
             recurring_items: recurring
                 .iter()
                 .map(|item| item.to_string())

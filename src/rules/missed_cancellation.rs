@@ -2,13 +2,145 @@
 //! items are unbillable on every day after the service end (the trigger date, or the last day of
 //! its month).
 
+use std::sync::Arc;
+
+use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::columns::TRIGGER_DATE;
 use super::expr::{self, FOREVER};
-use crate::incident::{Effective, Items, ProrationPolicy};
+use super::{KindSpec, PlanContext, Rule};
+use crate::generate::{Account, Csv, Recipe, Span, SplitMix};
+use crate::incident::wire::{ItemsWire, Proration};
+use crate::incident::{ConfigError, Items, ProrationPolicy, Validator};
+use crate::money::{Currency, Rounding};
 
-pub fn plan(
+pub const KIND: MissedCancellationKind = MissedCancellationKind;
+
+pub struct MissedCancellationKind;
+
+/// The kind's `[rule]` keys.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct Wire {
+    items: Option<ItemsWire>,
+    effective: Option<Effective>,
+    proration: Option<Proration>,
+    proration_rounding: Option<Rounding>,
+}
+
+// When the cancelled service ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Effective {
+    EndOfMonth,
+    EventDate,
+}
+
+#[derive(Debug, Clone)]
+pub struct MissedCancellation {
+    pub items: Items,
+    pub effective: Effective,
+    pub proration: ProrationPolicy,
+}
+
+impl KindSpec for MissedCancellationKind {
+    type Wire = Wire;
+    const NAME: &'static str = "missed_cancellation";
+    const DEFAULT_TRIGGER: &'static str = "cancel_requested";
+
+    fn rule(
+        &self,
+        wire: Wire,
+        check: &Validator,
+        _currency: Currency,
+    ) -> Result<Arc<dyn Rule>, ConfigError> {
+        Ok(Arc::new(MissedCancellation {
+            items: check.items("rule.items", &wire.items, true, false)?,
+            effective: wire.effective.unwrap_or(Effective::EndOfMonth),
+            proration: check.proration(wire.proration, wire.proration_rounding),
+        }))
+    }
+
+    fn recipe(&self) -> &dyn Recipe {
+        self
+    }
+}
+
+impl Rule for MissedCancellation {
+    fn touched_items(&self) -> Items {
+        self.items.clone()
+    }
+
+    fn plan(&self, rows: LazyFrame, _context: &PlanContext) -> PolarsResult<LazyFrame> {
+        Ok(plan(rows, &self.items, self.effective, self.proration))
+    }
+
+    fn overflow_label(&self) -> &'static str {
+        "a prorated amount"
+    }
+
+    fn explain(&self, trigger_date: NaiveDate) -> Vec<String> {
+        let service_end = match self.effective {
+            Effective::EventDate => trigger_date,
+            Effective::EndOfMonth => {
+                let next = NaiveDate::from_ymd_opt(trigger_date.year(), trigger_date.month(), 1)
+                    .and_then(|first| first.checked_add_months(chrono::Months::new(1)));
+                next.and_then(|first| first.pred_opt())
+                    .unwrap_or(trigger_date)
+            }
+        };
+        vec![
+            format!(
+                "rule: the service ended {service_end} ({}); rows of {} are unbillable from the day after",
+                match self.effective {
+                    Effective::EventDate => "effective = event_date: the cancellation request",
+                    Effective::EndOfMonth => "effective = end_of_month: the month of the request",
+                },
+                self.items
+            ),
+            format!("rule: {}", self.proration),
+        ]
+    }
+}
+
+impl Recipe for MissedCancellationKind {
+    fn per_mille(&self) -> u64 {
+        12
+    }
+
+    fn plant(&self, random: &mut SplitMix, span: &Span) -> Option<NaiveDate> {
+        Some(span.any_day(random))
+    }
+
+    fn effects(&self) -> crate::generate::Effects {
+        crate::generate::Effects {
+            keeps_account_open: true,
+            ..Default::default()
+        }
+    }
+
+    fn events(&self, account: &Account, date: NaiveDate, _random: &mut SplitMix, events: &mut Csv) {
+        events.row([
+            account.id.as_str(),
+            "cancel_requested",
+            &date.to_string(),
+            "",
+            "",
+        ]);
+    }
+
+    fn incident_body(&self) -> &'static str {
+        "[rule]\nitems = [\"base_fee\", \"isp_fee\"]\neffective = \"end_of_month\"\n\n[interest]\npolicy = \"fixed\"\nrate = \"0.145\"\n\n"
+    }
+
+    fn title(&self) -> &'static str {
+        "解約手続き漏れによる過大請求"
+    }
+}
+
+fn plan(
     rows: LazyFrame,
     items: &Items,
     effective: Effective,
@@ -38,12 +170,13 @@ pub fn plan(
 
 #[cfg(test)]
 mod tests {
-    use crate::incident::{Effective, Items, Proration, ProrationPolicy, Rule};
+    use super::{Effective, MissedCancellation};
+    use crate::incident::{Items, Proration, ProrationPolicy};
     use crate::money::Rounding;
     use crate::rules::test_support::*;
 
-    fn rule(effective: Effective, proration: Proration, rounding: Rounding) -> Rule {
-        Rule::MissedCancellation {
+    fn rule(effective: Effective, proration: Proration, rounding: Rounding) -> MissedCancellation {
+        MissedCancellation {
             items: Items::List(["base_fee".to_string()].into_iter().collect()),
             effective,
             proration: ProrationPolicy {

@@ -2,15 +2,228 @@
 //! bigger discount. Applicable rows are repriced by the first matching `[[rule.reprice]]` entry
 //! (file order), as one chain of polars conditions.
 
+use std::sync::Arc;
+
+use chrono::NaiveDate;
 use polars::prelude::*;
+use rust_decimal::Decimal;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::columns::*;
 use super::expr::{self, int128};
-use crate::incident::{AppliesTo, Items, Reprice, RepriceTarget};
+use super::{KindSpec, PlanContext, Rule};
+use crate::generate::{Account, Csv, Recipe, Span, SplitMix};
+use crate::incident::wire::WireDecimal;
+use crate::incident::{ConfigError, Items, Validator};
 use crate::load::rate_literal;
-use crate::money::{self, Rounding};
+use crate::money::{self, Currency, Rounding};
 
-pub fn plan(
+pub const KIND: MissedPlanChangeKind = MissedPlanChangeKind;
+
+pub struct MissedPlanChangeKind;
+
+/// The kind's `[rule]` keys.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct Wire {
+    applies_to: Option<AppliesTo>,
+    reprice: Option<Vec<RepriceWire>>,
+    discount_rounding: Option<Rounding>,
+}
+
+// Which rows the new price applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AppliesTo {
+    PeriodsStartingOnOrAfter,
+    PeriodsContaining,
+}
+
+/// One `[[rule.reprice]]` entry.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RepriceWire {
+    pub item: String,
+    pub unit_price: Option<WireDecimal>,
+    pub discount_rate: Option<WireDecimal>,
+    pub match_unit_price: Option<WireDecimal>,
+    pub match_discount_rate: Option<WireDecimal>,
+}
+
+#[derive(Debug, Clone)]
+pub enum RepriceTarget {
+    /// should = quantity × unit price (minor units).
+    UnitPrice(i64),
+    /// should = L − R_d(L × rate).
+    DiscountRate(Decimal),
+}
+
+#[derive(Debug, Clone)]
+pub struct Reprice {
+    pub item: String,
+    pub target: RepriceTarget,
+    pub match_unit_price: Option<i64>,
+    pub match_discount_rate: Option<Decimal>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MissedPlanChange {
+    pub applies_to: AppliesTo,
+    pub reprice: Vec<Reprice>,
+    pub discount_rounding: Rounding,
+}
+
+impl KindSpec for MissedPlanChangeKind {
+    type Wire = Wire;
+    const NAME: &'static str = "missed_plan_change";
+    const DEFAULT_TRIGGER: &'static str = "registration";
+
+    fn rule(
+        &self,
+        wire: Wire,
+        check: &Validator,
+        currency: Currency,
+    ) -> Result<Arc<dyn Rule>, ConfigError> {
+        let entries = wire.reprice.as_deref().unwrap_or_default();
+        if entries.is_empty() {
+            return Err(check.error_hint(
+                "rule.reprice",
+                "is required for missed_plan_change",
+                "add [[rule.reprice]] entries with `item` and `unit_price` or `discount_rate`",
+            ));
+        }
+        let mut reprice = Vec::with_capacity(entries.len());
+        for (index, entry) in entries.iter().enumerate() {
+            let key = |name: &str| format!("rule.reprice[{index}].{name}");
+            if entry.item.is_empty() {
+                return Err(check.error(&key("item"), "is empty"));
+            }
+            let target = match (&entry.unit_price, &entry.discount_rate) {
+                (Some(price), None) => {
+                    RepriceTarget::UnitPrice(check.money(&key("unit_price"), price, currency)?)
+                }
+                (None, Some(rate)) => {
+                    RepriceTarget::DiscountRate(check.rate(&key("discount_rate"), rate, true)?)
+                }
+                _ => {
+                    return Err(check.error(
+                        &format!("rule.reprice[{index}]"),
+                        "needs exactly one of `unit_price` and `discount_rate`",
+                    ));
+                }
+            };
+            reprice.push(Reprice {
+                item: entry.item.clone(),
+                target,
+                match_unit_price: entry
+                    .match_unit_price
+                    .as_ref()
+                    .map(|value| check.money(&key("match_unit_price"), value, currency))
+                    .transpose()?,
+                match_discount_rate: entry
+                    .match_discount_rate
+                    .as_ref()
+                    .map(|value| check.rate(&key("match_discount_rate"), value, true))
+                    .transpose()?,
+            });
+        }
+        Ok(Arc::new(MissedPlanChange {
+            applies_to: wire
+                .applies_to
+                .unwrap_or(AppliesTo::PeriodsStartingOnOrAfter),
+            reprice,
+            discount_rounding: wire.discount_rounding.unwrap_or_default(),
+        }))
+    }
+
+    fn recipe(&self) -> &dyn Recipe {
+        self
+    }
+}
+
+impl Rule for MissedPlanChange {
+    fn touched_items(&self) -> Items {
+        Items::List(self.reprice.iter().map(|entry| entry.item.clone()).collect())
+    }
+
+    fn plan(&self, rows: LazyFrame, _context: &PlanContext) -> PolarsResult<LazyFrame> {
+        Ok(plan(
+            rows,
+            self.applies_to,
+            &self.reprice,
+            self.discount_rounding,
+        ))
+    }
+
+    fn overflow_label(&self) -> &'static str {
+        "a repriced amount"
+    }
+
+    fn explain(&self, trigger_date: NaiveDate) -> Vec<String> {
+        let mut lines = vec![format!(
+            "rule: rows {} {trigger_date} are repriced by the first entry that matches (file order):",
+            match self.applies_to {
+                AppliesTo::PeriodsStartingOnOrAfter => "whose period starts on or after",
+                AppliesTo::PeriodsContaining => "whose period ends on or after",
+            }
+        )];
+        for entry in &self.reprice {
+            let mut condition = String::new();
+            if let Some(price) = entry.match_unit_price {
+                condition.push_str(&format!(" billed at unit_price {price}"));
+            }
+            if let Some(rate) = entry.match_discount_rate {
+                condition.push_str(&format!(" billed with discount_rate {rate}"));
+            }
+            let target = match &entry.target {
+                RepriceTarget::UnitPrice(price) => format!("should = quantity × {price}"),
+                RepriceTarget::DiscountRate(rate) => format!(
+                    "should = list_amount − list_amount × {rate} (rounded {})",
+                    self.discount_rounding
+                ),
+            };
+            lines.push(format!("rule:   {}{condition}: {target}", entry.item));
+        }
+        lines
+    }
+}
+
+impl Recipe for MissedPlanChangeKind {
+    fn per_mille(&self) -> u64 {
+        25
+    }
+
+    fn plant(&self, random: &mut SplitMix, span: &Span) -> Option<NaiveDate> {
+        Some(span.any_day(random))
+    }
+
+    fn effects(&self) -> crate::generate::Effects {
+        crate::generate::Effects {
+            registers_kenta: true,
+            ..Default::default()
+        }
+    }
+
+    fn events(&self, account: &Account, date: NaiveDate, _random: &mut SplitMix, events: &mut Csv) {
+        events.row([
+            account.id.as_str(),
+            "registration",
+            &date.to_string(),
+            "myline_plus",
+            "",
+        ]);
+    }
+
+    fn incident_body(&self) -> &'static str {
+        "[trigger]\ndetail = \"myline_plus\"\n\n[rule]\napplies_to = \"periods_starting_on_or_after\"\n[[rule.reprice]]\nitem = \"kenta_toll\"\ndiscount_rate = \"0.35\"\nmatch_discount_rate = \"0.3\"\n[[rule.reprice]]\nitem = \"plan_fee\"\nunit_price = \"100\"\nmatch_unit_price = \"200\"\n\n[interest]\npolicy = \"statutory_jp\"\n\n"
+    }
+
+    fn title(&self) -> &'static str {
+        "割引サービスの適用漏れ"
+    }
+}
+
+fn plan(
     rows: LazyFrame,
     applies_to: AppliesTo,
     reprice: &[Reprice],
@@ -74,7 +287,7 @@ fn repriced(entry: &Reprice, discount_rounding: Rounding) -> Expr {
 mod tests {
     use rust_decimal::Decimal;
 
-    use crate::incident::{AppliesTo, Reprice, RepriceTarget, Rule};
+    use super::{AppliesTo, MissedPlanChange, Reprice, RepriceTarget};
     use crate::money::Rounding;
     use crate::rules::test_support::*;
 
@@ -91,8 +304,12 @@ mod tests {
         row
     }
 
-    fn rule(applies_to: AppliesTo, reprice: Vec<Reprice>, discount_rounding: Rounding) -> Rule {
-        Rule::MissedPlanChange {
+    fn rule(
+        applies_to: AppliesTo,
+        reprice: Vec<Reprice>,
+        discount_rounding: Rounding,
+    ) -> MissedPlanChange {
+        MissedPlanChange {
             applies_to,
             reprice,
             discount_rounding,

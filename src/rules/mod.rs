@@ -1,23 +1,156 @@
-//! What should have been billed (SPEC §3): one file per incident kind, each a polars plan that adds
-//! `should` to every in-scope charge row. Rows a rule does not touch keep `should = amount`. Rules
-//! never compute tax or interest; they never turn rows into Rust values.
+//! What should have been billed (SPEC §3). Each incident kind is one file in this directory that
+//! owns the whole kind: its `[rule]` keys and their validation, its default trigger, the event
+//! kinds it reads, its polars plan (adding `should` to every in-scope charge row), its lines of
+//! the `explain` trace and its `generate` recipe. [`KINDS`] lists them; adding a kind is one new
+//! file plus one line in the `kinds!` list below.
 //!
-//! The rows a plan receives carry the charge columns typed by `load` (money in minor units, rates as
-//! exact decimals, dates), the account's number (`__account_no`), its trigger date and `opened_on`.
-//! A plan adds `__touched` (the row's item is one the rule may change), `__should` (Int128),
-//! `__problem` (a [`RowProblemCode`] as Int32, 0 when none) and `__segment_date` (for messages).
+//! Rows a rule does not touch keep `should = amount`. Rules never compute tax or interest; they
+//! never turn rows into Rust values. The rows a plan receives carry the charge columns typed by
+//! `load` (money in minor units, rates as exact decimals, dates), the account's number
+//! (`__account_no`), its trigger date and `opened_on`. A plan adds `__touched` (the row's item is
+//! one the rule may change), `__should` (Int128), `__problem` (a [`RowProblemCode`] as Int32, 0
+//! when none) and `__segment_date` (for messages).
 
-mod cooling_off_caps;
 pub mod expr;
-mod missed_cancellation;
-mod missed_plan_change;
-mod not_activated;
-mod wrong_equipment_count;
 
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
 use polars::prelude::*;
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde::de::DeserializeOwned;
 
-use crate::incident::Rule;
-use crate::money::Overflow;
+use crate::generate::Recipe;
+use crate::incident::{ConfigError, Items, Validator};
+use crate::money::{Currency, Overflow};
+
+/// Declares the kind modules and lists them in [`KINDS`], in the order `generate` and the JSON
+/// Schema use.
+macro_rules! kinds {
+    ($($module:ident),* $(,)?) => {
+        $(mod $module;)*
+        /// Every incident kind redress knows.
+        pub static KINDS: &[&dyn Kind] = &[$(&$module::KIND),*];
+    };
+}
+
+kinds! {
+    missed_cancellation,
+    missed_plan_change,
+    wrong_equipment_count,
+    not_activated,
+    cooling_off_caps,
+}
+
+/// A validated `[rule]`: what one incident kind computes.
+pub trait Rule: Debug + Send + Sync {
+    /// The items whose rows the rule may change; rows of other items are only summed for tax.
+    fn touched_items(&self) -> Items;
+
+    /// Event kinds, besides the trigger, whose rows the rule reads.
+    fn read_event_kinds(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Whether the rule needs rows outside `scope.billing_months`.
+    fn needs_all_months(&self) -> bool {
+        false
+    }
+
+    /// Whether the rule cannot compute an account without `opened_on` (such accounts go to
+    /// review).
+    fn needs_opened_on(&self) -> bool {
+        false
+    }
+
+    /// Adds `__touched`, `__should`, `__problem` and `__segment_date` to in-scope rows.
+    fn plan(&self, rows: LazyFrame, context: &PlanContext) -> PolarsResult<LazyFrame>;
+
+    /// What an overflowing `should` was computing, for the error message.
+    fn overflow_label(&self) -> &'static str;
+
+    /// The kind's lines of `redress explain`: how `should` is found for an account whose trigger
+    /// date is `trigger_date`.
+    fn explain(&self, trigger_date: NaiveDate) -> Vec<String>;
+}
+
+/// One incident kind, as its file declares it.
+pub trait KindSpec: Sync + 'static {
+    /// The kind's `[rule]` keys as written (serde, type-checked for every kind).
+    type Wire: DeserializeOwned + JsonSchema;
+    /// `incident.kind` as written.
+    const NAME: &'static str;
+    /// The trigger event kind when `[trigger].event` is not given.
+    const DEFAULT_TRIGGER: &'static str;
+
+    /// Validates the kind's `[rule]`; errors name the key.
+    fn rule(
+        &self,
+        wire: Self::Wire,
+        check: &Validator,
+        currency: Currency,
+    ) -> Result<Arc<dyn Rule>, ConfigError>;
+
+    /// How `redress generate` plants the incident in synthetic data.
+    fn recipe(&self) -> &dyn Recipe;
+}
+
+/// The registry's view of a [`KindSpec`].
+pub trait Kind: Sync {
+    fn name(&self) -> &'static str;
+    fn default_trigger(&self) -> &'static str;
+    /// Type-checks the keys of `[rule]` this kind reads (every kind checks every file, so a key
+    /// of another kind is type-checked and ignored, SPEC §2).
+    fn check_rule(&self, table: &toml::Table) -> Result<(), String>;
+    /// The JSON Schema of the kind's `[rule]` keys.
+    fn rule_schema(&self, generator: &mut SchemaGenerator) -> Schema;
+    fn rule(
+        &self,
+        table: &toml::Table,
+        check: &Validator,
+        currency: Currency,
+    ) -> Result<Arc<dyn Rule>, ConfigError>;
+    fn recipe(&self) -> &dyn Recipe;
+}
+
+fn rule_wire<W: DeserializeOwned>(table: &toml::Table) -> Result<W, String> {
+    toml::Value::Table(table.clone())
+        .try_into()
+        .map_err(|error: toml::de::Error| error.message().to_string())
+}
+
+impl<K: KindSpec> Kind for K {
+    fn name(&self) -> &'static str {
+        K::NAME
+    }
+
+    fn default_trigger(&self) -> &'static str {
+        K::DEFAULT_TRIGGER
+    }
+
+    fn check_rule(&self, table: &toml::Table) -> Result<(), String> {
+        rule_wire::<K::Wire>(table).map(|_| ())
+    }
+
+    fn rule_schema(&self, generator: &mut SchemaGenerator) -> Schema {
+        K::Wire::json_schema(generator)
+    }
+
+    fn rule(
+        &self,
+        table: &toml::Table,
+        check: &Validator,
+        currency: Currency,
+    ) -> Result<Arc<dyn Rule>, ConfigError> {
+        let wire = rule_wire::<K::Wire>(table).map_err(|message| check.error("rule", message))?;
+        KindSpec::rule(self, wire, check, currency)
+    }
+
+    fn recipe(&self) -> &dyn Recipe {
+        KindSpec::recipe(self)
+    }
+}
 
 /// Column names shared by the plans and the stages around them.
 pub mod columns {
@@ -117,35 +250,13 @@ pub struct PlanContext {
 }
 
 /// Adds `__touched`, `__should`, `__problem`, `__segment_date` and `__diff` to in-scope rows.
-pub fn plan(rule: &Rule, rows: LazyFrame, context: &PlanContext) -> PolarsResult<LazyFrame> {
+pub fn plan(rule: &dyn Rule, rows: LazyFrame, context: &PlanContext) -> PolarsResult<LazyFrame> {
     let rows = rows.with_columns([
         // SPEC §1: list_amount defaults to amount, discount_rate to 0.
         col("list_amount").fill_null(col("amount")),
         col("discount_rate").fill_null(crate::load::rate_literal(rust_decimal::Decimal::ZERO)),
     ]);
-    let rows = match rule {
-        Rule::MissedCancellation {
-            items,
-            effective,
-            proration,
-        } => missed_cancellation::plan(rows, items, *effective, *proration),
-        Rule::MissedPlanChange {
-            applies_to,
-            reprice,
-            discount_rounding,
-        } => missed_plan_change::plan(rows, *applies_to, reprice, *discount_rounding),
-        Rule::WrongEquipmentCount { items } => wrong_equipment_count::plan(rows, items, context)?,
-        Rule::BilledBeforeActivation {
-            items,
-            activation_event,
-            proration,
-        } => not_activated::plan(rows, items, activation_event, *proration, context),
-        Rule::CoolingOffCaps {
-            recurring_items,
-            caps,
-            proration,
-        } => cooling_off_caps::plan(rows, recurring_items, caps, *proration)?,
-    };
+    let rows = rule.plan(rows, context)?;
     let i64_bound = |value: i64| expr::int128(i128::from(value));
     Ok(rows.with_columns([
         (col("amount").cast(DataType::Int128) - col(SHOULD)).alias(DIFF),
@@ -160,18 +271,6 @@ pub fn plan(rule: &Rule, rows: LazyFrame, context: &PlanContext) -> PolarsResult
     ]))
 }
 
-/// What an overflowing `should` was computing, per kind, for the error message.
-pub fn overflow_label(rule: &Rule) -> &'static str {
-    match rule {
-        Rule::MissedCancellation { .. } | Rule::BilledBeforeActivation { .. } => {
-            "a prorated amount"
-        }
-        Rule::MissedPlanChange { .. } => "a repriced amount",
-        Rule::WrongEquipmentCount { .. } => "true count × unit_price",
-        Rule::CoolingOffCaps { .. } => "a capped fee",
-    }
-}
-
 #[cfg(test)]
 pub(crate) mod test_support {
     //! Runs one kind's plan over a few rows, for the per-kind unit tests.
@@ -180,8 +279,7 @@ pub(crate) mod test_support {
     use polars::prelude::*;
 
     use super::columns::*;
-    use super::{PlanContext, plan};
-    use crate::incident::Rule;
+    use super::{PlanContext, Rule, plan};
     use crate::money::{self, Month};
 
     pub fn date(text: &str) -> NaiveDate {
@@ -238,7 +336,7 @@ pub(crate) mod test_support {
     /// `should` of each row, in order, for one account with the given trigger and opened_on; or
     /// the row problem codes when any row has one.
     pub fn should(
-        rule: &Rule,
+        rule: &dyn Rule,
         trigger: &str,
         opened_on: Option<&str>,
         rows: &[Row],

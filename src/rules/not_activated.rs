@@ -2,17 +2,142 @@
 //! until the first activation event on or after the trigger date (or never). Rows of the rule's
 //! items are unbillable from the trigger date to the day before activation.
 
-use polars::prelude::*;
+use std::sync::Arc;
 
-use super::PlanContext;
+use chrono::{Days, NaiveDate};
+use polars::prelude::*;
+use schemars::JsonSchema;
+use serde::Deserialize;
+
 use super::columns::{ACCOUNT_NO, TRIGGER_DATE};
 use super::expr::{self, FOREVER};
-use crate::incident::{Items, ProrationPolicy};
+use super::{KindSpec, PlanContext, Rule};
+use crate::generate::{Account, Csv, Recipe, Span, SplitMix};
+use crate::incident::wire::{ItemsWire, Proration};
+use crate::incident::{ConfigError, Items, ProrationPolicy, Validator};
+use crate::money::{Currency, Rounding};
+
+pub const KIND: BilledBeforeActivationKind = BilledBeforeActivationKind;
+
+pub struct BilledBeforeActivationKind;
+
+/// The kind's `[rule]` keys.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct Wire {
+    items: Option<ItemsWire>,
+    activation_event: Option<String>,
+    proration: Option<Proration>,
+    proration_rounding: Option<Rounding>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BilledBeforeActivation {
+    pub items: Items,
+    pub activation_event: String,
+    pub proration: ProrationPolicy,
+}
+
+impl KindSpec for BilledBeforeActivationKind {
+    type Wire = Wire;
+    const NAME: &'static str = "billed_before_activation";
+    const DEFAULT_TRIGGER: &'static str = "installation_incomplete";
+
+    fn rule(
+        &self,
+        wire: Wire,
+        check: &Validator,
+        _currency: Currency,
+    ) -> Result<Arc<dyn Rule>, ConfigError> {
+        Ok(Arc::new(BilledBeforeActivation {
+            items: check.items("rule.items", &wire.items, false, true)?,
+            activation_event: wire
+                .activation_event
+                .unwrap_or_else(|| "service_activated".to_string()),
+            proration: check.proration(wire.proration, wire.proration_rounding),
+        }))
+    }
+
+    fn recipe(&self) -> &dyn Recipe {
+        self
+    }
+}
+
+impl Rule for BilledBeforeActivation {
+    fn touched_items(&self) -> Items {
+        self.items.clone()
+    }
+
+    fn read_event_kinds(&self) -> Vec<String> {
+        vec![self.activation_event.clone()]
+    }
+
+    fn plan(&self, rows: LazyFrame, context: &PlanContext) -> PolarsResult<LazyFrame> {
+        Ok(plan(
+            rows,
+            &self.items,
+            &self.activation_event,
+            self.proration,
+            context,
+        ))
+    }
+
+    fn overflow_label(&self) -> &'static str {
+        "a prorated amount"
+    }
+
+    fn explain(&self, trigger_date: NaiveDate) -> Vec<String> {
+        vec![
+            format!(
+                "rule: rows of {} are unbillable from {trigger_date} to the day before the first `{}` event on or after it (every later day when there is none)",
+                self.items, self.activation_event
+            ),
+            format!("rule: {}", self.proration),
+        ]
+    }
+}
+
+impl Recipe for BilledBeforeActivationKind {
+    fn per_mille(&self) -> u64 {
+        6
+    }
+
+    fn plant(&self, _random: &mut SplitMix, span: &Span) -> Option<NaiveDate> {
+        Some(span.opened_on.max(span.first_day))
+    }
+
+    fn events(&self, account: &Account, date: NaiveDate, random: &mut SplitMix, events: &mut Csv) {
+        events.row([
+            account.id.as_str(),
+            "installation_incomplete",
+            &date.to_string(),
+            "",
+            "",
+        ]);
+        if random.chance(600) {
+            let activated = date + Days::new(10 + random.below(90));
+            events.row([
+                account.id.as_str(),
+                "service_activated",
+                activated.to_string().as_str(),
+                "",
+                "",
+            ]);
+        }
+    }
+
+    fn incident_body(&self) -> &'static str {
+        "[rule]\nitems = \"*\"\nactivation_event = \"service_activated\"\n\n[interest]\npolicy = \"statutory_jp\"\n\n"
+    }
+
+    fn title(&self) -> &'static str {
+        "開通前の料金請求"
+    }
+}
 
 const ACTIVATION: &str = "__activation";
 const UNBILLABLE: &str = "__unbillable";
 
-pub fn plan(
+fn plan(
     rows: LazyFrame,
     items: &Items,
     activation_event: &str,
@@ -62,12 +187,13 @@ pub fn plan(
 
 #[cfg(test)]
 mod tests {
-    use crate::incident::{Items, Proration, ProrationPolicy, Rule};
+    use super::BilledBeforeActivation;
+    use crate::incident::{Items, Proration, ProrationPolicy};
     use crate::money::Rounding;
     use crate::rules::test_support::*;
 
-    fn rule() -> Rule {
-        Rule::BilledBeforeActivation {
+    fn rule() -> BilledBeforeActivation {
+        BilledBeforeActivation {
             items: Items::All,
             activation_event: "service_activated".to_string(),
             proration: ProrationPolicy {

@@ -7,25 +7,135 @@
 //! timelines of segments `[from, to]` per account and item, each with the count in force, and every
 //! touched row is matched to the one segment that contains its period start.
 
+use std::sync::Arc;
+
+use chrono::NaiveDate;
 use polars::prelude::*;
+use schemars::JsonSchema;
+use serde::Deserialize;
 
 use super::columns::*;
 use super::expr::{self, FOREVER, NEVER};
-use super::{PlanContext, RowProblemCode};
-use crate::incident::Items;
+use super::{KindSpec, PlanContext, Rule, RowProblemCode};
+use crate::generate::{Account, Csv, Recipe, Span, SplitMix};
+use crate::incident::wire::ItemsWire;
+use crate::incident::{ConfigError, Items, Validator};
+use crate::money::Currency;
 
-const KIND: &str = "equipment_count";
+pub const KIND: WrongEquipmentCountKind = WrongEquipmentCountKind;
+
+pub struct WrongEquipmentCountKind;
+
+/// The kind's `[rule]` keys.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct Wire {
+    items: Option<ItemsWire>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WrongEquipmentCount {
+    pub items: Items,
+}
+
+impl KindSpec for WrongEquipmentCountKind {
+    type Wire = Wire;
+    const NAME: &'static str = "wrong_equipment_count";
+    const DEFAULT_TRIGGER: &'static str = COUNT_EVENT;
+
+    fn rule(
+        &self,
+        wire: Wire,
+        check: &Validator,
+        _currency: Currency,
+    ) -> Result<Arc<dyn Rule>, ConfigError> {
+        Ok(Arc::new(WrongEquipmentCount {
+            items: check.items("rule.items", &wire.items, true, false)?,
+        }))
+    }
+
+    fn recipe(&self) -> &dyn Recipe {
+        self
+    }
+}
+
+impl Rule for WrongEquipmentCount {
+    fn touched_items(&self) -> Items {
+        self.items.clone()
+    }
+
+    fn read_event_kinds(&self) -> Vec<String> {
+        vec![COUNT_EVENT.to_string()]
+    }
+
+    fn plan(&self, rows: LazyFrame, context: &PlanContext) -> PolarsResult<LazyFrame> {
+        plan(rows, &self.items, context)
+    }
+
+    fn overflow_label(&self) -> &'static str {
+        "true count × unit_price"
+    }
+
+    fn explain(&self, _trigger_date: NaiveDate) -> Vec<String> {
+        vec![format!(
+            "rule: a row of {} should be (true count) × unit_price, the true count being the latest `{COUNT_EVENT}` event on or before its period_start that names the item or has no detail (a named one wins on the same date); rows before any such event are left as billed",
+            self.items
+        )]
+    }
+}
+
+impl Recipe for WrongEquipmentCountKind {
+    fn per_mille(&self) -> u64 {
+        25
+    }
+
+    fn plant(&self, random: &mut SplitMix, span: &Span) -> Option<NaiveDate> {
+        Some(span.any_day(random))
+    }
+
+    fn effects(&self) -> crate::generate::Effects {
+        crate::generate::Effects {
+            rents_wlan_cards: true,
+            ..Default::default()
+        }
+    }
+
+    fn events(&self, account: &Account, date: NaiveDate, random: &mut SplitMix, events: &mut Csv) {
+        // The true count differs from what is billed: fewer (over-billed) or more (under-billed).
+        let truth = if random.chance(450) {
+            account.wlan_cards + 1
+        } else {
+            account.wlan_cards - 1
+        };
+        events.row([
+            account.id.as_str(),
+            COUNT_EVENT,
+            &date.to_string(),
+            "wlan_card",
+            truth.to_string().as_str(),
+        ]);
+    }
+
+    fn incident_body(&self) -> &'static str {
+        "[trigger]\ndetail = \"wlan_card\"\n\n[rule]\nitems = [\"wlan_card\"]\n\n[interest]\npolicy = \"fixed\"\nrate = \"0.145\"\n\n"
+    }
+
+    fn title(&self) -> &'static str {
+        "無線LANカード貸与枚数の登録誤り"
+    }
+}
+
+const COUNT_EVENT: &str = "equipment_count";
 
 const TRUE_COUNT: &str = "__true_count";
 const CONFLICT: &str = "__conflict";
 const KEY: &str = "__timeline_key";
 
-pub fn plan(rows: LazyFrame, items: &Items, context: &PlanContext) -> PolarsResult<LazyFrame> {
+fn plan(rows: LazyFrame, items: &Items, context: &PlanContext) -> PolarsResult<LazyFrame> {
     let counts = context
         .events
         .clone()
         .lazy()
-        .filter(col("kind").eq(lit(KIND)))
+        .filter(col("kind").eq(lit(COUNT_EVENT)))
         .select([
             col(ACCOUNT_NO),
             expr::days(col("date")).alias("day"),
@@ -259,11 +369,12 @@ fn timeline(events: LazyFrame, keys: &[&str], prefix: &str) -> PolarsResult<Lazy
 
 #[cfg(test)]
 mod tests {
-    use crate::incident::{Items, Rule};
+    use super::WrongEquipmentCount;
+    use crate::incident::Items;
     use crate::rules::test_support::*;
 
-    fn rule() -> Rule {
-        Rule::WrongEquipmentCount {
+    fn rule() -> WrongEquipmentCount {
+        WrongEquipmentCount {
             items: Items::List(["wlan_card".to_string()].into_iter().collect()),
         }
     }
@@ -346,7 +457,7 @@ mod tests {
     #[test]
     fn an_empty_detail_counts_for_items_no_event_names() {
         // Only empty-detail events: they apply to every item of the rule.
-        let rule = Rule::WrongEquipmentCount { items: Items::All };
+        let rule = WrongEquipmentCount { items: Items::All };
         let events = [
             ("equipment_count", "2008-04-01", None, Some(1)),
             ("equipment_count", "2008-05-01", Some("router"), Some(0)),
