@@ -620,6 +620,9 @@ pub fn explain(
         "trigger: `{}` on {} (earliest in window)",
         incident.trigger.event, account.trigger_date
     );
+    for line in incident.rule.explain(account.trigger_date) {
+        let _ = writeln!(text, "{line}");
+    }
     for event in &focus.events {
         let _ = writeln!(
             text,

@@ -779,6 +779,8 @@ fn explain_shows_every_step_of_one_account() {
     let text = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
     for fragment in [
         "trigger: `cancel_requested` on 2008-12-25",
+        "rule: the service ended 2008-12-31 (effective = end_of_month",
+        "rule: a period partly inside is prorated by days, rounded down",
         "2009-01  2009-01-01..2009-01-31  base_fee",
         "rate 0.05: B = 3900 (0 untouched rows summed), D = 3900, S = B − D = 0",
         "over-billed and paid: refund 4095 + interest 149 (92 accrual days; 2009-02-27..2009-05-29 at 0.145 / 365",
