@@ -579,7 +579,12 @@ fn incident_file_errors_name_the_key_and_file() {
             &["unknown field `item`", "`items`", "`recurring_items`"],
         ),
         (
-            Box::new(|t| t.replace("kind = \"missed_cancellation\"", "kind = \"missed_payment\"")),
+            Box::new(|t| {
+                t.replace(
+                    "kind = \"missed_cancellation\"",
+                    "kind = \"missed_payment\"",
+                )
+            }),
             &["`missed_payment`", "`cooling_off_caps`"],
         ),
     ];

@@ -26,7 +26,7 @@ use crate::model::{AccountInvoices, Event};
 use crate::money::{Month, Overflow};
 use crate::progress::Reporter;
 use crate::refund::RowTrace;
-use crate::rules::{ReviewReason, RuleError};
+use crate::rules::{PlanContext, ReviewReason, RuleError};
 
 pub use invoices::{account_groups, evaluate_rows};
 
@@ -154,6 +154,7 @@ pub fn explain(
     Ok(explained.unwrap_or(Explained::NotInScope))
 }
 
+/// The stages of identification, in order; each returns what the next one reads.
 fn run(
     incident: &Incident,
     tables: &Tables,
@@ -162,80 +163,161 @@ fn run(
     passes: Passes,
     reporter: &dyn Reporter,
 ) -> Result<(Identified, Option<Explained>), IdentifyError> {
-    let currency = incident.currency;
-    reporter.step("reading accounts");
-    let accounts = tables::accounts(&tables.accounts, currency)?;
-    reporter.step("reading events");
-    let events = tables::events(incident, &tables.events, &accounts, currency)?;
+    let valid = validate_tables(incident, tables, reporter)?;
     reporter.step("finding accounts in scope");
-    let scope = scope::in_scope(incident, &accounts, &events).map_err(error(&tables.events))?;
-    // Accounts that cannot be computed whatever their charges are counted in scope, not planned.
-    let early: Review = scope.needs_review.iter().cloned().collect();
-    let first_context =
-        scope::plan_context(&scope, &events, &early).map_err(error(&tables.events))?;
-    let sum_now = match passes {
-        Passes::One => true,
-        Passes::Two => false,
-        // In-scope accounts at most a quarter of all: their rows are few enough to sum at once.
-        Passes::Auto => scope.frame.height() * 4 <= accounts.known.height(),
-    };
+    let scope = find_scope(incident, tables, &valid)?;
     reporter.step("reading charges");
+    let sum_now = focus.is_none() && sum_in_first_pass(passes, &scope, &valid);
     let pass = charges::first_pass(
         incident,
         &tables.charges,
-        &accounts,
-        &scope,
-        &first_context,
+        &valid.accounts,
+        &scope.scope,
+        &scope.context,
         on_bad_rows,
-        sum_now && focus.is_none(),
+        sum_now,
     )?;
+    let settled = settle(tables, &valid, &scope, pass, on_bad_rows)?;
+    reporter.step("summing changed invoices");
+    aggregate(incident, tables, &valid, &scope, settled, focus)
+}
 
+/// Stage 1: the accounts and events tables, typed and checked (the charges are checked in the
+/// charges pass).
+struct ValidTables {
+    accounts: tables::Accounts,
+    events: tables::Events,
+}
+
+fn validate_tables(
+    incident: &Incident,
+    tables: &Tables,
+    reporter: &dyn Reporter,
+) -> Result<ValidTables, IdentifyError> {
+    reporter.step("reading accounts");
+    let accounts = tables::accounts(&tables.accounts, incident.currency)?;
+    reporter.step("reading events");
+    let events = tables::events(incident, &tables.events, &accounts, incident.currency)?;
+    Ok(ValidTables { accounts, events })
+}
+
+/// Stage 2: the accounts in scope and what the rule plan may read about them.
+struct InScope {
+    scope: scope::Scope,
+    /// For the first pass: accounts that cannot be computed whatever their charges (no
+    /// `opened_on` where the rule needs it) are counted in scope, not planned.
+    context: PlanContext,
+}
+
+fn find_scope(
+    incident: &Incident,
+    tables: &Tables,
+    valid: &ValidTables,
+) -> Result<InScope, IdentifyError> {
+    let scope =
+        scope::in_scope(incident, &valid.accounts, &valid.events).map_err(error(&tables.events))?;
+    let early: Review = scope.needs_review.iter().cloned().collect();
+    let context =
+        scope::plan_context(&scope, &valid.events, &early).map_err(error(&tables.events))?;
+    Ok(InScope { scope, context })
+}
+
+/// Whether the first pass sums the invoices itself (in-scope accounts at most a quarter of all:
+/// their rows are few enough to sum at once) rather than leaving it to a second pass.
+fn sum_in_first_pass(passes: Passes, scope: &InScope, valid: &ValidTables) -> bool {
+    match passes {
+        Passes::One => true,
+        Passes::Two => false,
+        Passes::Auto => scope.scope.frame.height() * 4 <= valid.accounts.known.height(),
+    }
+}
+
+/// Stage 4: bad rows either stop the run (abort) or send their accounts to review (reject).
+struct Settled {
+    problems: Vec<RowProblem>,
+    review: Review,
+    /// Manifest order: accounts, charges, events (the order of SPEC §1).
+    files: Vec<FileStats>,
+    accounts_in_scope: u64,
+    rows_in_scope: u64,
+    changed: invoices::Changed,
+}
+
+fn settle(
+    tables: &Tables,
+    valid: &ValidTables,
+    scope: &InScope,
+    pass: charges::FirstPass,
+    on_bad_rows: OnBadRows,
+) -> Result<Settled, IdentifyError> {
     let mut problems: Vec<RowProblem> = Vec::new();
-    problems.extend(accounts.problems.iter().cloned());
-    problems.extend(events.problems.iter().cloned());
+    problems.extend(valid.accounts.problems.iter().cloned());
+    problems.extend(valid.events.problems.iter().cloned());
     problems.extend(pass.problems.iter().cloned());
     if on_bad_rows == OnBadRows::Abort && !problems.is_empty() {
         return Err(abort(problems, pass.capped).into());
     }
-    let review = scope::review(&accounts, &events, &scope, &pass.problems)
+    let review = scope::review(&valid.accounts, &valid.events, &scope.scope, &pass.problems)
         .map_err(error(&tables.accounts))?;
-    let mut files = accounts.files.clone();
+    let mut files = valid.accounts.files.clone();
     files.extend(pass.files.iter().cloned());
-    files.extend(events.files.iter().cloned());
-    // Manifest order: accounts, charges, events (the order the tables are listed in SPEC §1).
-    let accounts_in_scope = scope.count_with(&review);
+    files.extend(valid.events.files.iter().cloned());
+    problems.sort();
+    Ok(Settled {
+        accounts_in_scope: scope.scope.count_with(&review),
+        problems,
+        review,
+        files,
+        rows_in_scope: pass.rows_in_scope,
+        changed: pass.changed,
+    })
+}
 
-    reporter.step("summing changed invoices");
-    let context = scope::plan_context(&scope, &events, &review).map_err(error(&tables.events))?;
-    let explained = match focus {
-        None => None,
-        Some(account_id) => Some(invoices::focus(
-            incident, tables, &accounts, &scope, &context, &review, account_id,
-        )?),
+/// Stage 5: the changed invoices' sums per tax rate (or the focus account's full trace).
+fn aggregate(
+    incident: &Incident,
+    tables: &Tables,
+    valid: &ValidTables,
+    scope: &InScope,
+    settled: Settled,
+    focus: Option<&str>,
+) -> Result<(Identified, Option<Explained>), IdentifyError> {
+    let context = scope::plan_context(&scope.scope, &valid.events, &settled.review)
+        .map_err(error(&tables.events))?;
+    let (inputs, explained) = match focus {
+        Some(account_id) => (
+            Vec::new(),
+            Some(invoices::focus(
+                incident,
+                tables,
+                &valid.accounts,
+                &scope.scope,
+                &context,
+                &settled.review,
+                account_id,
+            )?),
+        ),
+        None => (
+            invoices::changed_invoices(
+                incident,
+                &tables.charges,
+                &valid.accounts,
+                &scope.scope,
+                &context,
+                &settled.review,
+                settled.changed,
+            )?,
+            None,
+        ),
     };
-    let inputs = if focus.is_some() {
-        Vec::new()
-    } else {
-        invoices::changed_invoices(
-            incident,
-            &tables.charges,
-            &accounts,
-            &scope,
-            &context,
-            &review,
-            pass.changed,
-        )?
-    };
-    let mut rejects = problems;
-    rejects.sort();
     Ok((
         Identified {
             inputs,
-            review: review.into_iter().collect(),
-            rejects,
-            files,
-            accounts_in_scope,
-            charge_rows_in_scope: pass.rows_in_scope,
+            review: settled.review.into_iter().collect(),
+            rejects: settled.problems,
+            files: settled.files,
+            accounts_in_scope: settled.accounts_in_scope,
+            charge_rows_in_scope: settled.rows_in_scope,
         },
         explained,
     ))
