@@ -15,8 +15,14 @@ The reference does the same work as redress: it validates every row (required ce
 money, period order, known account) and computes the refunds with the same arithmetic (tax per
 invoice per rate rounded down, interest 14.5% act/365 rounded down once per invoice).
 
-Usage: benches/charges_pass.py --redress PATH [--accounts N] [--months M] [--runs K]
-                               [--dir DIR] [--cases sparse-parquet,dense-parquet,sparse-csv]
+Usage: benches/charges_pass.sh [--accounts N] [--months M] [--runs K] [--dir DIR] [--out-dir DIR]
+                               [--cases sparse-parquet,dense-parquet,sparse-csv,dense-csv]
+(the wrapper builds redress in release and installs DuckDB in a virtualenv, then runs this script
+with --redress).
+
+redress writes its outputs (a dense run writes about 160,000 notice files) under --out-dir, by
+default /dev/shm when it exists: on some disks creating that many files costs seconds of kernel
+time that vary from run to run and have nothing to do with the charges pass.
 """
 
 import argparse
@@ -384,6 +390,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "redress-charges-pass")
     parser.add_argument("--cases", default="sparse-parquet,dense-parquet,sparse-csv")
+    parser.add_argument("--out-dir", type=Path,
+                        default=Path("/dev/shm") if os.access("/dev/shm", os.W_OK) else Path(tempfile.gettempdir()),
+                        help="where redress writes its outputs (deleted after each run)")
     parser.add_argument("--threads", type=int, default=0, help="--threads for redress (0: all cores)")
     args = parser.parse_args()
     if args.command == "reference":
@@ -403,11 +412,13 @@ def main() -> None:
         (directory / f"{kind}.toml").write_text(text)
     cores = os.cpu_count()
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    print(f"machine: {cores} cores, {memory:.0f} GiB; data: {args.accounts} accounts x {args.months} months, "
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), "unknown CPU") if Path("/proc/cpuinfo").exists() else "unknown CPU"
+    print(f"machine: {cores} cores ({model}), {memory:.0f} GiB; duckdb {duckdb.__version__}; data: {args.accounts} accounts x {args.months} months, "
           f"{rows['parquet']} charge rows; {args.runs} alternating runs per case")
     print(f"{'case':<16} {'redress s':>10} {'reference s':>12} {'ratio':>6} {'redress Mrows/s':>16} "
           f"{'redress peak':>13} {'reference peak':>15}")
-    scratch = Path(tempfile.mkdtemp(prefix="redress-bench-"))
+    scratch = Path(tempfile.mkdtemp(prefix="redress-bench-", dir=args.out_dir))
     log = scratch / "time.log"
     for case in args.cases.split(","):
         kind, fmt = case.split("-")
