@@ -906,3 +906,37 @@ fn generate_is_deterministic_and_its_incidents_run() {
         );
     }
 }
+
+#[test]
+fn manifest_hashes_are_the_input_files_sha256() {
+    // The files are hashed on a thread of their own while the charges are read; the manifest must
+    // still carry each file's own digest, in table order.
+    use sha2::{Digest, Sha256};
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("out");
+    run(
+        &root().join(SAMPLE_INCIDENT),
+        &root().join(SAMPLE_DATA),
+        &dir,
+        &[],
+    )
+    .success();
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    let inputs = manifest["inputs"].as_array().unwrap();
+    let tables: Vec<&str> = inputs
+        .iter()
+        .map(|input| input["table"].as_str().unwrap())
+        .collect();
+    assert!(tables.windows(2).all(|pair| pair[0] <= pair[1]));
+    assert!(inputs.len() >= 3);
+    for input in inputs {
+        let file = input["file"].as_str().unwrap();
+        let bytes = std::fs::read(root().join(SAMPLE_DATA).join(file)).unwrap();
+        let expected: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        assert_eq!(input["sha256"].as_str().unwrap(), expected, "{file}");
+    }
+}

@@ -424,3 +424,44 @@ pub(crate) mod test_support {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod registry_tests {
+    use std::path::Path;
+
+    use super::KINDS;
+    use crate::incident::{Incident, IncidentKind};
+
+    #[test]
+    fn every_kind_has_a_unique_name_that_reads_back() {
+        for (index, kind) in KINDS.iter().enumerate() {
+            assert!(!kind.default_trigger().is_empty(), "{}", kind.name());
+            assert!(
+                KINDS[..index]
+                    .iter()
+                    .all(|other| other.name() != kind.name()),
+                "{} is registered twice",
+                kind.name()
+            );
+            let handle = IncidentKind::named(kind.name()).unwrap();
+            assert_eq!(handle.as_str(), kind.name());
+        }
+        assert!(IncidentKind::named("no_such_kind").is_none());
+    }
+
+    #[test]
+    fn every_kinds_generate_recipe_writes_a_valid_incident_file() {
+        for kind in KINDS {
+            let recipe = kind.recipe();
+            let text = format!(
+                "[incident]\nid = \"recipe\"\nkind = \"{}\"\ntitle = \"{}\"\nrefund_date = 2020-03-31\n\n{}",
+                kind.name(),
+                recipe.title(),
+                recipe.incident_body()
+            );
+            let incident = Incident::from_bytes(text.as_bytes(), Path::new("recipe.toml"))
+                .unwrap_or_else(|error| panic!("{}: {error}", kind.name()));
+            assert_eq!(incident.kind.as_str(), kind.name());
+        }
+    }
+}
