@@ -196,7 +196,7 @@ impl InputHashes {
     fn wait(mut self) -> Result<Vec<String>, RunError> {
         self.handle
             .take()
-            .expect("waited once")
+            .ok_or_else(|| RunError::Internal("input hashes waited for twice".to_string()))?
             .join()
             .map_err(|_| RunError::Internal("hashing the input files panicked".to_string()))?
     }
