@@ -15,13 +15,17 @@ use redress::progress::Silent;
 use redress::settings::Settings;
 
 fn settings(data: &Path, kind: IncidentKind) -> Settings {
+    settings_with(data, kind, OnBadRowsArg::Abort)
+}
+
+fn settings_with(data: &Path, kind: IncidentKind, on_bad_rows: OnBadRowsArg) -> Settings {
     Settings::resolve(&InputArgs {
         incident: data
             .join("incidents")
             .join(format!("{}.toml", kind.as_str())),
         data: data.to_path_buf(),
         refund_date: None,
-        on_bad_rows: OnBadRowsArg::Abort,
+        on_bad_rows,
         encoding: EncodingArg::Utf8,
         threads: None,
         quiet: true,
@@ -77,5 +81,84 @@ proptest! {
                 prop_assert!(invoice.interest.amount >= 0);
             }
         }
+    }
+}
+
+/// The first pass over large Parquet input runs in parts (charges::PART_ROWS rows each) and merges
+/// what they found: the same ledger, review list and rejected rows (with their row numbers) as one
+/// run over everything, for every kind, including a file cut into row ranges.
+#[test]
+fn first_pass_in_parts_equals_one_run() {
+    use polars::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    generate(&GenerateOptions {
+        out: data.clone(),
+        accounts: 400,
+        months: 4,
+        first_month: Month::new(2019, 9).unwrap(),
+        seed: 11,
+        kinds: IncidentKind::all().collect(),
+        parquet: true,
+        force: false,
+    })
+    .unwrap();
+    // Two bad cells in one monthly file, so that the rejected rows fall in different row ranges.
+    let file = data.join("charges").join("2019-10.parquet");
+    let mut frame = LazyFrame::scan_parquet(
+        PlRefPath::from(file.to_string_lossy().as_ref()),
+        ScanArgsParquet::default(),
+    )
+    .unwrap()
+    .with_row_index("__index", None)
+    .with_column(
+        when(
+            col("__index")
+                .eq(lit(7u32))
+                .or(col("__index").eq(lit(700u32))),
+        )
+        .then(lit(-1i64))
+        .otherwise(col("quantity"))
+        .alias("quantity"),
+    )
+    .drop(Selector::ByName {
+        names: ["__index".into()].into(),
+        strict: true,
+    })
+    .collect()
+    .unwrap();
+    let mut out = std::fs::File::create(&file).unwrap();
+    ParquetWriter::new(&mut out).finish(&mut frame).unwrap();
+    for kind in IncidentKind::all() {
+        let settings = settings_with(&data, kind, OnBadRowsArg::Reject);
+        let whole = pipeline::evaluate_with(&settings, Passes::Two, &Silent).unwrap();
+        let parts = pipeline::evaluate_with(&settings, Passes::TwoInParts(300), &Silent).unwrap();
+        assert_eq!(whole.refunds, parts.refunds, "{kind:?}");
+        assert_eq!(whole.review, parts.review, "{kind:?}");
+        assert_eq!(whole.totals, parts.totals, "{kind:?}");
+        assert_eq!(
+            whole.identified.rejects, parts.identified.rejects,
+            "{kind:?}"
+        );
+        assert_eq!(
+            whole.identified.charge_rows_in_scope, parts.identified.charge_rows_in_scope,
+            "{kind:?}"
+        );
+        let rows = |computed: &pipeline::Computed| -> Vec<(u64, u64)> {
+            computed
+                .identified
+                .files
+                .iter()
+                .map(|file| (file.rows, file.rows_rejected))
+                .collect()
+        };
+        assert_eq!(rows(&whole), rows(&parts), "{kind:?}");
+        let rejected: Vec<u64> = whole
+            .identified
+            .rejects
+            .iter()
+            .map(|problem| problem.row)
+            .collect();
+        assert_eq!(rejected, vec![8, 701], "{kind:?}");
     }
 }

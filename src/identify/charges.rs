@@ -1,6 +1,12 @@
 //! Stage 3: one streaming pass over every charge row. The same scan, typed once, feeds three sinks:
 //! the row counts per file, the flagged rows (file and row only), and the rule's plan over the
 //! in-scope rows, which keeps only the keys of the invoices it changes. Nothing per row is kept.
+//!
+//! polars hands each morsel of a shared scan to every sink and buffers it, without limit, for the
+//! sinks that are behind; when every account is in scope the rule's sink is the slow one and the
+//! buffer grows with the input. So when the pass only looks for changed invoices, it reads large
+//! Parquet inputs in parts of about [`PART_ROWS`] rows, one streaming run each, and merges the
+//! (small) results.
 
 use polars::prelude::*;
 
@@ -66,6 +72,10 @@ pub(crate) fn planned(
     })
 }
 
+/// Rows per run of the first pass when it only collects changed invoice keys.
+pub(crate) const PART_ROWS: u64 = 36_000_000;
+
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn first_pass(
     incident: &Incident,
     table: &Table,
@@ -74,8 +84,8 @@ pub(crate) fn first_pass(
     context: &PlanContext,
     on_bad_rows: OnBadRows,
     sum_now: bool,
+    part_rows: u64,
 ) -> Result<FirstPass, IdentifyError> {
-    let currency = incident.currency;
     // account_id → number; for in-scope accounts their trigger date and opened_on, and whether the
     // plan computes them (accounts already bound for review are counted, not computed).
     let computable = context
@@ -102,7 +112,40 @@ pub(crate) fn first_pass(
             [col(ACCOUNT_NO)],
             JoinArgs::new(JoinType::Left),
         );
-    let typed = load::typed_frame(table, currency.digits)?
+    let parts = if sum_now {
+        vec![load::Part::whole(table)]
+    } else {
+        load::parts(table, part_rows)?
+    };
+    let mut runs = Vec::with_capacity(parts.len());
+    for part in &parts {
+        let frames = pass_frames(
+            incident,
+            table,
+            part,
+            lookup.clone(),
+            context,
+            on_bad_rows,
+            sum_now,
+        )?;
+        runs.push(engine_collect_all(frames).map_err(error(table))?);
+    }
+    let merged = merge_runs(runs, on_bad_rows).map_err(error(table))?;
+    finish(incident, table, merged, on_bad_rows, sum_now)
+}
+
+/// The sinks of one run over `part`: counts per file, flagged rows, rows in scope, and the changed
+/// invoices (keys, or their sums when `sum_now`).
+fn pass_frames(
+    incident: &Incident,
+    table: &Table,
+    part: &load::Part,
+    lookup: LazyFrame,
+    context: &PlanContext,
+    on_bad_rows: OnBadRows,
+    sum_now: bool,
+) -> Result<Vec<LazyFrame>, IdentifyError> {
+    let typed = load::typed_frame_part(table, incident.currency.digits, part)?
         .join(
             lookup,
             [col("account_id")],
@@ -167,10 +210,60 @@ pub(crate) fn first_pass(
                 .unique(None, UniqueKeepStrategy::Any),
         );
     }
+    Ok(frames)
+}
 
-    let mut outputs = engine_collect_all(frames)
-        .map_err(error(table))?
-        .into_iter();
+/// One run's results as they are; several runs' (counts, flagged rows, rows in scope, changed
+/// invoice keys) merged as one run over the whole table would have given them.
+fn merge_runs(
+    mut runs: Vec<Vec<DataFrame>>,
+    on_bad_rows: OnBadRows,
+) -> PolarsResult<Vec<DataFrame>> {
+    if runs.len() <= 1 {
+        return Ok(runs.pop().unwrap_or_default());
+    }
+    let stacked = |index: usize| -> PolarsResult<LazyFrame> {
+        let frames: Vec<LazyFrame> = runs
+            .iter()
+            .filter_map(|run| run.get(index).cloned())
+            .map(IntoLazy::lazy)
+            .collect();
+        concat(frames, UnionArgs::default())
+    };
+    let counts = stacked(0)?
+        .group_by([col(FILE)])
+        .agg([col("rows").sum(), col("rejected").sum()])
+        .sort([FILE], SortMultipleOptions::default());
+    let mut bad = stacked(1)?;
+    if on_bad_rows == OnBadRows::Abort {
+        bad = bad
+            .sort([FILE, ROW], SortMultipleOptions::default())
+            .limit(ABORT_DESCRIBED as IdxSize + 1);
+    }
+    let rows_in_scope = stacked(2)?.select([col("rows").sum()]);
+    let keys = stacked(3)?.unique(None, UniqueKeepStrategy::Any);
+    LazyFrame::collect_all_with_engine(
+        vec![
+            counts.logical_plan,
+            bad.logical_plan,
+            rows_in_scope.logical_plan,
+            keys.logical_plan,
+        ],
+        Engine::InMemory,
+        OptFlags::default(),
+    )
+}
+
+fn finish(
+    incident: &Incident,
+    table: &Table,
+    merged: Vec<DataFrame>,
+    on_bad_rows: OnBadRows,
+    sum_now: bool,
+) -> Result<FirstPass, IdentifyError> {
+    let currency = incident.currency;
+    let frames = merged;
+    let mut outputs = frames.into_iter();
     let mut next = || outputs.next().unwrap_or_default();
     let (counts, mut bad, rows_in_scope) = (next(), next(), next());
     let changed = if sum_now {

@@ -111,6 +111,9 @@ pub enum Passes {
     Auto,
     One,
     Two,
+    /// Two passes, the first one run in parts of about this many rows of Parquet input (tests
+    /// hold it to the same result as one run).
+    TwoInParts(u64),
 }
 
 /// Validates all inputs and sums the invoices the rule changes.
@@ -176,6 +179,10 @@ fn run(
         &scope.context,
         on_bad_rows,
         sum_now,
+        match passes {
+            Passes::TwoInParts(rows) => rows,
+            _ => charges::PART_ROWS,
+        },
     )?;
     let settled = settle(tables, &valid, &scope, pass, on_bad_rows)?;
     reporter.step("summing changed invoices");
@@ -227,7 +234,7 @@ fn find_scope(
 fn sum_in_first_pass(passes: Passes, scope: &InScope, valid: &ValidTables) -> bool {
     match passes {
         Passes::One => true,
-        Passes::Two => false,
+        Passes::Two | Passes::TwoInParts(_) => false,
         Passes::Auto => scope.scope.frame.height() * 4 <= valid.accounts.known.height(),
     }
 }

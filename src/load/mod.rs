@@ -11,8 +11,8 @@ mod typed;
 
 pub use describe::{describe_problems, raw_rows};
 pub use typed::{
-    RATE_SCALE, any_problem, month_index, problem_name, rate_dtype, rate_literal, typed_frame,
-    typed_frame_of,
+    Part, RATE_SCALE, any_problem, month_index, parts, problem_name, rate_dtype, rate_literal,
+    typed_frame, typed_frame_of, typed_frame_part,
 };
 
 use std::fmt;

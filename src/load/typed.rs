@@ -11,7 +11,9 @@
 use polars::prelude::*;
 use rust_decimal::Decimal;
 
-use super::{Check, ColumnKind as K, ColumnSpec, FILE, LoadError, Problem, ROW, Table, scan};
+use super::{
+    Check, ColumnKind as K, ColumnSpec, FILE, Format, LoadError, Problem, ROW, Table, scan,
+};
 use crate::money::{self, Month, NumberProblem};
 
 /// Scale of the exact decimal type rates have inside polars: every rate `money::parse_decimal`
@@ -50,7 +52,92 @@ fn int128(value: i128) -> Expr {
 /// The table as one lazy frame: `__file`, `__row` (1-based data row of its file), and for each spec
 /// column its typed value under its own name and its problem flag `__p_{name}`. No text is carried.
 pub fn typed_frame(table: &Table, digits: u32) -> Result<LazyFrame, LoadError> {
-    typed_rows(table, digits, None)
+    typed_rows(table, digits, None, &Part::whole(table))
+}
+
+/// Some of a table's rows, read in one run: whole files, or one range of rows of a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    /// (file index, rows `offset..offset + length` of that file, or all of them).
+    pub pieces: Vec<(usize, Option<(i64, IdxSize)>)>,
+}
+
+impl Part {
+    /// Every file of the table.
+    pub fn whole(table: &Table) -> Part {
+        Part {
+            pieces: (0..table.files.len()).map(|index| (index, None)).collect(),
+        }
+    }
+}
+
+/// [`typed_frame`] restricted to the rows of `part` (row numbers stay those of each file).
+pub fn typed_frame_part(table: &Table, digits: u32, part: &Part) -> Result<LazyFrame, LoadError> {
+    typed_rows(table, digits, None, part)
+}
+
+/// Splits a table into parts of about `rows` rows each: consecutive files grouped, a larger
+/// Parquet file cut into row ranges. Parquet row counts come from the files' metadata; CSV files
+/// are never cut (their row count is a full read), so a table with CSV files is one part.
+pub fn parts(table: &Table, rows: u64) -> Result<Vec<Part>, LoadError> {
+    if rows == 0
+        || table
+            .files
+            .iter()
+            .any(|file| file.format != Format::Parquet)
+    {
+        return Ok(vec![Part::whole(table)]);
+    }
+    let mut parts = Vec::new();
+    let mut current = Part { pieces: Vec::new() };
+    let mut filled = 0u64;
+    for (index, file) in table.files.iter().enumerate() {
+        let scanned = scan(table, file)?;
+        let counted = scanned
+            .frame
+            .select([len().alias("rows")])
+            .collect()
+            .map_err(|error| LoadError::Read {
+                file: file.display.clone(),
+                message: error.to_string(),
+            })?;
+        let count = counted
+            .column("rows")
+            .ok()
+            .and_then(|column| column.cast(&DataType::UInt64).ok())
+            .and_then(|column| column.u64().ok().and_then(|values| values.get(0)))
+            .unwrap_or(0);
+        if count <= rows {
+            if filled + count > rows && !current.pieces.is_empty() {
+                parts.push(std::mem::replace(&mut current, Part { pieces: Vec::new() }));
+                filled = 0;
+            }
+            current.pieces.push((index, None));
+            filled += count;
+            continue;
+        }
+        if !current.pieces.is_empty() {
+            parts.push(std::mem::replace(&mut current, Part { pieces: Vec::new() }));
+            filled = 0;
+        }
+        let slices = count.div_ceil(rows);
+        let length = count.div_ceil(slices);
+        let mut offset = 0u64;
+        while offset < count {
+            let this = length.min(count - offset);
+            parts.push(Part {
+                pieces: vec![(index, Some((offset as i64, this as IdxSize)))],
+            });
+            offset += this;
+        }
+    }
+    if !current.pieces.is_empty() {
+        parts.push(current);
+    }
+    if parts.is_empty() {
+        parts.push(Part::whole(table));
+    }
+    Ok(parts)
 }
 
 /// [`typed_frame`] restricted, before any typing, to the rows whose `account_id` is one of
@@ -61,19 +148,30 @@ pub fn typed_frame_of(
     digits: u32,
     accounts: &DataFrame,
 ) -> Result<LazyFrame, LoadError> {
-    typed_rows(table, digits, Some(accounts))
+    typed_rows(table, digits, Some(accounts), &Part::whole(table))
 }
 
 fn typed_rows(
     table: &Table,
     digits: u32,
     accounts: Option<&DataFrame>,
+    part: &Part,
 ) -> Result<LazyFrame, LoadError> {
-    let mut frames = Vec::with_capacity(table.files.len());
-    for (file_index, file) in table.files.iter().enumerate() {
+    let mut frames = Vec::with_capacity(part.pieces.len());
+    for &(file_index, slice) in &part.pieces {
+        let Some(file) = table.files.get(file_index) else {
+            continue;
+        };
         let scanned = scan(table, file)?;
         let rows = match accounts {
-            None => scanned.frame.with_row_index(ROW, Some(1)),
+            None => match slice {
+                // Sliced before numbering, so that the scan reads only those rows.
+                Some((offset, length)) => scanned
+                    .frame
+                    .slice(offset, length)
+                    .with_row_index(ROW, Some(1 + offset as IdxSize)),
+                None => scanned.frame.with_row_index(ROW, Some(1)),
+            },
             // A filter the scan applies while reading (only the matching rows' other columns are
             // decoded); these rows are never reported, so they carry no row number.
             Some(accounts) => {
