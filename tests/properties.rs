@@ -84,26 +84,25 @@ proptest! {
     }
 }
 
-/// The first pass over large Parquet input runs in parts (charges::PART_ROWS rows each) and merges
-/// what they found: the same ledger, review list and rejected rows (with their row numbers) as one
-/// run over everything, for every kind, including a file cut into row ranges.
-#[test]
-fn first_pass_in_parts_equals_one_run() {
+/// Sets `quantity` to -1 in data rows 8 and 701 of one monthly charges file.
+fn spoil_two_rows(data: &Path, parquet: bool) {
     use polars::prelude::*;
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    generate(&GenerateOptions {
-        out: data.clone(),
-        accounts: 400,
-        months: 4,
-        first_month: Month::new(2019, 9).unwrap(),
-        seed: 11,
-        kinds: IncidentKind::all().collect(),
-        parquet: true,
-        force: false,
-    })
-    .unwrap();
-    // Two bad cells in one monthly file, so that the rejected rows fall in different row ranges.
+    if !parquet {
+        let file = data.join("charges").join("2019-10.csv");
+        let text = std::fs::read_to_string(&file).unwrap();
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        let quantity = lines[0]
+            .split(',')
+            .position(|name| name == "quantity")
+            .unwrap();
+        for row in [8, 701] {
+            let mut fields: Vec<&str> = lines[row].split(',').collect();
+            fields[quantity] = "-1";
+            lines[row] = fields.join(",");
+        }
+        std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+        return;
+    }
     let file = data.join("charges").join("2019-10.parquet");
     let mut frame = LazyFrame::scan_parquet(
         PlRefPath::from(file.to_string_lossy().as_ref()),
@@ -129,36 +128,58 @@ fn first_pass_in_parts_equals_one_run() {
     .unwrap();
     let mut out = std::fs::File::create(&file).unwrap();
     ParquetWriter::new(&mut out).finish(&mut frame).unwrap();
-    for kind in IncidentKind::all() {
-        let settings = settings_with(&data, kind, OnBadRowsArg::Reject);
-        let whole = pipeline::evaluate_with(&settings, Passes::Two, &Silent).unwrap();
-        let parts = pipeline::evaluate_with(&settings, Passes::TwoInParts(300), &Silent).unwrap();
-        assert_eq!(whole.refunds, parts.refunds, "{kind:?}");
-        assert_eq!(whole.review, parts.review, "{kind:?}");
-        assert_eq!(whole.totals, parts.totals, "{kind:?}");
-        assert_eq!(
-            whole.identified.rejects, parts.identified.rejects,
-            "{kind:?}"
-        );
-        assert_eq!(
-            whole.identified.charge_rows_in_scope, parts.identified.charge_rows_in_scope,
-            "{kind:?}"
-        );
-        let rows = |computed: &pipeline::Computed| -> Vec<(u64, u64)> {
-            computed
+}
+
+/// The first pass over a large input runs in parts (files grouped, a large Parquet file cut into
+/// row ranges) and merges what they found: the same ledger, review list and rejected rows (with
+/// their row numbers) as one run over everything, for every kind, from Parquet and from CSV.
+#[test]
+fn first_pass_in_parts_equals_one_run() {
+    for parquet in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        generate(&GenerateOptions {
+            out: data.clone(),
+            accounts: 400,
+            months: 4,
+            first_month: Month::new(2019, 9).unwrap(),
+            seed: 11,
+            kinds: IncidentKind::all().collect(),
+            parquet,
+            force: false,
+        })
+        .unwrap();
+        spoil_two_rows(&data, parquet);
+        for kind in IncidentKind::all() {
+            let settings = settings_with(&data, kind, OnBadRowsArg::Reject);
+            let whole = pipeline::evaluate_with(&settings, Passes::Two, &Silent).unwrap();
+            let parts =
+                pipeline::evaluate_with(&settings, Passes::TwoInParts(300), &Silent).unwrap();
+            let case = format!("{kind:?}, parquet {parquet}");
+            assert_eq!(whole.refunds, parts.refunds, "{case}");
+            assert_eq!(whole.review, parts.review, "{case}");
+            assert_eq!(whole.totals, parts.totals, "{case}");
+            assert_eq!(whole.identified.rejects, parts.identified.rejects, "{case}");
+            assert_eq!(
+                whole.identified.charge_rows_in_scope, parts.identified.charge_rows_in_scope,
+                "{case}"
+            );
+            let rows = |computed: &pipeline::Computed| -> Vec<(u64, u64)> {
+                computed
+                    .identified
+                    .files
+                    .iter()
+                    .map(|file| (file.rows, file.rows_rejected))
+                    .collect()
+            };
+            assert_eq!(rows(&whole), rows(&parts), "{case}");
+            let rejected: Vec<u64> = whole
                 .identified
-                .files
+                .rejects
                 .iter()
-                .map(|file| (file.rows, file.rows_rejected))
-                .collect()
-        };
-        assert_eq!(rows(&whole), rows(&parts), "{kind:?}");
-        let rejected: Vec<u64> = whole
-            .identified
-            .rejects
-            .iter()
-            .map(|problem| problem.row)
-            .collect();
-        assert_eq!(rejected, vec![8, 701], "{kind:?}");
+                .map(|problem| problem.row)
+                .collect();
+            assert_eq!(rejected, vec![8, 701], "{case}");
+        }
     }
 }

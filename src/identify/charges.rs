@@ -4,9 +4,9 @@
 //!
 //! polars hands each morsel of a shared scan to every sink and buffers it, without limit, for the
 //! sinks that are behind; when every account is in scope the rule's sink is the slow one and the
-//! buffer grows with the input. So when the pass only looks for changed invoices, it reads large
-//! Parquet inputs in parts of about [`PART_ROWS`] rows, one streaming run each, and merges the
-//! (small) results.
+//! buffer grows with the input. So when the pass only looks for changed invoices, it reads a large
+//! table in parts of about [`PART_ROWS`] rows (files grouped, a large Parquet file cut into row
+//! ranges; a CSV file is never cut), one streaming run each, and merges the (small) results.
 
 use polars::prelude::*;
 

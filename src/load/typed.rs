@@ -77,37 +77,30 @@ pub fn typed_frame_part(table: &Table, digits: u32, part: &Part) -> Result<LazyF
 }
 
 /// Splits a table into parts of about `rows` rows each: consecutive files grouped, a larger
-/// Parquet file cut into row ranges. Parquet row counts come from the files' metadata; CSV files
-/// are never cut (their row count is a full read), so a table with CSV files is one part.
+/// Parquet file cut into row ranges. Parquet row counts come from the files' metadata; a CSV file
+/// is never cut (counting its rows is a full read) and is weighed by its size, at
+/// [`CSV_BYTES_PER_ROW`].
 pub fn parts(table: &Table, rows: u64) -> Result<Vec<Part>, LoadError> {
-    if rows == 0
-        || table
-            .files
-            .iter()
-            .any(|file| file.format != Format::Parquet)
-    {
+    if rows == 0 {
         return Ok(vec![Part::whole(table)]);
     }
     let mut parts = Vec::new();
     let mut current = Part { pieces: Vec::new() };
     let mut filled = 0u64;
     for (index, file) in table.files.iter().enumerate() {
-        let scanned = scan(table, file)?;
-        let counted = scanned
-            .frame
-            .select([len().alias("rows")])
-            .collect()
-            .map_err(|error| LoadError::Read {
-                file: file.display.clone(),
-                message: error.to_string(),
-            })?;
-        let count = counted
-            .column("rows")
-            .ok()
-            .and_then(|column| column.cast(&DataType::UInt64).ok())
-            .and_then(|column| column.u64().ok().and_then(|values| values.get(0)))
-            .unwrap_or(0);
-        if count <= rows {
+        let (count, cuttable) = match file.format {
+            Format::Csv => {
+                let bytes = std::fs::metadata(&file.scan_path)
+                    .map(|metadata| metadata.len())
+                    .map_err(|error| LoadError::Read {
+                        file: file.display.clone(),
+                        message: error.to_string(),
+                    })?;
+                (bytes / CSV_BYTES_PER_ROW, false)
+            }
+            Format::Parquet => (parquet_rows(table, file)?, true),
+        };
+        if count <= rows || !cuttable {
             if filled + count > rows && !current.pieces.is_empty() {
                 parts.push(std::mem::replace(&mut current, Part { pieces: Vec::new() }));
                 filled = 0;
@@ -138,6 +131,27 @@ pub fn parts(table: &Table, rows: u64) -> Result<Vec<Part>, LoadError> {
         parts.push(Part::whole(table));
     }
     Ok(parts)
+}
+
+/// What a CSV charge row weighs on average when a table is split into parts by file size.
+const CSV_BYTES_PER_ROW: u64 = 80;
+
+/// A Parquet file's row count, from its metadata.
+fn parquet_rows(table: &Table, file: &super::InputFile) -> Result<u64, LoadError> {
+    let counted = scan(table, file)?
+        .frame
+        .select([len().alias("rows")])
+        .collect()
+        .map_err(|error| LoadError::Read {
+            file: file.display.clone(),
+            message: error.to_string(),
+        })?;
+    Ok(counted
+        .column("rows")
+        .ok()
+        .and_then(|column| column.cast(&DataType::UInt64).ok())
+        .and_then(|column| column.u64().ok().and_then(|values| values.get(0)))
+        .unwrap_or(0))
 }
 
 /// [`typed_frame`] restricted, before any typing, to the rows whose `account_id` is one of
