@@ -242,6 +242,21 @@ pub struct Account {
 }
 
 impl Account {
+    /// Writes one event row of the account (`detail` empty for none).
+    pub fn event(
+        &self,
+        events: &mut Csv,
+        kind: &str,
+        date: NaiveDate,
+        detail: &str,
+        quantity: Option<i64>,
+    ) {
+        let quantity = quantity
+            .map(|quantity| quantity.to_string())
+            .unwrap_or_default();
+        events.row([self.id.as_str(), kind, &date.to_string(), detail, &quantity]);
+    }
+
     fn has(&self, effect: impl Fn(Effects) -> bool) -> bool {
         self.planted
             .iter()
@@ -694,13 +709,13 @@ pub fn generate(options: &GenerateOptions) -> Result<String, RunError> {
             && !account.has(|effects| effects.rents_wlan_cards)
             && random.chance(300)
         {
-            events.row([
-                account.id.as_str(),
+            account.event(
+                &mut events,
                 "equipment_count",
-                account.opened_on.to_string().as_str(),
+                account.opened_on,
                 "wlan_card",
-                account.wlan_cards.to_string().as_str(),
-            ]);
+                Some(account.wlan_cards),
+            );
         }
     }
     std::fs::write(out.join("accounts.csv"), csv.into_bytes()).map_err(io_error(out))?;

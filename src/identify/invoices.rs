@@ -595,17 +595,17 @@ fn assemble(
             message: format!("reading invoice sums: {error}"),
         })
     };
-    let numbers = u32_values(groups, ACCOUNT_NO).map_err(internal)?;
-    let months = i32_values(groups, "billing_month").map_err(internal)?;
-    let rate_hi = i64_values(groups, RATE_HI).map_err(internal)?;
-    let rate_lo = i64_values(groups, RATE_LO).map_err(internal)?;
-    let billed = i128_values(groups, "billed").map_err(internal)?;
-    let diff = i128_values(groups, "diff").map_err(internal)?;
-    let rows = u64_values(groups, "rows").map_err(internal)?;
-    let touched = u64_values(groups, "touched").map_err(internal)?;
+    let numbers = values::<UInt32Type>(groups, ACCOUNT_NO).map_err(internal)?;
+    let months = values::<Int32Type>(groups, "billing_month").map_err(internal)?;
+    let rate_hi = values::<Int64Type>(groups, RATE_HI).map_err(internal)?;
+    let rate_lo = values::<Int64Type>(groups, RATE_LO).map_err(internal)?;
+    let billed = values::<Int128Type>(groups, "billed").map_err(internal)?;
+    let diff = values::<Int128Type>(groups, "diff").map_err(internal)?;
+    let rows = values::<UInt64Type>(groups, "rows").map_err(internal)?;
+    let touched = values::<UInt64Type>(groups, "touched").map_err(internal)?;
     let paid_min = date_values(groups, "paid_min").map_err(internal)?;
     let paid_max = date_values(groups, "paid_max").map_err(internal)?;
-    let paid_empty = u64_values(groups, "paid_empty").map_err(internal)?;
+    let paid_empty = values::<UInt64Type>(groups, "paid_empty").map_err(internal)?;
     let problem = groups
         .column("problem")
         .and_then(|column| column.cast(&DataType::Int32))
@@ -721,7 +721,7 @@ fn row_problem(
                         .and_then(|values| values.get(0).map(str::to_string))
                 })
                 .unwrap_or_default();
-            let day = i64_values(&first, SEGMENT_DATE).map_err(internal)?;
+            let day = values::<Int64Type>(&first, SEGMENT_DATE).map_err(internal)?;
             let day = days_to_date(day.first().copied().unwrap_or(0) as i32);
             let quantities =
                 conflicting_quantities(&context.events, number, day, &item).map_err(internal)?;
@@ -838,7 +838,7 @@ fn account_rows(
             .map(|value| value.filter(|text| !text.is_empty()).map(str::to_string))
             .collect())
     };
-    let numbers = u32_values(&frame, ACCOUNT_NO)?;
+    let numbers = values::<UInt32Type>(&frame, ACCOUNT_NO)?;
     let ids = text("account_id")?;
     let holder_names = text("holder_name")?;
     let postal_codes = text("postal_code")?;
@@ -935,19 +935,19 @@ fn row_traces(frame: &DataFrame) -> PolarsResult<Vec<RowTrace>> {
     if frame.height() == 0 {
         return Ok(Vec::new());
     }
-    let months = i32_values(frame, "billing_month")?;
+    let months = values::<Int32Type>(frame, "billing_month")?;
     let starts = date_values(frame, "period_start")?;
     let ends = date_values(frame, "period_end")?;
     let items: Vec<Option<&str>> = frame.column("item")?.str()?.iter().collect();
-    let quantities = i64_values(frame, "quantity")?;
-    let unit_prices = i64_values(frame, "unit_price")?;
-    let list_amounts = i64_values(frame, "list_amount")?;
+    let quantities = values::<Int64Type>(frame, "quantity")?;
+    let unit_prices = values::<Int64Type>(frame, "unit_price")?;
+    let list_amounts = values::<Int64Type>(frame, "list_amount")?;
     let discount_rates = rate_values(frame, "discount_rate")?;
-    let amounts = i64_values(frame, "amount")?;
+    let amounts = values::<Int64Type>(frame, "amount")?;
     let tax_rates = rate_values(frame, "tax_rate")?;
     let paid = date_values(frame, "paid_on")?;
-    let should = i128_values(frame, SHOULD)?;
-    let diff = i128_values(frame, DIFF)?;
+    let should = values::<Int128Type>(frame, SHOULD)?;
+    let diff = values::<Int128Type>(frame, DIFF)?;
     let mut out = Vec::with_capacity(frame.height());
     for index in 0..frame.height() {
         let (Some(start), Some(end)) = (starts[index], ends[index]) else {
@@ -974,48 +974,17 @@ fn row_traces(frame: &DataFrame) -> PolarsResult<Vec<RowTrace>> {
     Ok(out)
 }
 
-fn u32_values(frame: &DataFrame, name: &str) -> PolarsResult<Vec<u32>> {
-    let column = frame.column(name)?.cast(&DataType::UInt32)?;
+/// A column of `frame` as numbers of type `T` (cast first); a null reads as 0.
+fn values<T>(frame: &DataFrame, name: &str) -> PolarsResult<Vec<T::Native>>
+where
+    T: PolarsNumericType,
+{
+    let column = frame.column(name)?.cast(&T::get_static_dtype())?;
     Ok(column
-        .u32()?
+        .as_materialized_series()
+        .unpack::<T>()?
         .iter()
-        .map(|value| value.unwrap_or(0))
-        .collect())
-}
-
-fn i32_values(frame: &DataFrame, name: &str) -> PolarsResult<Vec<i32>> {
-    let column = frame.column(name)?.cast(&DataType::Int32)?;
-    Ok(column
-        .i32()?
-        .iter()
-        .map(|value| value.unwrap_or(0))
-        .collect())
-}
-
-fn i64_values(frame: &DataFrame, name: &str) -> PolarsResult<Vec<i64>> {
-    let column = frame.column(name)?.cast(&DataType::Int64)?;
-    Ok(column
-        .i64()?
-        .iter()
-        .map(|value| value.unwrap_or(0))
-        .collect())
-}
-
-fn u64_values(frame: &DataFrame, name: &str) -> PolarsResult<Vec<u64>> {
-    let column = frame.column(name)?.cast(&DataType::UInt64)?;
-    Ok(column
-        .u64()?
-        .iter()
-        .map(|value| value.unwrap_or(0))
-        .collect())
-}
-
-fn i128_values(frame: &DataFrame, name: &str) -> PolarsResult<Vec<i128>> {
-    let column = frame.column(name)?.cast(&DataType::Int128)?;
-    Ok(column
-        .i128()?
-        .iter()
-        .map(|value| value.unwrap_or(0))
+        .map(|value| value.unwrap_or_default())
         .collect())
 }
 

@@ -170,13 +170,7 @@ impl Recipe for CoolingOffCapsKind {
     }
 
     fn events(&self, account: &Account, date: NaiveDate, _random: &mut SplitMix, events: &mut Csv) {
-        events.row([
-            account.id.as_str(),
-            "cooling_off",
-            &date.to_string(),
-            "",
-            "",
-        ]);
+        account.event(events, "cooling_off", date, "", None);
     }
 
     fn incident_body(&self) -> &'static str {

@@ -122,13 +122,7 @@ impl Recipe for MissedCancellationKind {
     }
 
     fn events(&self, account: &Account, date: NaiveDate, _random: &mut SplitMix, events: &mut Csv) {
-        events.row([
-            account.id.as_str(),
-            "cancel_requested",
-            &date.to_string(),
-            "",
-            "",
-        ]);
+        account.event(events, "cancel_requested", date, "", None);
     }
 
     fn incident_body(&self) -> &'static str {

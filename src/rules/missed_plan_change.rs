@@ -205,13 +205,7 @@ impl Recipe for MissedPlanChangeKind {
     }
 
     fn events(&self, account: &Account, date: NaiveDate, _random: &mut SplitMix, events: &mut Csv) {
-        events.row([
-            account.id.as_str(),
-            "registration",
-            &date.to_string(),
-            "myline_plus",
-            "",
-        ]);
+        account.event(events, "registration", date, "myline_plus", None);
     }
 
     fn incident_body(&self) -> &'static str {

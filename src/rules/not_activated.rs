@@ -106,22 +106,10 @@ impl Recipe for BilledBeforeActivationKind {
     }
 
     fn events(&self, account: &Account, date: NaiveDate, random: &mut SplitMix, events: &mut Csv) {
-        events.row([
-            account.id.as_str(),
-            "installation_incomplete",
-            &date.to_string(),
-            "",
-            "",
-        ]);
+        account.event(events, "installation_incomplete", date, "", None);
         if random.chance(600) {
             let activated = date + Days::new(10 + random.below(90));
-            events.row([
-                account.id.as_str(),
-                "service_activated",
-                activated.to_string().as_str(),
-                "",
-                "",
-            ]);
+            account.event(events, "service_activated", activated, "", None);
         }
     }
 

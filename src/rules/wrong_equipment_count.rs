@@ -106,13 +106,7 @@ impl Recipe for WrongEquipmentCountKind {
         } else {
             account.wlan_cards - 1
         };
-        events.row([
-            account.id.as_str(),
-            COUNT_EVENT,
-            &date.to_string(),
-            "wlan_card",
-            truth.to_string().as_str(),
-        ]);
+        account.event(events, COUNT_EVENT, date, "wlan_card", Some(truth));
     }
 
     fn incident_body(&self) -> &'static str {
@@ -189,6 +183,14 @@ fn plan(rows: LazyFrame, items: &Items, context: &PlanContext) -> PolarsResult<L
     concat([others.select(order.clone()), touched.select(order)], args)
 }
 
+/// Each row with the one segment of its key's timeline that holds its period start (or none, when
+/// the key has no timeline).
+fn segment_of(rows: LazyFrame, timelines: LazyFrame, keys: &[&str], prefix: &str) -> LazyFrame {
+    let on: Vec<Expr> = keys.iter().map(|key| col(*key)).collect();
+    rows.join(timelines, on.clone(), on, JoinArgs::new(JoinType::Left))
+        .filter(inside(prefix))
+}
+
 /// `day` within `[{prefix}_from, {prefix}_to]`, or no segment at all for the key.
 fn inside(prefix: &str) -> Expr {
     let from = col(format!("{prefix}_from"));
@@ -236,16 +238,7 @@ fn true_counts_by_key(
             .then(lit(index as u64))
             .otherwise(position);
     }
-    Ok(touched
-        .with_column(key(position))
-        .join(
-            timelines,
-            [col(KEY)],
-            [col(KEY)],
-            JoinArgs::new(JoinType::Left),
-        )
-        .filter(inside("a"))
-        .with_columns([
+    Ok(segment_of(touched.with_column(key(position)), timelines, &[KEY], "a").with_columns([
             col("a_quantity").alias(TRUE_COUNT),
             col("a_conflict").alias(CONFLICT),
             col("a_day").alias(SEGMENT_DATE),
@@ -280,22 +273,8 @@ fn true_counts(touched: LazyFrame, counts: LazyFrame) -> PolarsResult<LazyFrame>
             .then(col(format!("a_{name}")))
             .otherwise(col(format!("b_{name}")))
     };
-    Ok(touched
-        .join(
-            by_item,
-            [col(ACCOUNT_NO), col("item")],
-            [col(ACCOUNT_NO), col("item")],
-            JoinArgs::new(JoinType::Left),
-        )
-        .filter(inside("a"))
-        .join(
-            unnamed,
-            [col(ACCOUNT_NO)],
-            [col(ACCOUNT_NO)],
-            JoinArgs::new(JoinType::Left),
-        )
-        .filter(inside("b"))
-        .with_columns([
+    let by_item = segment_of(touched, by_item, &[ACCOUNT_NO, "item"], "a");
+    Ok(segment_of(by_item, unnamed, &[ACCOUNT_NO], "b").with_columns([
             pick("quantity").alias(TRUE_COUNT),
             pick("conflict").alias(CONFLICT),
             pick("day").alias(SEGMENT_DATE),
