@@ -230,6 +230,59 @@ pub fn run(
     let computed = compute_tables(settings, &tables, identify::Passes::Auto, reporter)?;
 
     reporter.step("writing outputs");
+    let refund_accounts = refunded_accounts(&computed)?;
+    let files = render_files(settings, &computed, &refund_accounts, &template_env)?;
+    staging.write_all(&files)?;
+    verify_read_back(&staging, &computed.totals, settings.incident.currency)?;
+
+    reporter.step("writing notices");
+    write_notices(
+        &staging,
+        settings,
+        &computed,
+        &refund_accounts,
+        &template_env,
+    )?;
+
+    reporter.step("hashing input files");
+    let hashes = hashes.wait()?;
+    let manifest = manifest(settings, &computed, &files, &hashes, started);
+    reporter.step("committing output directory");
+    staging.write("manifest.json", &render::manifest::render(&manifest))?;
+    let out = staging.commit()?;
+    reporter.finish();
+    Ok(RunReport {
+        out,
+        totals: computed.totals,
+        accounts_in_scope: computed.identified.accounts_in_scope,
+        rows_read: manifest.rows.read,
+        rows_rejected: manifest.rows.rejected,
+    })
+}
+
+/// The account row of each refund, in refund order.
+fn refunded_accounts(computed: &Computed) -> Result<Vec<&crate::model::Account>, RunError> {
+    let accounts: std::collections::HashMap<&str, &crate::model::Account> = computed
+        .identified
+        .inputs
+        .iter()
+        .map(|input| (input.account.account_id.as_str(), &input.account))
+        .collect();
+    computed
+        .refunds
+        .iter()
+        .map(|refund| accounts.get(refund.account_id.as_str()).copied())
+        .collect::<Option<_>>()
+        .ok_or_else(|| RunError::Internal("a refunded account has no account row".to_string()))
+}
+
+/// The ledgers, payout files and summary, checked against the control totals.
+fn render_files(
+    settings: &Settings,
+    computed: &Computed,
+    refund_accounts: &[&crate::model::Account],
+    template_env: &minijinja::Environment<'static>,
+) -> Result<OutputFiles, RunError> {
     let incident = &settings.incident;
     let mut files = OutputFiles::default();
     let rejects = (settings.on_bad_rows == OnBadRows::Reject)
@@ -243,19 +296,7 @@ pub fn run(
         incident.currency,
     )
     .map_err(|error| RunError::Internal(format!("rendering Parquet output: {error}")))?;
-    let accounts: std::collections::HashMap<&str, &crate::model::Account> = computed
-        .identified
-        .inputs
-        .iter()
-        .map(|input| (input.account.account_id.as_str(), &input.account))
-        .collect();
-    let refund_accounts: Vec<&crate::model::Account> = computed
-        .refunds
-        .iter()
-        .map(|refund| accounts.get(refund.account_id.as_str()).copied())
-        .collect::<Option<_>>()
-        .ok_or_else(|| RunError::Internal("a refunded account has no account row".to_string()))?;
-    render_payout_files(&mut files, settings, &computed, &refund_accounts)?;
+    render_payout_files(&mut files, settings, computed, refund_accounts)?;
     let summary = render::summary::build(
         incident,
         settings.refund_date,
@@ -272,47 +313,57 @@ pub fn run(
     }
     render::summary::render(
         &mut files,
-        &template_env,
+        template_env,
         incident,
         &summary,
         settings.refund_date,
         &computed.plan,
     )
     .map_err(|error| RunError::Usage(error.to_string()))?;
-    staging.write_all(&files)?;
-    verify_read_back(&staging, &computed.totals, incident.currency)?;
+    Ok(files)
+}
 
-    reporter.step("writing notices");
+/// One notice per refunded account, and their index.
+fn write_notices(
+    staging: &Staging,
+    settings: &Settings,
+    computed: &Computed,
+    refund_accounts: &[&crate::model::Account],
+    template_env: &minijinja::Environment<'static>,
+) -> Result<(), RunError> {
     let index = render::notices::write_all(
-        &staging,
-        &template_env,
-        incident,
+        staging,
+        template_env,
+        &settings.incident,
         settings.refund_date,
         &computed.plan,
         &computed.refunds,
-        &refund_accounts,
+        refund_accounts,
     )
     .map_err(|error| match error {
         render::notices::NoticeError::Output(error) => RunError::Output(error),
         other => RunError::Usage(other.to_string()),
     })?;
     staging.write("notices/index.csv", &index)?;
+    Ok(())
+}
 
-    reporter.step("hashing input files");
-    let hashes = hashes.wait()?;
-    let rows_read: u64 = computed.identified.files.iter().map(|file| file.rows).sum();
-    let rows_rejected: u64 = computed
-        .identified
-        .files
-        .iter()
-        .map(|file| file.rows_rejected)
-        .sum();
+/// What was read, computed and written, for manifest.json.
+fn manifest(
+    settings: &Settings,
+    computed: &Computed,
+    files: &OutputFiles,
+    hashes: &[String],
+    started: Instant,
+) -> render::manifest::Manifest {
+    let incident = &settings.incident;
+    let stats = &computed.identified.files;
     let mut outputs: Vec<String> = files.paths().map(str::to_string).collect();
     outputs.push("notices/index.csv".to_string());
     outputs.push("notices/*.md, notices/*.html".to_string());
     outputs.push("manifest.json".to_string());
     outputs.sort();
-    let manifest = render::manifest::Manifest {
+    render::manifest::Manifest {
         tool: "redress",
         tool_version: env!("CARGO_PKG_VERSION"),
         incident_id: incident.id.clone(),
@@ -324,28 +375,17 @@ pub fn run(
             OnBadRows::Abort => "abort",
             OnBadRows::Reject => "reject",
         },
-        inputs: render::manifest::input_entries(&computed.identified.files, &hashes),
+        inputs: render::manifest::input_entries(stats, hashes),
         rows: render::manifest::RowCounts {
-            read: rows_read,
-            rejected: rows_rejected,
+            read: stats.iter().map(|file| file.rows).sum(),
+            rejected: stats.iter().map(|file| file.rows_rejected).sum(),
             accounts_in_scope: computed.identified.accounts_in_scope,
             charge_rows_in_scope: computed.identified.charge_rows_in_scope,
         },
         control_totals: computed.totals.clone(),
         outputs,
         run_time_ms: started.elapsed().as_millis() as u64,
-    };
-    reporter.step("committing output directory");
-    staging.write("manifest.json", &render::manifest::render(&manifest))?;
-    let out = staging.commit()?;
-    reporter.finish();
-    Ok(RunReport {
-        out,
-        totals: computed.totals,
-        accounts_in_scope: computed.identified.accounts_in_scope,
-        rows_read,
-        rows_rejected,
-    })
+    }
 }
 
 /// Reads refunds.csv back from the staging directory and checks its total against the ledger.
@@ -563,7 +603,6 @@ pub fn explain(
     reporter.finish();
     let incident = &settings.incident;
     let currency = incident.currency;
-    let money = |minor: i64| currency.format(minor);
     let mut text = String::new();
     let _ = writeln!(
         text,
@@ -597,8 +636,21 @@ pub fn explain(
         }
         identify::Explained::Account(focus) => focus,
     };
-    let input = &focus.input;
-    let account = &input.account;
+    explain_account(&mut text, incident, &focus);
+    let (invoices, outcome) = refund::trace(incident, settings.refund_date, &focus.input)?;
+    explain_rows(&mut text, currency, &focus.rows);
+    explain_invoices(&mut text, incident, &invoices);
+    explain_outcome(&mut text, currency, &outcome);
+    Ok(text)
+}
+
+/// The account, its trigger, the kind's rule for it and the events the rule reads.
+fn explain_account(
+    text: &mut String,
+    incident: &crate::incident::Incident,
+    focus: &identify::Focus,
+) {
+    let account = &focus.input.account;
     let _ = writeln!(
         text,
         "account {} — status {}, region {}, plan {}, opened {}, closed {}",
@@ -636,7 +688,11 @@ pub fn explain(
                 .unwrap_or_else(|| "-".to_string())
         );
     }
-    let (invoices, outcome) = refund::trace(incident, settings.refund_date, input)?;
+}
+
+/// Every row of an item the rule may touch, with should and diff.
+fn explain_rows(text: &mut String, currency: crate::money::Currency, rows: &[refund::RowTrace]) {
+    let money = |minor: i64| currency.format(minor);
     let _ = writeln!(
         text,
         "\nrows the rule may touch (should = what ought to have been billed; diff = amount − should):"
@@ -645,7 +701,7 @@ pub fn explain(
         text,
         "  month    period                  item               qty  unit_price      amount      should        diff  tax_rate  paid_on"
     );
-    for row in &focus.rows {
+    for row in rows {
         let r = &row.row;
         let _ = writeln!(
             text,
@@ -665,12 +721,21 @@ pub fn explain(
                 .unwrap_or_else(|| "unpaid".to_string())
         );
     }
+}
+
+/// Each invoice in scope: its tax groups and what becomes of it.
+fn explain_invoices(
+    text: &mut String,
+    incident: &crate::incident::Incident,
+    invoices: &[refund::Invoice],
+) {
+    let money = |minor: i64| incident.currency.format(minor);
     let _ = writeln!(
         text,
         "\ninvoices in scope (tax per invoice per rate: T = R_t(B × t) − R_t(S × t), rounding {}):",
         incident.tax_rounding
     );
-    for invoice in &invoices {
+    for invoice in invoices {
         let _ = writeln!(
             text,
             "  {} paid_on {}: P = {}, T = {}, X = P + T = {}",
@@ -728,7 +793,12 @@ pub fn explain(
         };
         let _ = writeln!(text, "      → {verdict}");
     }
-    match &outcome {
+}
+
+/// The account's class, totals and payout channel.
+fn explain_outcome(text: &mut String, currency: crate::money::Currency, outcome: &Outcome) {
+    let money = |minor: i64| currency.format(minor);
+    match outcome {
         Outcome::Affected(refund) => {
             let _ = writeln!(
                 text,
@@ -756,5 +826,4 @@ pub fn explain(
             let _ = writeln!(text, "\nnot affected: every in-scope invoice has X = 0");
         }
     }
-    Ok(text)
 }
