@@ -630,116 +630,12 @@ pub fn generate(options: &GenerateOptions) -> Result<String, RunError> {
     ]);
     let mut events = Csv::with_header(&["account_id", "kind", "date", "detail", "quantity"]);
     for account in &accounts {
-        let mut random = SplitMix::new(&[options.seed, account.index, 3]);
-        let english = random.chance(80);
-        let (surname, surname_kana) = *random.pick(&SURNAMES);
-        let (given, given_kana) = *random.pick(&GIVEN);
-        let holder = if english {
-            random.pick(&EN_NAMES).to_string()
-        } else {
-            format!("{surname} {given}")
-        };
-        let (region, postal, address) = *random.pick(&PLACES);
-        let complete_bank = random.chance(800);
-        let corporate = random.chance(80);
-        let number = format!("{:07}", random.below(10_000_000));
-        let status = if account.closed_on.is_some() {
-            "closed"
-        } else {
-            "active"
-        };
-        let fields = [
-            account.id.clone(),
-            holder,
-            postal.to_string(),
-            address.to_string(),
-            format!("{}@example.jp", account.id.to_lowercase()),
-            if english {
-                "en".to_string()
-            } else {
-                "ja".to_string()
-            },
-            region.to_string(),
-            account.plan.to_string(),
-            if corporate {
-                "corporate".to_string()
-            } else {
-                "individual".to_string()
-            },
-            account.opened_on.to_string(),
-            status.to_string(),
-            account
-                .closed_on
-                .map(|date| date.to_string())
-                .unwrap_or_default(),
-            if complete_bank {
-                format!("{:04}", 1 + random.below(9000))
-            } else {
-                String::new()
-            },
-            if complete_bank {
-                format!("{:03}", random.below(1000))
-            } else {
-                String::new()
-            },
-            if complete_bank {
-                "ordinary".to_string()
-            } else {
-                String::new()
-            },
-            if complete_bank {
-                number
-            } else {
-                "12-34".to_string()
-            },
-            if complete_bank {
-                format!("{surname_kana} {given_kana}")
-            } else {
-                String::new()
-            },
-        ];
-        csv.row(fields.iter().map(String::as_str));
-        for (kind, date) in &account.planted {
-            kind.spec()
-                .recipe()
-                .events(account, *date, &mut random, &mut events);
-        }
-        // Ordinary history: every account's equipment count when it opened.
-        if account.wlan_cards > 0
-            && !account.has(|effects| effects.rents_wlan_cards)
-            && random.chance(300)
-        {
-            account.event(
-                &mut events,
-                "equipment_count",
-                account.opened_on,
-                "wlan_card",
-                Some(account.wlan_cards),
-            );
-        }
+        write_account(options, account, &mut csv, &mut events);
     }
     std::fs::write(out.join("accounts.csv"), csv.into_bytes()).map_err(io_error(out))?;
     std::fs::write(out.join("events.csv"), events.into_bytes()).map_err(io_error(out))?;
 
-    let rows: Vec<usize> = (0..options.months)
-        .into_par_iter()
-        .map(|offset| {
-            let columns = month_charges(options, &accounts, offset);
-            let count = columns.account_id.len();
-            let month = options.month(offset);
-            if options.parquet {
-                let path = out.join("charges").join(format!("{month}.parquet"));
-                write_charges_parquet(&path, columns).map_err(|error| {
-                    RunError::Internal(format!("writing {}: {error}", path.display()))
-                })?;
-            } else {
-                let path = out.join("charges").join(format!("{month}.csv"));
-                write_charges_csv(&path, &columns).map_err(io_error(&path))?;
-            }
-            Ok(count)
-        })
-        .collect::<Result<_, RunError>>()?;
-    let charge_rows: usize = rows.iter().sum();
+    let charge_rows = write_charges(options, &accounts)?;
 
     for kind in &options.kinds {
         let path = out
@@ -768,6 +664,121 @@ pub fn generate(options: &GenerateOptions) -> Result<String, RunError> {
             .unwrap_or("missed_cancellation"),
         out.display()
     ))
+}
+
+/// One account's row of accounts.csv and its event rows (planted incidents, ordinary history).
+fn write_account(options: &GenerateOptions, account: &Account, csv: &mut Csv, events: &mut Csv) {
+    let mut random = SplitMix::new(&[options.seed, account.index, 3]);
+    let english = random.chance(80);
+    let (surname, surname_kana) = *random.pick(&SURNAMES);
+    let (given, given_kana) = *random.pick(&GIVEN);
+    let holder = if english {
+        random.pick(&EN_NAMES).to_string()
+    } else {
+        format!("{surname} {given}")
+    };
+    let (region, postal, address) = *random.pick(&PLACES);
+    let complete_bank = random.chance(800);
+    let corporate = random.chance(80);
+    let number = format!("{:07}", random.below(10_000_000));
+    let status = if account.closed_on.is_some() {
+        "closed"
+    } else {
+        "active"
+    };
+    let fields = [
+        account.id.clone(),
+        holder,
+        postal.to_string(),
+        address.to_string(),
+        format!("{}@example.jp", account.id.to_lowercase()),
+        if english {
+            "en".to_string()
+        } else {
+            "ja".to_string()
+        },
+        region.to_string(),
+        account.plan.to_string(),
+        if corporate {
+            "corporate".to_string()
+        } else {
+            "individual".to_string()
+        },
+        account.opened_on.to_string(),
+        status.to_string(),
+        account
+            .closed_on
+            .map(|date| date.to_string())
+            .unwrap_or_default(),
+        if complete_bank {
+            format!("{:04}", 1 + random.below(9000))
+        } else {
+            String::new()
+        },
+        if complete_bank {
+            format!("{:03}", random.below(1000))
+        } else {
+            String::new()
+        },
+        if complete_bank {
+            "ordinary".to_string()
+        } else {
+            String::new()
+        },
+        if complete_bank {
+            number
+        } else {
+            "12-34".to_string()
+        },
+        if complete_bank {
+            format!("{surname_kana} {given_kana}")
+        } else {
+            String::new()
+        },
+    ];
+    csv.row(fields.iter().map(String::as_str));
+    for (kind, date) in &account.planted {
+        kind.spec()
+            .recipe()
+            .events(account, *date, &mut random, events);
+    }
+    // Ordinary history: every account's equipment count when it opened.
+    if account.wlan_cards > 0
+        && !account.has(|effects| effects.rents_wlan_cards)
+        && random.chance(300)
+    {
+        account.event(
+            events,
+            "equipment_count",
+            account.opened_on,
+            "wlan_card",
+            Some(account.wlan_cards),
+        );
+    }
+}
+
+/// One charges file per billing month, in parallel; the number of rows written.
+fn write_charges(options: &GenerateOptions, accounts: &[Account]) -> Result<usize, RunError> {
+    let out = &options.out;
+    let rows: Vec<usize> = (0..options.months)
+        .into_par_iter()
+        .map(|offset| {
+            let columns = month_charges(options, accounts, offset);
+            let count = columns.account_id.len();
+            let month = options.month(offset);
+            if options.parquet {
+                let path = out.join("charges").join(format!("{month}.parquet"));
+                write_charges_parquet(&path, columns).map_err(|error| {
+                    RunError::Internal(format!("writing {}: {error}", path.display()))
+                })?;
+            } else {
+                let path = out.join("charges").join(format!("{month}.csv"));
+                write_charges_csv(&path, &columns).map_err(io_error(&path))?;
+            }
+            Ok(count)
+        })
+        .collect::<Result<_, RunError>>()?;
+    Ok(rows.iter().sum())
 }
 
 fn incident_file(kind: IncidentKind, options: &GenerateOptions) -> String {
