@@ -64,12 +64,19 @@ pub(crate) fn planned(
     rows: LazyFrame,
     context: &PlanContext,
 ) -> PolarsResult<LazyFrame> {
-    let planned = rules::plan(incident.rule.as_ref(), rows, context)?;
-    Ok(if incident.rule.needs_all_months() {
+    Ok(scope_months(
+        incident,
+        rules::plan(incident.rule.as_ref(), rows, context)?,
+    ))
+}
+
+/// A plan over every month (a rule that needs all months) cut back to `[scope].billing_months`.
+pub(crate) fn scope_months(incident: &Incident, planned: LazyFrame) -> LazyFrame {
+    if incident.rule.needs_all_months() {
         planned.filter(months_in_scope(incident))
     } else {
         planned
-    })
+    }
 }
 
 /// Rows per run of the first pass when it only collects changed invoice keys.

@@ -152,38 +152,45 @@ pub(crate) fn sum_frames(
     } else {
         all_months
     };
-    let mut planned = if incident.rule.needs_all_months() {
-        all_months
-            .clone()
-            .filter(super::charges::months_in_scope(incident))
-    } else {
-        all_months.clone()
-    };
+    let mut planned = super::charges::scope_months(incident, all_months.clone());
     if let Some(candidates) = candidates {
-        // One integer per invoice, so that the semi-join hashes a single key.
-        let invoice = || {
-            (col(ACCOUNT_NO).cast(DataType::Int64) * lit(1i64 << 32)
-                + col("billing_month").cast(DataType::Int64))
-            .alias(INVOICE)
-        };
-        planned = planned
-            .with_column(invoice())
-            .join(
-                candidates.clone().lazy().select([invoice()]),
-                [col(INVOICE)],
-                [col(INVOICE)],
-                JoinArgs::new(JoinType::Semi),
-            )
-            .drop(Selector::ByName {
-                names: [PlSmallStr::from(INVOICE)].into(),
-                strict: true,
-            });
+        planned = only_candidates(planned, candidates);
     }
     let planned = planned.cache();
+    SumFrames {
+        groups: group_sums(planned.clone()),
+        problems: problem_rows(planned),
+        trace: trace.then(|| trace_rows(all_months)),
+    }
+}
+
+/// The rows of the candidate invoices (`__account_no`, `billing_month`) alone.
+fn only_candidates(planned: LazyFrame, candidates: &DataFrame) -> LazyFrame {
+    // One integer per invoice, so that the semi-join hashes a single key.
+    let invoice = || {
+        (col(ACCOUNT_NO).cast(DataType::Int64) * lit(1i64 << 32)
+            + col("billing_month").cast(DataType::Int64))
+        .alias(INVOICE)
+    };
+    planned
+        .with_column(invoice())
+        .join(
+            candidates.clone().lazy().select([invoice()]),
+            [col(INVOICE)],
+            [col(INVOICE)],
+            JoinArgs::new(JoinType::Semi),
+        )
+        .drop(Selector::ByName {
+            names: [PlSmallStr::from(INVOICE)].into(),
+            strict: true,
+        })
+}
+
+/// B, D, row counts, paid_on agreement and the worst row problem per (account, month, tax rate).
+fn group_sums(planned: LazyFrame) -> LazyFrame {
     let physical = || col("tax_rate").to_physical();
     let split = || rules::expr::int128(RATE_SPLIT);
-    let groups = planned
-        .clone()
+    planned
         .with_columns([
             physical()
                 .floor_div(split())
@@ -213,8 +220,12 @@ pub(crate) fn sum_frames(
         .sort(
             [ACCOUNT_NO, "billing_month", RATE_HI, RATE_LO],
             SortMultipleOptions::default(),
-        );
-    let problems = planned
+        )
+}
+
+/// The rows whose should cannot be computed, in message order.
+fn problem_rows(planned: LazyFrame) -> LazyFrame {
+    planned
         .filter(col(PROBLEM).neq(lit(0i32)))
         .select([
             col(ACCOUNT_NO),
@@ -227,47 +238,44 @@ pub(crate) fn sum_frames(
         .sort(
             [ACCOUNT_NO, "billing_month", "period_start", "item"],
             SortMultipleOptions::default(),
-        );
-    let trace = trace.then(|| {
-        all_months
-            .filter(col(TOUCHED))
-            .select([
-                col("billing_month"),
-                col("period_start"),
-                col("period_end"),
-                col("item"),
-                col("quantity"),
-                col("unit_price"),
-                col("list_amount"),
-                col("discount_rate"),
-                col("amount"),
-                col("tax_rate"),
-                col("paid_on"),
-                col(SHOULD),
-                col(DIFF),
-            ])
-            .sort(
-                [
-                    "billing_month",
-                    "period_start",
-                    "period_end",
-                    "amount",
-                    "tax_rate",
-                    "item",
-                    "quantity",
-                    "unit_price",
-                    "list_amount",
-                    "discount_rate",
-                    "paid_on",
-                ],
-                SortMultipleOptions::default(),
-            )
-    });
-    SumFrames {
-        groups,
-        problems,
-        trace,
-    }
+        )
+}
+
+/// Every touched row with should and diff, for `explain`.
+fn trace_rows(all_months: LazyFrame) -> LazyFrame {
+    all_months
+        .filter(col(TOUCHED))
+        .select([
+            col("billing_month"),
+            col("period_start"),
+            col("period_end"),
+            col("item"),
+            col("quantity"),
+            col("unit_price"),
+            col("list_amount"),
+            col("discount_rate"),
+            col("amount"),
+            col("tax_rate"),
+            col("paid_on"),
+            col(SHOULD),
+            col(DIFF),
+        ])
+        .sort(
+            [
+                "billing_month",
+                "period_start",
+                "period_end",
+                "amount",
+                "tax_rate",
+                "item",
+                "quantity",
+                "unit_price",
+                "list_amount",
+                "discount_rate",
+                "paid_on",
+            ],
+            SortMultipleOptions::default(),
+        )
 }
 
 fn sums(
