@@ -96,10 +96,6 @@ impl KindSpec for CoolingOffCapsKind {
             proration: check.proration(wire.proration, wire.proration_rounding),
         }))
     }
-
-    fn recipe(&self) -> &dyn Recipe {
-        self
-    }
 }
 
 impl Rule for CoolingOffCaps {

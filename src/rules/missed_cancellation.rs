@@ -62,10 +62,6 @@ impl KindSpec for MissedCancellationKind {
             proration: check.proration(wire.proration, wire.proration_rounding),
         }))
     }
-
-    fn recipe(&self) -> &dyn Recipe {
-        self
-    }
 }
 
 impl Rule for MissedCancellation {

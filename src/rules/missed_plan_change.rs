@@ -135,10 +135,6 @@ impl KindSpec for MissedPlanChangeKind {
             discount_rounding: wire.discount_rounding.unwrap_or_default(),
         }))
     }
-
-    fn recipe(&self) -> &dyn Recipe {
-        self
-    }
 }
 
 impl Rule for MissedPlanChange {

@@ -75,8 +75,8 @@ pub trait Rule: Debug + Send + Sync {
     fn explain(&self, trigger_date: NaiveDate) -> Vec<String>;
 }
 
-/// One incident kind, as its file declares it.
-pub trait KindSpec: Sync + 'static {
+/// One incident kind, as its file declares it; its [`Recipe`] is how `redress generate` plants it.
+pub trait KindSpec: Recipe + Sync + 'static {
     /// The kind's `[rule]` keys as written (serde, type-checked for every kind).
     type Wire: DeserializeOwned + JsonSchema;
     /// `incident.kind` as written.
@@ -91,9 +91,6 @@ pub trait KindSpec: Sync + 'static {
         check: &Validator,
         currency: Currency,
     ) -> Result<Arc<dyn Rule>, ConfigError>;
-
-    /// How `redress generate` plants the incident in synthetic data.
-    fn recipe(&self) -> &dyn Recipe;
 }
 
 /// The registry's view of a [`KindSpec`].
@@ -148,7 +145,7 @@ impl<K: KindSpec> Kind for K {
     }
 
     fn recipe(&self) -> &dyn Recipe {
-        KindSpec::recipe(self)
+        self
     }
 }
 

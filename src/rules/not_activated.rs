@@ -56,10 +56,6 @@ impl KindSpec for BilledBeforeActivationKind {
             proration: check.proration(wire.proration, wire.proration_rounding),
         }))
     }
-
-    fn recipe(&self) -> &dyn Recipe {
-        self
-    }
 }
 
 impl Rule for BilledBeforeActivation {

@@ -52,10 +52,6 @@ impl KindSpec for WrongEquipmentCountKind {
             items: check.items("rule.items", &wire.items, true, false)?,
         }))
     }
-
-    fn recipe(&self) -> &dyn Recipe {
-        self
-    }
 }
 
 impl Rule for WrongEquipmentCount {
