@@ -183,3 +183,53 @@ fn first_pass_in_parts_equals_one_run() {
         }
     }
 }
+
+/// A capped fee billed in instalments over months kept in separate files: when the first pass
+/// reads those files in separate parts, the later instalment's running total still counts the
+/// earlier one (CO-0002: apartment construction 12,000 in April and 12,000 in May, cap 23,000,
+/// so May owes back 1,000 plus tax).
+#[test]
+fn capped_instalments_across_parts_are_still_refunded() {
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(data.join("charges")).unwrap();
+    let source = samples.join("data").join("cooling-off-caps");
+    for table in ["accounts.csv", "events.csv"] {
+        std::fs::copy(source.join(table), data.join(table)).unwrap();
+    }
+    let charges = std::fs::read_to_string(source.join("charges.csv")).unwrap();
+    let mut lines = charges.lines();
+    let header = lines.next().unwrap();
+    let mut months: std::collections::BTreeMap<String, String> = Default::default();
+    for line in lines {
+        let month = line.split(',').nth(1).unwrap().to_string();
+        let file = months.entry(month).or_insert_with(|| format!("{header}\n"));
+        file.push_str(line);
+        file.push('\n');
+    }
+    assert!(months.len() > 1, "the sample spans several months");
+    for (month, text) in &months {
+        std::fs::write(data.join("charges").join(format!("{month}.csv")), text).unwrap();
+    }
+    let settings = Settings::resolve(&InputArgs {
+        incident: samples.join("incidents").join("cooling-off-caps.toml"),
+        data: data.clone(),
+        refund_date: None,
+        on_bad_rows: OnBadRowsArg::Abort,
+        encoding: EncodingArg::Utf8,
+        threads: None,
+        quiet: true,
+    })
+    .unwrap();
+    let whole = pipeline::evaluate_with(&settings, Passes::Two, &Silent).unwrap();
+    let parts = pipeline::evaluate_with(&settings, Passes::TwoInParts(1), &Silent).unwrap();
+    let may = whole
+        .refunds
+        .iter()
+        .find(|refund| refund.account_id == "CO-0002")
+        .map(|refund| refund.invoices.len());
+    assert_eq!(may, Some(2), "CO-0002 is refunded for April and May");
+    assert_eq!(whole.refunds, parts.refunds);
+    assert_eq!(whole.totals, parts.totals);
+}

@@ -125,6 +125,7 @@ pub(crate) fn first_pass(
         load::parts(table, part_rows)?
     };
     let mut runs = Vec::with_capacity(parts.len());
+    let partial = parts.len() > 1;
     for part in &parts {
         let frames = pass_frames(
             incident,
@@ -133,7 +134,7 @@ pub(crate) fn first_pass(
             lookup.clone(),
             context,
             on_bad_rows,
-            sum_now,
+            Sink::of(sum_now, partial),
         )?;
         runs.push(engine_collect_all(frames).map_err(error(table))?);
     }
@@ -141,8 +142,30 @@ pub(crate) fn first_pass(
     finish(incident, table, merged, on_bad_rows, sum_now)
 }
 
+/// What a run of the first pass keeps of the changed invoices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sink {
+    /// Their sums: the only run, over few rows.
+    Sums,
+    /// Their keys, from a run that sees every row of each account.
+    Keys,
+    /// Their keys, from one of several runs, each of which may see only some of an account's
+    /// rows: the invoices of rows whose should depends on other rows are kept as well.
+    PartialKeys,
+}
+
+impl Sink {
+    fn of(sum_now: bool, partial: bool) -> Sink {
+        match (sum_now, partial) {
+            (true, _) => Sink::Sums,
+            (false, false) => Sink::Keys,
+            (false, true) => Sink::PartialKeys,
+        }
+    }
+}
+
 /// The sinks of one run over `part`: counts per file, flagged rows, rows in scope, and the changed
-/// invoices (keys, or their sums when `sum_now`).
+/// invoices (their keys, or their sums).
 fn pass_frames(
     incident: &Incident,
     table: &Table,
@@ -150,7 +173,7 @@ fn pass_frames(
     lookup: LazyFrame,
     context: &PlanContext,
     on_bad_rows: OnBadRows,
-    sum_now: bool,
+    sink: Sink,
 ) -> Result<Vec<LazyFrame>, IdentifyError> {
     let typed = load::typed_frame_part(table, incident.currency.digits, part)?
         .join(
@@ -199,20 +222,24 @@ fn pass_frames(
     let rows_in_scope = in_scope.clone().select([len().alias("rows")]);
     let computed = in_scope.filter(col(COMPUTABLE).fill_null(lit(false)));
     let mut frames = vec![counts, bad, rows_in_scope];
-    if sum_now {
+    if sink == Sink::Sums {
         // Few rows in scope: sum every in-scope invoice now rather than read the charges again.
         let all_months =
             rules::plan(incident.rule.as_ref(), computed, context).map_err(error(table))?;
         frames.extend(sum_frames(incident, all_months, None, false).into_frames());
     } else {
+        let mut changed = col(DIFF)
+            .neq(rules::expr::int128(0))
+            .or(col(PROBLEM).neq(lit(0i32)));
+        if sink == Sink::PartialKeys
+            && let Some(depends) = incident.rule.depends_on_other_rows()
+        {
+            changed = changed.or(depends);
+        }
         frames.push(
             planned(incident, computed, context)
                 .map_err(error(table))?
-                .filter(
-                    col(DIFF)
-                        .neq(rules::expr::int128(0))
-                        .or(col(PROBLEM).neq(lit(0i32))),
-                )
+                .filter(changed)
                 .select([col(ACCOUNT_NO), col("billing_month")])
                 .unique(None, UniqueKeepStrategy::Any),
         );

@@ -114,6 +114,13 @@ impl Rule for CoolingOffCaps {
         true
     }
 
+    /// A capped fee's should depends on what the account was billed for it before.
+    fn depends_on_other_rows(&self) -> Option<Expr> {
+        Some(expr::touched(&Items::List(
+            self.caps.iter().map(|(item, _)| item.clone()).collect(),
+        )))
+    }
+
     /// Recurring items are prorated from `opened_on`.
     fn needs_opened_on(&self) -> bool {
         !self.recurring_items.is_empty()

@@ -58,6 +58,14 @@ pub trait Rule: Debug + Send + Sync {
         false
     }
 
+    /// Rows whose should depends on the account's other rows (a running total), as a condition on
+    /// the planned rows; `None` when every row's should depends on the row and the account alone.
+    /// A first pass that reads an account's rows in several parts cannot trust those rows' diff,
+    /// so it keeps their invoices for the second pass, which reads all the account's rows at once.
+    fn depends_on_other_rows(&self) -> Option<Expr> {
+        None
+    }
+
     /// Whether the rule cannot compute an account without `opened_on` (such accounts go to
     /// review).
     fn needs_opened_on(&self) -> bool {
