@@ -106,6 +106,7 @@ fn main() {
         &plan,
         &refunds,
         &account_refs,
+        &[],
     )
     .expect("notices");
     let seconds = started.elapsed().as_secs_f64();

@@ -135,6 +135,50 @@ fn channel_total(lines: &[PayoutLine]) -> Result<ChannelTotal, Overflow> {
     })
 }
 
+/// The return-invoice lines against the refunds: per account, Σ principal = refund_principal,
+/// Σ tax = refund_tax, and each line's total = principal + tax.
+pub fn reconcile_returns(
+    refunds: &[AccountRefund],
+    lines: &[crate::return_invoice::ReturnLine],
+) -> Result<(), LedgerError> {
+    let mut by_account: std::collections::HashMap<&str, (i64, i64)> =
+        std::collections::HashMap::with_capacity(refunds.len());
+    for line in lines {
+        if line.principal.checked_add(line.tax) != Some(line.total) {
+            return Err(LedgerError::Mismatch(format!(
+                "return invoice of account `{}` at rate {}: principal {} + tax {} ≠ total {}",
+                line.account_id, line.tax_rate, line.principal, line.tax, line.total
+            )));
+        }
+        let sums = by_account.entry(line.account_id.as_str()).or_default();
+        sums.0 = sums
+            .0
+            .checked_add(line.principal)
+            .ok_or(Overflow("return invoice principal"))?;
+        sums.1 = sums
+            .1
+            .checked_add(line.tax)
+            .ok_or(Overflow("return invoice tax"))?;
+    }
+    for refund in refunds {
+        let (principal, tax) = by_account
+            .remove(refund.account_id.as_str())
+            .unwrap_or_default();
+        if (principal, tax) != (refund.refund_principal, refund.refund_tax) {
+            return Err(LedgerError::Mismatch(format!(
+                "account `{}`: return invoices state principal {principal} and tax {tax}, refunds.csv {} and {}",
+                refund.account_id, refund.refund_principal, refund.refund_tax
+            )));
+        }
+    }
+    if let Some(account) = by_account.keys().next() {
+        return Err(LedgerError::Mismatch(format!(
+            "return invoices name account `{account}`, which has no refund"
+        )));
+    }
+    Ok(())
+}
+
 /// Computes the control totals and checks every identity SPEC §5 requires.
 pub fn reconcile(
     refunds: &[AccountRefund],

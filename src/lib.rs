@@ -21,5 +21,6 @@ pub mod pipeline;
 pub mod progress;
 pub mod refund;
 pub mod render;
+pub mod return_invoice;
 pub mod rules;
 pub mod settings;

@@ -18,6 +18,7 @@ use crate::output::{OutputFiles, Staging};
 use crate::progress::Reporter;
 use crate::refund::{self, AccountRefund, Outcome};
 use crate::render;
+use crate::return_invoice;
 use crate::rules::ReviewReason;
 use crate::settings::Settings;
 
@@ -38,6 +39,8 @@ pub struct Computed {
     pub review: Vec<(String, ReviewReason)>,
     pub plan: PayoutPlan,
     pub totals: ControlTotals,
+    /// Qualified return invoices: per account, tax rate and regime.
+    pub return_lines: Vec<return_invoice::ReturnLine>,
 }
 
 fn discover(settings: &Settings, scratch: &Path) -> Result<Tables, LoadError> {
@@ -105,13 +108,65 @@ pub fn compute(
     reporter.step("reconciling control totals");
     let plan = PayoutPlan::new(&refunds, incident, settings.refund_date);
     let totals = ledger::reconcile(&refunds, &plan, review.len() as u64)?;
+    let return_lines = return_invoices(settings, &refunds)?;
     Ok(Computed {
         identified,
         refunds,
         review,
         plan,
         totals,
+        return_lines,
     })
+}
+
+/// The qualified return invoices of the refunds, reconciled with them; refused when a refund of
+/// sales under the qualified-invoice system has no registration number (or no refund date) to
+/// state.
+fn return_invoices(
+    settings: &Settings,
+    refunds: &[AccountRefund],
+) -> Result<Vec<return_invoice::ReturnLine>, RunError> {
+    let incident = &settings.incident;
+    let policy = &incident.return_invoice;
+    let lines = return_invoice::lines(
+        refunds,
+        policy,
+        incident.currency.code,
+        settings.refund_date,
+    )
+    .map_err(refund::ComputeError::from)?;
+    ledger::reconcile_returns(refunds, &lines)?;
+    let key_error = |key: &str, message: String, hint: &str| {
+        RunError::Config(crate::incident::ConfigError::Key {
+            path: incident.path.clone(),
+            key: key.to_string(),
+            message,
+            hint: Some(hint.to_string()),
+        })
+    };
+    if let Some(line) = return_invoice::missing_registration(policy, &lines) {
+        return Err(key_error(
+            "incident.registration_number",
+            format!(
+                "is required: account `{}` is refunded for sales billed in {}, under the qualified-invoice system (from 2023-10), so its refund needs a qualified return invoice (適格返還請求書) with the issuer's registration number",
+                line.account_id, line.sales_to
+            ),
+            "add registration_number = \"T…\" (T and 13 digits) to [incident], or qualified_invoice_issuer = false if the company is not registered",
+        ));
+    }
+    if settings.refund_date.is_none()
+        && let Some(line) = lines.iter().find(|line| line.required)
+    {
+        return Err(key_error(
+            "incident.refund_date",
+            format!(
+                "is required: account `{}` needs a qualified return invoice, which states the date of the refund",
+                line.account_id
+            ),
+            "give refund_date = YYYY-MM-DD in [incident], or --refund-date",
+        ));
+    }
+    Ok(lines)
 }
 
 /// Loads, identifies and computes.
@@ -293,6 +348,8 @@ fn render_files(
         &computed.plan,
         &computed.review,
         rejects,
+        &computed.return_lines,
+        &incident.return_invoice,
         incident.currency,
     )
     .map_err(|error| RunError::Internal(format!("rendering Parquet output: {error}")))?;
@@ -339,6 +396,7 @@ fn write_notices(
         &computed.plan,
         &computed.refunds,
         refund_accounts,
+        &computed.return_lines,
     )
     .map_err(|error| match error {
         render::notices::NoticeError::Output(error) => RunError::Output(error),

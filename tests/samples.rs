@@ -43,12 +43,15 @@ fn ntt_2001_my_line_plus() {
     let refunds = read(&out.join("refunds.csv"));
     // KT-E-007 registered My Line (not Plus): out of scope.
     assert!(!refunds.contains("KT-E-007"));
-    // Credits go on the September 2001 bill.
+    // Credits go on the September 2001 bill; sales of 2001 predate qualified invoices, so each
+    // account has its credit row alone.
+    let credits = read(&out.join("payouts/bill_credits.csv"));
+    assert!(credits.lines().skip(1).count() > 0);
     assert!(
-        read(&out.join("payouts/bill_credits.csv"))
+        credits
             .lines()
             .skip(1)
-            .all(|line| line.ends_with(",2001-09"))
+            .all(|line| line.contains(",2001-09,credit,"))
     );
 }
 

@@ -183,6 +183,8 @@ pub struct Incident {
     pub tax_rounding: Rounding,
     pub interest: InterestPolicy,
     pub payout: PayoutPolicy,
+    /// Qualified return invoices (適格返還請求書): the issuer's registration and the notice option.
+    pub return_invoice: crate::return_invoice::Policy,
 }
 
 impl Incident {
@@ -415,6 +417,7 @@ impl Validator<'_> {
         let interest = self.interest(&file.interest)?;
         let payout = self.payout(&file.payout, currency)?;
         let refund_date = self.opt_date("incident.refund_date", &section.refund_date)?;
+        let return_invoice = self.return_invoice(section)?;
         Ok(Incident {
             path: self.path.to_path_buf(),
             file_sha256,
@@ -432,7 +435,50 @@ impl Validator<'_> {
             tax_rounding: file.tax.rounding.unwrap_or_default(),
             interest,
             payout,
+            return_invoice,
         })
+    }
+
+    fn return_invoice(
+        &self,
+        section: &wire::IncidentSection,
+    ) -> Result<crate::return_invoice::Policy, ConfigError> {
+        use crate::return_invoice::{Issuer, NoticeSection, Policy, RegistrationNumber};
+        let issuer = match (
+            &section.registration_number,
+            section.qualified_invoice_issuer,
+        ) {
+            (Some(_), Some(false)) => {
+                return Err(self.error_hint(
+                    "incident.registration_number",
+                    "is given although `qualified_invoice_issuer = false`",
+                    "a registered issuer has a registration number: drop one of the two keys",
+                ));
+            }
+            (Some(number), _) => {
+                Issuer::Registered(RegistrationNumber::parse(number).map_err(|message| {
+                    self.error_hint(
+                        "incident.registration_number",
+                        message,
+                        "copy it from the 適格請求書発行事業者公表サイト, e.g. \"T7000012050002\"",
+                    )
+                })?)
+            }
+            (None, Some(false)) => Issuer::NotRegistered,
+            (None, Some(true)) => {
+                return Err(self.error_hint(
+                    "incident.registration_number",
+                    "is missing although `qualified_invoice_issuer = true`",
+                    "add registration_number = \"T…\" (T and 13 digits) to [incident]",
+                ));
+            }
+            (None, None) => Issuer::Unstated,
+        };
+        let notice = match section.return_invoice_notice {
+            None | Some(wire::ReturnInvoiceNotice::Required) => NoticeSection::WhenRequired,
+            Some(wire::ReturnInvoiceNotice::Always) => NoticeSection::Always,
+        };
+        Ok(Policy { issuer, notice })
     }
 
     fn scope(&self, scope: &wire::ScopeSection) -> Result<Scope, ConfigError> {

@@ -192,6 +192,22 @@ pub struct IncidentSection {
     /// Free text for notices and the press release, per language (`ja`, `en`).
     #[serde(default)]
     pub text: IncidentTextSection,
+    /// Qualified-invoice issuer registration number (`T` + 13 digits, 適格請求書発行事業者登録番号),
+    /// printed on qualified return invoices. Required when a refund touches sales from 2023-10-01,
+    /// unless `qualified_invoice_issuer = false`.
+    pub registration_number: Option<String>,
+    /// `false` when the company is not a registered qualified-invoice issuer: no return invoices.
+    pub qualified_invoice_issuer: Option<bool>,
+    /// When notices carry the qualified return invoice: `required` (default: where the law
+    /// requires it) or `always` (every refund of sales from 2023-10-01, whatever its amount).
+    pub return_invoice_notice: Option<ReturnInvoiceNotice>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ReturnInvoiceNotice {
+    Required,
+    Always,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
@@ -209,6 +225,9 @@ pub struct IncidentText {
     pub response: Option<String>,
     pub prevention: Option<String>,
     pub contact: Option<String>,
+    /// What was sold, as the qualified return invoice names it (e.g. "NURO 光 月額基本料金");
+    /// default: telecommunications service charges.
+    pub service: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]

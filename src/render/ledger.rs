@@ -8,6 +8,7 @@ use crate::load::RowProblem;
 use crate::money::{Currency, format_rate};
 use crate::output::{Csv, OutputFiles};
 use crate::refund::AccountRefund;
+use crate::return_invoice::{self, ReturnLine};
 use crate::rules::ReviewReason;
 
 pub const REFUND_COLUMNS: [&str; 17] = [
@@ -42,13 +43,48 @@ pub const INVOICE_COLUMNS: [&str; 9] = [
     "interest",
 ];
 
-/// refunds.csv, invoices.csv and their Parquet twins, payouts CSVs, review.csv, rejects.csv.
+pub const RETURN_INVOICE_COLUMNS: [&str; 10] = [
+    "refund_id",
+    "account_id",
+    "tax_rate",
+    "principal",
+    "tax",
+    "total",
+    "sales_from",
+    "sales_to",
+    "refund_date",
+    "required",
+];
+
+/// Columns of `payouts/bill_credits.csv`: the SPEC's four on a `line = credit` row per account
+/// (`amount` is what is credited); where the credited bill carries the qualified return invoice,
+/// `line = return_invoice` rows follow, one per tax rate, with what it states (`principal`, `tax`,
+/// `total`, the original bills) and no `amount`, so that Σ amount stays the credits' total.
+pub const BILL_CREDIT_COLUMNS: [&str; 11] = [
+    "refund_id",
+    "account_id",
+    "amount",
+    "apply_to_billing_month",
+    "line",
+    "tax_rate",
+    "principal",
+    "tax",
+    "total",
+    "sales_from",
+    "sales_to",
+];
+
+/// refunds.csv, invoices.csv, return_invoices.csv and their Parquet twins, payouts CSVs,
+/// review.csv, rejects.csv.
+#[allow(clippy::too_many_arguments)]
 pub fn render(
     files: &mut OutputFiles,
     refunds: &[AccountRefund],
     plan: &PayoutPlan,
     review: &[(String, ReviewReason)],
     rejects: Option<&[RowProblem]>,
+    returns: &[ReturnLine],
+    policy: &return_invoice::Policy,
     currency: Currency,
 ) -> PolarsResult<()> {
     let money = |minor: i64| currency.format(minor);
@@ -112,25 +148,18 @@ pub fn render(
         }
         csv.into_bytes()
     };
-    let mut credits = Csv::with_header(&[
-        "refund_id",
-        "account_id",
-        "amount",
-        "apply_to_billing_month",
-    ]);
-    let credit_month = plan
-        .bill_credit_month
-        .map(|month| month.to_string())
-        .unwrap_or_default();
-    for line in &plan.bill_credits {
-        credits.row([
-            line.refund_id.as_str(),
-            line.account_id.as_str(),
-            money(line.amount).as_str(),
-            credit_month.as_str(),
-        ]);
-    }
-    files.add("payouts/bill_credits.csv", credits.into_bytes());
+    files.add(
+        "return_invoices.csv",
+        return_invoices_csv(returns, currency).into_bytes(),
+    );
+    files.add(
+        "return_invoices.parquet",
+        return_invoices_parquet(returns, currency)?,
+    );
+    files.add(
+        "payouts/bill_credits.csv",
+        bill_credits_csv(plan, returns, policy, currency).into_bytes(),
+    );
     let mut claims = Csv::with_header(&["refund_id", "account_id", "amount", "reason"]);
     for line in &plan.claims {
         let reason = line
@@ -178,6 +207,169 @@ pub fn render(
         files.add("rejects.csv", csv.into_bytes());
     }
     Ok(())
+}
+
+fn return_invoices_csv(returns: &[ReturnLine], currency: Currency) -> Csv {
+    let mut csv = Csv::with_header(&RETURN_INVOICE_COLUMNS);
+    for line in returns {
+        let fields = [
+            line.refund_id.clone(),
+            line.account_id.clone(),
+            format_rate(line.tax_rate),
+            currency.format(line.principal),
+            currency.format(line.tax),
+            currency.format(line.total),
+            line.sales_from.to_string(),
+            line.sales_to.to_string(),
+            line.refund_date
+                .map(|date| date.to_string())
+                .unwrap_or_default(),
+            line.required.to_string(),
+        ];
+        csv.row(fields.iter().map(String::as_str));
+    }
+    csv
+}
+
+fn return_invoices_parquet(returns: &[ReturnLine], currency: Currency) -> PolarsResult<Vec<u8>> {
+    // At least 4 decimals (`0.1000`), more when a rate has them (rust_decimal: at most 28).
+    let scale = returns
+        .iter()
+        .map(|line| line.tax_rate.normalize().scale())
+        .max()
+        .unwrap_or(0)
+        .max(MIN_RATE_SCALE);
+    let rates: Vec<i128> = returns
+        .iter()
+        .map(|line| {
+            let rate = line.tax_rate.normalize();
+            rate.mantissa() * 10i128.pow(scale - rate.scale())
+        })
+        .collect();
+    let frame = DataFrame::new_infer_height(vec![
+        text_column(
+            "refund_id",
+            returns.iter().map(|line| line.refund_id.clone()),
+        ),
+        text_column(
+            "account_id",
+            returns.iter().map(|line| line.account_id.clone()),
+        ),
+        Int128Chunked::from_vec("tax_rate".into(), rates)
+            .into_decimal(38, scale as usize)?
+            .into_column(),
+        money_column(
+            "principal",
+            returns.iter().map(|line| line.principal),
+            currency,
+        )?,
+        money_column("tax", returns.iter().map(|line| line.tax), currency)?,
+        money_column("total", returns.iter().map(|line| line.total), currency)?,
+        text_column(
+            "sales_from",
+            returns.iter().map(|line| line.sales_from.to_string()),
+        ),
+        text_column(
+            "sales_to",
+            returns.iter().map(|line| line.sales_to.to_string()),
+        ),
+        Column::new(
+            "refund_date".into(),
+            returns
+                .iter()
+                .map(|line| line.refund_date.map(date_days))
+                .collect::<Vec<Option<i32>>>(),
+        )
+        .cast(&DataType::Date)?,
+        Column::new(
+            "required".into(),
+            returns
+                .iter()
+                .map(|line| line.required)
+                .collect::<Vec<bool>>(),
+        ),
+    ])?;
+    parquet_bytes(frame)
+}
+
+/// Fewest decimals of tax rates in the Parquet ledger (`0.1` is `0.1000`, `0.08` `0.0800`).
+const MIN_RATE_SCALE: u32 = 4;
+
+fn date_days(date: chrono::NaiveDate) -> i32 {
+    (date - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()).num_days() as i32
+}
+
+/// A `credit` row per bill-credited account, then the rows of its qualified return invoice when
+/// the credited bill carries one (the same accounts whose notice carries it).
+fn bill_credits_csv(
+    plan: &PayoutPlan,
+    returns: &[ReturnLine],
+    policy: &return_invoice::Policy,
+    currency: Currency,
+) -> Csv {
+    let money = |minor: i64| currency.format(minor);
+    let mut csv = Csv::with_header(&BILL_CREDIT_COLUMNS);
+    let credit_month = plan
+        .bill_credit_month
+        .map(|month| month.to_string())
+        .unwrap_or_default();
+    let mut lines_of: std::collections::HashMap<&str, Vec<&ReturnLine>> =
+        std::collections::HashMap::new();
+    for line in returns {
+        lines_of
+            .entry(line.account_id.as_str())
+            .or_default()
+            .push(line);
+    }
+    for credit in &plan.bill_credits {
+        let amount = money(credit.amount);
+        let fields = [
+            credit.refund_id.as_str(),
+            credit.account_id.as_str(),
+            amount.as_str(),
+            credit_month.as_str(),
+            "credit",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ];
+        csv.row(fields);
+        let lines = lines_of
+            .get(credit.account_id.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        if !return_invoice::in_notice(policy, lines) {
+            continue;
+        }
+        for line in lines.iter().filter(|line| line.qualified) {
+            let values = [
+                format_rate(line.tax_rate),
+                money(line.principal),
+                money(line.tax),
+                money(line.total),
+                line.sales_from.to_string(),
+                line.sales_to.to_string(),
+            ];
+            let [rate, principal, tax, total, from, to] = values.each_ref().map(String::as_str);
+            csv.row([
+                credit.refund_id.as_str(),
+                credit.account_id.as_str(),
+                "",
+                credit_month.as_str(),
+                "return_invoice",
+                rate,
+                principal,
+                tax,
+                total,
+                from,
+                to,
+            ]);
+        }
+    }
+    csv
 }
 
 /// The interest rate column: empty when there is no accrual day or daily rates varied.

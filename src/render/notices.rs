@@ -20,6 +20,7 @@ use crate::model::{Account, Language};
 use crate::money::{Currency, Month, format_rate};
 use crate::output::{Csv, OutputError, Staging};
 use crate::refund::{AccountRefund, InvoiceClass};
+use crate::return_invoice::{self, Issuer, ReturnLine};
 
 /// Built-in templates by name; `--templates DIR` may provide files of the same names.
 const BUILT_IN: [(&str, &str); 4] = [
@@ -66,6 +67,37 @@ pub struct AmountLine {
     pub amount: String,
 }
 
+/// One tax rate of the qualified return invoice.
+#[derive(Debug, Serialize)]
+pub struct ReturnRateLine {
+    /// `10%`, `8%（軽減税率）` / `8% (reduced rate)`.
+    pub rate: String,
+    /// The billing months of the original sales, e.g. `2024年11月分～2025年1月分`.
+    pub sales: String,
+    pub principal: String,
+    pub tax: String,
+    pub total: String,
+}
+
+/// The qualified return invoice (適格返還請求書) a notice carries: every element 消費税法 57条の4
+/// 第3項 lists.
+#[derive(Debug, Serialize)]
+pub struct ReturnInvoiceSection {
+    pub company: String,
+    pub registration_number: String,
+    pub refund_date: String,
+    /// What was sold (`[incident.text.<lang>] service`, or telecommunications service charges).
+    pub service: String,
+    /// All the original sales it corrects, first to last billing month.
+    pub sales_period: String,
+    pub lines: Vec<ReturnRateLine>,
+    pub principal: String,
+    pub tax: String,
+    pub total: String,
+    /// Part of the refund is for sales billed before 2023-10, outside the system.
+    pub excludes_earlier_sales: bool,
+}
+
 /// Every variable a notice template can use (documented in README, "Notice templates").
 #[derive(Debug, Serialize)]
 pub struct NoticeContext {
@@ -107,6 +139,8 @@ pub struct NoticeContext {
     pub refund_date: String,
     pub account_last3: String,
     pub interest_rate_text: String,
+    /// The qualified return invoice, when this notice carries it.
+    pub return_invoice: Option<ReturnInvoiceSection>,
 }
 
 /// Money as a customer reads it: `1,234円` in Japanese, `¥1,234` in English (other currencies
@@ -284,21 +318,118 @@ pub fn text_for(incident: &Incident, language: Language) -> IncidentText {
         response: pick(|text| &text.response),
         prevention: pick(|text| &text.prevention),
         contact: pick(|text| &text.contact),
+        // Named on a tax document: never another language's words.
+        service: first.as_ref().and_then(|text| text.service.clone()),
     }
 }
 
-/// Builds the context of one notice.
+/// A span of billing months as a notice names the original sales.
+fn sales_period(from: Month, to: Month, language: Language) -> String {
+    match language {
+        Language::Ja if from == to => format!("{}分", format_month(from, language)),
+        Language::Ja => format!(
+            "{}分～{}分",
+            format_month(from, language),
+            format_month(to, language)
+        ),
+        Language::En if from == to => format_month(from, language),
+        Language::En => format!(
+            "{} to {}",
+            format_month(from, language),
+            format_month(to, language)
+        ),
+    }
+}
+
+/// The return-invoice section of an account's notice, if it carries one.
+fn return_invoice_section(
+    incident: &Incident,
+    refund_date: Option<NaiveDate>,
+    lines: &[&ReturnLine],
+    language: Language,
+    service: Option<String>,
+) -> Option<ReturnInvoiceSection> {
+    let policy = &incident.return_invoice;
+    let Issuer::Registered(number) = &policy.issuer else {
+        return None;
+    };
+    if !return_invoice::in_notice(policy, lines) {
+        return None;
+    }
+    let money = |minor: i64| format_money(incident.currency, minor, language);
+    let qualified: Vec<&&ReturnLine> = lines.iter().filter(|line| line.qualified).collect();
+    let sum = |get: fn(&ReturnLine) -> i64| {
+        qualified
+            .iter()
+            .try_fold(0i64, |total, line| total.checked_add(get(line)))
+    };
+    let (principal, tax, total) = (
+        sum(|line| line.principal)?,
+        sum(|line| line.tax)?,
+        sum(|line| line.total)?,
+    );
+    let from = qualified.iter().map(|line| line.sales_from).min()?;
+    let to = qualified.iter().map(|line| line.sales_to).max()?;
+    let rate = |line: &ReturnLine| {
+        let percent = format_rate(line.tax_rate * rust_decimal::Decimal::ONE_HUNDRED);
+        // From 2019-10 an 8% rate is the reduced rate (軽減税率).
+        match (percent.as_str(), language) {
+            ("8", Language::Ja) => "8%（軽減税率）".to_string(),
+            ("8", Language::En) => "8% (reduced rate)".to_string(),
+            _ => format!("{percent}%"),
+        }
+    };
+    Some(ReturnInvoiceSection {
+        company: incident.company.clone(),
+        registration_number: number.as_str().to_string(),
+        refund_date: refund_date
+            .map(|date| format_date(date, language))
+            .unwrap_or_default(),
+        service: service.unwrap_or_else(|| {
+            match language {
+                Language::Ja => "電気通信サービスのご利用料金",
+                Language::En => "telecommunications service charges",
+            }
+            .to_string()
+        }),
+        sales_period: sales_period(from, to, language),
+        lines: qualified
+            .iter()
+            .map(|line| ReturnRateLine {
+                rate: rate(line),
+                sales: sales_period(line.sales_from, line.sales_to, language),
+                principal: money(line.principal),
+                tax: money(line.tax),
+                total: money(line.total),
+            })
+            .collect(),
+        principal: money(principal),
+        tax: money(tax),
+        total: money(total),
+        excludes_earlier_sales: lines.iter().any(|line| !line.qualified),
+    })
+}
+
+/// Builds the context of one notice; `returns` are the account's return-invoice lines.
 pub fn context(
     incident: &Incident,
     refund_date: Option<NaiveDate>,
     plan: &PayoutPlan,
     refund: &AccountRefund,
     account: &Account,
+    returns: &[&ReturnLine],
 ) -> NoticeContext {
     let language = account.language;
     let currency = incident.currency;
     let money = |minor: i64| format_money(currency, minor, language);
     let text = text_for(incident, language);
+    let return_invoice = return_invoice_section(
+        incident,
+        refund_date,
+        returns,
+        language,
+        text.service.clone(),
+    );
     let mut invoices = Vec::new();
     let mut corrections = Vec::new();
     let mut underbilled = Vec::new();
@@ -392,6 +523,7 @@ pub fn context(
             })
             .unwrap_or_default(),
         interest_rate_text,
+        return_invoice,
     }
 }
 
@@ -428,15 +560,28 @@ pub fn write_all(
     plan: &PayoutPlan,
     refunds: &[AccountRefund],
     accounts: &[&Account],
+    returns: &[ReturnLine],
 ) -> Result<Vec<u8>, NoticeError> {
     let pairs: Vec<(&AccountRefund, &Account)> =
         refunds.iter().zip(accounts.iter().copied()).collect();
+    let mut returns_of: std::collections::HashMap<&str, Vec<&ReturnLine>> =
+        std::collections::HashMap::new();
+    for line in returns {
+        returns_of
+            .entry(line.account_id.as_str())
+            .or_default()
+            .push(line);
+    }
     let chunks: Vec<Vec<[String; 5]>> = pairs
         .par_chunks(CHUNK)
         .map(|chunk| {
             let mut index = Vec::with_capacity(chunk.len());
             for (refund, account) in chunk {
-                let context = context(incident, refund_date, plan, refund, account);
+                let lines = returns_of
+                    .get(refund.account_id.as_str())
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                let context = context(incident, refund_date, plan, refund, account, lines);
                 let name = format!("notice.{}.md", context.language);
                 let template = env
                     .get_template(&name)
