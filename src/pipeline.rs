@@ -43,7 +43,13 @@ pub struct Computed {
     pub return_lines: Vec<return_invoice::ReturnLine>,
 }
 
-fn discover(settings: &Settings, scratch: &Path) -> Result<Tables, LoadError> {
+/// Finds the three tables; each CSV file's structure is checked (`load::shape`).
+fn discover(
+    settings: &Settings,
+    scratch: &Path,
+    reporter: &dyn Reporter,
+) -> Result<Tables, LoadError> {
+    reporter.step("checking input files");
     let data = &settings.data_dir;
     Ok(Tables {
         accounts: load::discover(
@@ -192,7 +198,7 @@ fn load_and_compute(
     passes: identify::Passes,
     reporter: &dyn Reporter,
 ) -> Result<(Tables, Computed), RunError> {
-    let tables = discover(settings, scratch)?;
+    let tables = discover(settings, scratch, reporter)?;
     let computed = compute_tables(settings, &tables, passes, reporter)?;
     Ok((tables, computed))
 }
@@ -280,7 +286,7 @@ pub fn run(
         .map_err(|error| RunError::Usage(error.to_string()))?;
     let staging = Staging::new(out, force)?;
     let scratch = scratch_dir()?;
-    let tables = discover(settings, scratch.path())?;
+    let tables = discover(settings, scratch.path(), reporter)?;
     let hashes = InputHashes::start(&tables);
     let computed = compute_tables(settings, &tables, identify::Passes::Auto, reporter)?;
 
@@ -650,7 +656,7 @@ pub fn explain(
     reporter: &dyn Reporter,
 ) -> Result<String, RunError> {
     let scratch = scratch_dir()?;
-    let tables = discover(settings, scratch.path())?;
+    let tables = discover(settings, scratch.path(), reporter)?;
     let explained = identify::explain(
         &settings.incident,
         &tables,

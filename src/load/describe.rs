@@ -188,6 +188,25 @@ fn describe_frame(
                     account_id: account_id.clone(),
                 });
             };
+        // A row whose structure is bad is named for that alone: its cells are not where the
+        // header says.
+        let shape = table
+            .files
+            .get(file)
+            .and_then(|file| file.shape.as_deref())
+            .and_then(|shape| shape.problem(row).map(|problem| (shape, problem)));
+        if let Some((shape, problem)) = shape {
+            out.push(RowProblem {
+                file: file_name.clone(),
+                row,
+                column: shape.column_of(problem),
+                value: None,
+                reason: super::shape::code(problem).to_string(),
+                message: super::shape::message(problem),
+                account_id: account_id.clone(),
+            });
+            continue;
+        }
         for (spec, flags, values) in &cells {
             if flags.get(index) == Some(true) {
                 let value = values.get(index);

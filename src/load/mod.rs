@@ -7,6 +7,9 @@
 //! or accept binary floating point where a decimal is expected.
 
 mod describe;
+mod shape;
+
+pub use shape::{CsvShape, ShapeProblem};
 mod typed;
 
 pub use describe::{describe_problems, raw_rows};
@@ -218,6 +221,10 @@ impl fmt::Display for RowProblem {
             Some(value) => format!("`{value}`"),
             None => "(empty)".to_string(),
         };
+        if self.column.is_empty() {
+            // A row-level problem (its structure): no one cell to show.
+            return write!(f, "  {} row {}: {}", self.file, self.row, self.message);
+        }
         write!(
             f,
             "  {} row {}, column `{}`, value {}: {}",
@@ -235,6 +242,8 @@ pub struct InputFile {
     pub format: Format,
     /// A UTF-8 copy of a CP932 CSV, when transcoded.
     pub scan_path: PathBuf,
+    /// A CSV file's structure, checked when it was found.
+    pub shape: Option<std::sync::Arc<shape::CsvShape>>,
 }
 
 /// A table's files and its columns.
@@ -291,6 +300,7 @@ pub fn discover(
         }
     };
     let mut paths = Vec::new();
+    refuse_special(data_dir, chosen)?;
     if chosen.is_dir() {
         let entries = std::fs::read_dir(chosen).map_err(|error| LoadError::Read {
             file: display_name(data_dir, chosen),
@@ -303,8 +313,18 @@ pub fn discover(
             })?;
             let path = entry.path();
             let file_name = entry.file_name().to_string_lossy().to_string();
-            if file_name.starts_with('.') || !path.is_file() {
+            if file_name.starts_with('.') {
                 continue;
+            }
+            refuse_special(data_dir, &path)?;
+            if path.is_dir() {
+                return Err(LoadError::Bad {
+                    message: format!(
+                        "`{}` is a directory inside a table directory\nhint: redress reads only the files directly inside `{}`; move the files up or the directory out",
+                        display_name(data_dir, &path),
+                        display_name(data_dir, chosen)
+                    ),
+                });
             }
             if format_of(&path).is_none() {
                 return Err(LoadError::Bad {
@@ -339,17 +359,39 @@ pub fn discover(
         } else {
             path.clone()
         };
+        let shape = match format {
+            Format::Csv => Some(std::sync::Arc::new(shape::check(&scan_path, &display)?)),
+            Format::Parquet => None,
+        };
         files.push(InputFile {
             display,
             path,
             format,
             scan_path,
+            shape,
         });
     }
     Ok(Table {
         name,
         columns,
         files,
+    })
+}
+
+/// A FIFO, socket or device as an input would block or never end: refused at once.
+fn refuse_special(data_dir: &Path, path: &Path) -> Result<(), LoadError> {
+    let metadata = std::fs::metadata(path).map_err(|error| LoadError::Read {
+        file: display_name(data_dir, path),
+        message: error.to_string(),
+    })?;
+    if metadata.is_file() || metadata.is_dir() {
+        return Ok(());
+    }
+    Err(LoadError::Missing {
+        message: format!(
+            "`{}` is not a regular file (a FIFO, socket or device)\nhint: write the export to a regular file and point --data at it",
+            display_name(data_dir, path)
+        ),
     })
 }
 
@@ -428,8 +470,27 @@ pub(crate) fn scan(table: &Table, file: &InputFile) -> Result<ScannedFile, LoadE
     };
     let path = PlRefPath::from(file.scan_path.to_string_lossy().as_ref());
     let frame = match file.format {
+        // Rows with too many fields or bytes that are not UTF-8 were found by `shape` and are
+        // flagged; polars reads past them rather than stopping at them.
         Format::Csv => LazyCsvReader::new(path)
             .with_has_header(true)
+            .with_truncate_ragged_lines(file.shape.as_ref().is_some_and(|shape| {
+                shape.bad_rows.iter().any(|(_, problem)| {
+                    matches!(problem, ShapeProblem::FieldCount { found, expected } if found > expected)
+                })
+            }))
+            .with_encoding(
+                if file.shape.as_ref().is_some_and(|shape| {
+                    shape
+                        .bad_rows
+                        .iter()
+                        .any(|(_, problem)| *problem == ShapeProblem::InvalidUtf8)
+                }) {
+                    CsvEncoding::LossyUtf8
+                } else {
+                    CsvEncoding::Utf8
+                },
+            )
             .with_infer_schema_length(Some(0))
             .with_glob(false)
             .with_raise_if_empty(false)

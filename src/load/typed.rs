@@ -37,6 +37,9 @@ const SCAN_FILTER_ACCOUNTS: usize = 20_000;
 /// rust_decimal holds at most 96 bits of mantissa; a larger Parquet decimal is out of range.
 const DECIMAL_MANTISSA_LIMIT: i128 = 1 << 96;
 
+/// The row-level flag of a CSV row whose structure is bad (`shape`).
+pub const SHAPE: &str = "__p_shape";
+
 pub fn problem_name(column: &str) -> String {
     format!("__p_{column}")
 }
@@ -217,9 +220,19 @@ fn typed_rows(
                 selected.with_column(lit(NULL).cast(IDX_DTYPE).alias(ROW))
             }
         };
+        let shape_flag = match (&file.shape, accounts) {
+            (Some(shape), None) if !shape.bad_rows.is_empty() => {
+                let rows: Vec<u64> = shape.bad_rows.iter().map(|(row, _)| *row).collect();
+                col(ROW)
+                    .cast(DataType::UInt64)
+                    .is_in(lit(Series::new("rows".into(), rows)).implode(false), false)
+            }
+            _ => lit(false),
+        };
         let mut values: Vec<Expr> = vec![
             lit(file_index as u32).cast(DataType::UInt32).alias(FILE),
             col(ROW),
+            shape_flag.alias(SHAPE),
         ];
         let mut flags: Vec<Expr> = Vec::with_capacity(table.columns.len());
         let mut helpers: Vec<PlSmallStr> = Vec::with_capacity(table.columns.len());
@@ -268,7 +281,7 @@ fn typed_rows(
 
 /// `true` when any cell of the row has a problem, or any of the `extra` row-level flags is set.
 pub fn any_problem(columns: &[ColumnSpec], extra: &[&str]) -> Expr {
-    let mut expr = lit(false);
+    let mut expr = col(SHAPE);
     for spec in columns {
         expr = expr.or(col(problem_name(spec.name)));
     }
