@@ -95,7 +95,7 @@ fn main() {
         .collect();
     let account_refs: Vec<&Account> = accounts.iter().collect();
     let dir = tempfile::tempdir().expect("temporary directory");
-    let staging = Staging::new(&dir.path().join("out"), false).expect("staging directory");
+    let staging = Staging::new(&dir.path().join("out"), false, &[]).expect("staging directory");
     let env = notices::environment(None).expect("built-in templates");
     let started = Instant::now();
     let index = notices::write_all(

@@ -37,6 +37,11 @@ pub enum RunError {
 impl RunError {
     pub fn exit_code(&self) -> u8 {
         match self {
+            RunError::Config(ConfigError::Read { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                EXIT_MISSING
+            }
             RunError::Config(_) | RunError::Usage(_) => EXIT_USAGE,
             RunError::Load(error) => load_exit_code(error),
             RunError::Identify(error) | RunError::Compute(ComputeError::Identify(error)) => {
@@ -54,8 +59,25 @@ impl RunError {
 fn load_exit_code(error: &LoadError) -> u8 {
     match error {
         LoadError::Missing { .. } => EXIT_MISSING,
+        LoadError::Scratch { .. } => EXIT_OUTPUT,
         _ => EXIT_DATA,
     }
+}
+
+/// A message as a terminal may show it: control characters (an escape sequence in a data value
+/// would retitle or recolour the terminal) and bidirectional overrides become `\u{..}` escapes;
+/// newlines and tabs stay.
+pub fn printable(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    for c in message.chars() {
+        let bidi = matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+        if (c.is_control() && c != '\n' && c != '\t') || bidi {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Data that cannot be computed (a rule's bad data, disagreeing paid_on, amounts out of range) is
@@ -66,5 +88,19 @@ fn identify_exit_code(error: &IdentifyError) -> u8 {
         IdentifyError::Rule(_)
         | IdentifyError::Overflow(_)
         | IdentifyError::PaidOnDisagrees { .. } => EXIT_DATA,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(
+            printable("value `\u{1b}]0;owned\u{7}`\nhint: x\t\u{202e}"),
+            "value `\\u{1b}]0;owned\\u{7}`\nhint: x\t\\u{202e}"
+        );
+        assert_eq!(printable("金額 `12,5`"), "金額 `12,5`");
     }
 }

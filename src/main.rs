@@ -19,10 +19,14 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(message) = redress::cleanup::install_signal_handler() {
+        eprintln!("error: internal error: {message}");
+        return ExitCode::from(redress::error::EXIT_INTERNAL);
+    }
     match run(cli) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", redress::error::printable(&error.to_string()));
             ExitCode::from(error.exit_code())
         }
     }

@@ -17,6 +17,12 @@ pub enum OutputError {
     },
     #[error("refusing to write `{0}`: output paths must stay inside --out")]
     UnsafePath(String),
+    #[error("refusing to replace `{path}`: {reason}\nhint: {hint}")]
+    Refused {
+        path: PathBuf,
+        reason: String,
+        hint: String,
+    },
 }
 
 /// Files to write, by relative path.
@@ -44,32 +50,84 @@ impl OutputFiles {
 
 /// A staging directory beside the final output.
 pub struct Staging {
-    dir: tempfile::TempDir,
+    dir: crate::cleanup::RunDir,
     out: PathBuf,
     force: bool,
 }
 
+/// What an interrupted `--force` leaves: the previous output moved aside.
+fn backup_of(out: &Path) -> PathBuf {
+    let mut backup = out.to_path_buf().into_os_string();
+    backup.push(".redress-old");
+    PathBuf::from(backup)
+}
+
+/// Whether `dir` is empty or holds a `manifest.json` that redress wrote.
+fn written_by_redress(dir: &Path) -> bool {
+    let empty = std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_none());
+    empty
+        || std::fs::read(dir.join("manifest.json"))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+            .is_some_and(|manifest| manifest["tool"] == "redress")
+}
+
 impl Staging {
-    /// Refuses an existing `out` unless `force`, and creates the staging directory beside it.
-    pub fn new(out: &Path, force: bool) -> Result<Staging, OutputError> {
-        if out.exists() && !force {
-            return Err(OutputError::Exists(out.to_path_buf()));
-        }
+    /// Refuses an existing `out` unless `force`, and then only a directory redress wrote that
+    /// holds none of the `protected` paths (inputs, incident file, templates); creates the
+    /// staging directory beside it. Leftovers of a killed run beside `out` are removed first, and
+    /// a `--force` interrupted between its two renames is rolled back.
+    pub fn new(out: &Path, force: bool, protected: &[&Path]) -> Result<Staging, OutputError> {
         let parent = match out.parent() {
             Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        std::fs::create_dir_all(&parent).map_err(|source| OutputError::Io {
-            path: parent.clone(),
-            source,
-        })?;
-        let dir = tempfile::Builder::new()
-            .prefix(".redress-staging-")
-            .tempdir_in(&parent)
-            .map_err(|source| OutputError::Io {
-                path: parent.clone(),
-                source,
-            })?;
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| OutputError::Io { path, source }
+        };
+        std::fs::create_dir_all(&parent).map_err(io(&parent))?;
+        recover_interrupted_force(out)?;
+        let refused = |reason: &str, hint: &str| OutputError::Refused {
+            path: out.to_path_buf(),
+            reason: reason.to_string(),
+            hint: hint.to_string(),
+        };
+        if let Ok(metadata) = std::fs::symlink_metadata(out) {
+            if metadata.file_type().is_symlink() {
+                return Err(refused(
+                    "it is a symbolic link",
+                    "give --out as the real directory path",
+                ));
+            }
+            if !force {
+                return Err(OutputError::Exists(out.to_path_buf()));
+            }
+            if !metadata.is_dir() {
+                return Err(refused(
+                    "it is a file, not an output directory of redress",
+                    "choose a new --out",
+                ));
+            }
+            let out_real = out.canonicalize().map_err(io(out))?;
+            for path in protected {
+                if let Ok(real) = path.canonicalize()
+                    && real.starts_with(&out_real)
+                {
+                    return Err(refused(
+                        &format!("it holds `{}`, an input of this run", path.display()),
+                        "--force would delete it; choose an --out outside the inputs",
+                    ));
+                }
+            }
+            if !written_by_redress(out) {
+                return Err(refused(
+                    "it was not written by redress (it has no manifest.json of redress)",
+                    "--force replaces only an earlier output of redress; choose a new --out",
+                ));
+            }
+        }
+        let dir = crate::cleanup::RunDir::new_in(&parent, "staging").map_err(io(&parent))?;
         Ok(Staging {
             dir,
             out: out.to_path_buf(),
@@ -114,35 +172,62 @@ impl Staging {
         Ok(self.dir.path().join(candidate))
     }
 
-    /// Moves the staged directory to `out`, replacing an existing one when forced.
+    /// Moves the staged directory to `out`, replacing an existing one when forced. On failure the
+    /// staged directory is removed and the previous output, if any, is left in place.
     pub fn commit(self) -> Result<PathBuf, OutputError> {
         let staged = self.dir.keep();
+        let result = Self::move_into_place(&staged, &self.out, self.force);
+        if result.is_err() && staged.exists() {
+            let _ = std::fs::remove_dir_all(&staged);
+        }
+        crate::cleanup::unregister(&staged);
+        result.map(|()| self.out)
+    }
+
+    fn move_into_place(staged: &Path, out: &Path, force: bool) -> Result<(), OutputError> {
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| OutputError::Io { path, source }
         };
-        if self.out.exists() {
-            if !self.force {
-                let _ = std::fs::remove_dir_all(&staged);
-                return Err(OutputError::Exists(self.out));
-            }
-            let mut backup = self.out.clone().into_os_string();
-            backup.push(".redress-old");
-            let backup = PathBuf::from(backup);
-            if backup.exists() {
-                std::fs::remove_dir_all(&backup).map_err(io(&backup))?;
-            }
-            std::fs::rename(&self.out, &backup).map_err(io(&self.out))?;
-            std::fs::rename(&staged, &self.out).map_err(io(&self.out))?;
-            if backup.is_dir() {
-                std::fs::remove_dir_all(&backup).map_err(io(&backup))?;
-            } else {
-                std::fs::remove_file(&backup).map_err(io(&backup))?;
-            }
-        } else {
-            std::fs::rename(&staged, &self.out).map_err(io(&self.out))?;
+        if std::fs::symlink_metadata(out).is_err() {
+            return std::fs::rename(staged, out).map_err(io(out));
         }
-        Ok(self.out)
+        if !force {
+            return Err(OutputError::Exists(out.to_path_buf()));
+        }
+        // out → backup, staged → out, remove backup. A kill between the renames leaves only the
+        // backup, which the next run on this --out moves back (`recover_interrupted_force`).
+        let backup = backup_of(out);
+        if backup.exists() {
+            std::fs::remove_dir_all(&backup).map_err(io(&backup))?;
+        }
+        std::fs::rename(out, &backup).map_err(io(out))?;
+        if let Err(error) = std::fs::rename(staged, out) {
+            let _ = std::fs::rename(&backup, out);
+            return Err(OutputError::Io {
+                path: out.to_path_buf(),
+                source: error,
+            });
+        }
+        std::fs::remove_dir_all(&backup).map_err(io(&backup))
+    }
+}
+
+/// Completes or rolls back a `--force` that was killed: with both `out` and its backup, the new
+/// output was in place and the backup is removed; with the backup alone, it is moved back.
+fn recover_interrupted_force(out: &Path) -> Result<(), OutputError> {
+    let backup = backup_of(out);
+    if !backup.is_dir() {
+        return Ok(());
+    }
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| OutputError::Io { path, source }
+    };
+    if std::fs::symlink_metadata(out).is_ok() {
+        std::fs::remove_dir_all(&backup).map_err(io(&backup))
+    } else {
+        std::fs::rename(&backup, out).map_err(io(out))
     }
 }
 
@@ -245,7 +330,7 @@ mod tests {
     #[test]
     fn staging_refuses_escaping_paths() {
         let root = tempfile::tempdir().unwrap();
-        let staging = Staging::new(&root.path().join("out"), false).unwrap();
+        let staging = Staging::new(&root.path().join("out"), false, &[]).unwrap();
         for bad in ["../x", "/etc/passwd", "a/../../b", ""] {
             assert!(
                 matches!(staging.resolve(bad), Err(OutputError::UnsafePath(_))),

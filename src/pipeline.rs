@@ -76,9 +76,14 @@ fn discover(
     })
 }
 
-fn scratch_dir() -> Result<tempfile::TempDir, RunError> {
-    tempfile::tempdir()
-        .map_err(|error| RunError::Internal(format!("cannot create a scratch directory: {error}")))
+fn scratch_dir() -> Result<crate::cleanup::RunDir, RunError> {
+    let temp = std::env::temp_dir();
+    crate::cleanup::RunDir::new_in(&temp, "scratch").map_err(|source| {
+        RunError::Output(crate::output::OutputError::Io {
+            path: temp.clone(),
+            source,
+        })
+    })
 }
 
 /// Runs the money policy over every in-scope account, in parallel, in a deterministic order.
@@ -284,7 +289,9 @@ pub fn run(
     // Templates are checked before any work, so a typo fails fast.
     let template_env = render::notices::environment(templates)
         .map_err(|error| RunError::Usage(error.to_string()))?;
-    let staging = Staging::new(out, force)?;
+    let mut protected: Vec<&Path> = vec![&settings.data_dir, &settings.incident.path];
+    protected.extend(templates);
+    let staging = Staging::new(out, force, &protected)?;
     let scratch = scratch_dir()?;
     let tables = discover(settings, scratch.path(), reporter)?;
     let hashes = InputHashes::start(&tables);

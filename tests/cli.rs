@@ -673,7 +673,15 @@ fn refund_date_flag_overrides_the_file() {
 fn existing_output_is_refused_unless_forced() {
     let out = tempfile::tempdir().unwrap();
     let target = out.path().join("o");
-    std::fs::create_dir(&target).unwrap();
+    // An earlier output of redress (only such a directory may be replaced, issue: "--force
+    // destroys what it did not write"), with a file added to it since.
+    run(
+        &root().join(SAMPLE_INCIDENT),
+        &root().join(SAMPLE_DATA),
+        &target,
+        &[],
+    )
+    .success();
     std::fs::write(target.join("keep.txt"), "x").unwrap();
     run(
         &root().join(SAMPLE_INCIDENT),

@@ -263,3 +263,228 @@ fn fifo_as_an_input_is_refused_at_once() {
             "`charges/b.csv` is not a regular file",
         ));
 }
+
+fn run_to(data: &Path, out: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
+    command(&["run", "--quiet"], data)
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .assert()
+}
+
+/// Entries of `dir` that a run leaves only while it works.
+fn leftovers(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().to_string())
+        .filter(|name| name.starts_with(".redress-") || name.ends_with(".redress-old"))
+        .collect()
+}
+
+#[test]
+fn force_does_not_replace_a_directory_redress_did_not_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let precious = dir.path().join("precious");
+    std::fs::create_dir(&precious).unwrap();
+    std::fs::write(precious.join("thesis.txt"), "years of work").unwrap();
+    run_to(&root().join(DATA), &precious, &["--force"])
+        .code(73)
+        .stderr(predicate::str::contains(
+            "it was not written by redress (it has no manifest.json of redress)",
+        ));
+    assert!(precious.join("thesis.txt").exists());
+    assert!(leftovers(dir.path()).is_empty());
+    // An earlier output of redress is replaced.
+    let out = dir.path().join("out");
+    run_to(&root().join(DATA), &out, &[]).success();
+    run_to(&root().join(DATA), &out, &["--force"]).success();
+    assert!(out.join("manifest.json").exists());
+    assert!(leftovers(dir.path()).is_empty());
+}
+
+#[test]
+fn force_never_deletes_the_inputs() {
+    let data = charges_edited(|bytes| bytes);
+    for out in [data.path().to_path_buf(), data.path().join("..")] {
+        run_to(data.path(), &out, &["--force"])
+            .code(73)
+            .stderr(predicate::str::contains("an input of this run"));
+        assert!(data.path().join("charges.csv").exists());
+    }
+}
+
+#[test]
+fn demo_does_not_delete_a_directory_it_did_not_create() {
+    let dir = tempfile::tempdir().unwrap();
+    let precious = dir.path().join("precious");
+    std::fs::create_dir(&precious).unwrap();
+    std::fs::write(precious.join("notes.txt"), "keep").unwrap();
+    Command::cargo_bin("redress")
+        .unwrap()
+        .args(["demo", "--out"])
+        .arg(&precious)
+        .assert()
+        .code(73)
+        .stderr(predicate::str::contains("not written by redress"));
+    assert!(precious.join("notes.txt").exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn out_as_a_dangling_symlink_leaves_no_staging_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), &out).unwrap();
+    run_to(&root().join(DATA), &out, &[])
+        .code(73)
+        .stderr(predicate::str::contains("it is a symbolic link"));
+    assert!(leftovers(dir.path()).is_empty());
+}
+
+#[test]
+fn leftovers_of_a_killed_run_are_removed_by_the_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    // What `kill -9` leaves: a staging directory (with bank details) of a process that is gone
+    // (pid 0 is never a user process).
+    let stale = dir.path().join(".redress-0-staging-abc123");
+    std::fs::create_dir(&stale).unwrap();
+    std::fs::write(stale.join("bank_transfers.csv"), "secret").unwrap();
+    let out = dir.path().join("out");
+    run_to(&root().join(DATA), &out, &[]).success();
+    assert!(
+        leftovers(dir.path()).is_empty(),
+        "{:?}",
+        leftovers(dir.path())
+    );
+}
+
+#[test]
+fn a_force_killed_between_its_renames_is_rolled_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    run_to(&root().join(DATA), &out, &[]).success();
+    // Killed after moving the previous output aside, before moving the new one in.
+    std::fs::rename(&out, dir.path().join("out.redress-old")).unwrap();
+    run_to(&root().join(DATA), &out, &[])
+        .code(73)
+        .stderr(predicate::str::contains("already exists"));
+    assert!(
+        out.join("manifest.json").exists(),
+        "the previous output is back"
+    );
+    assert!(leftovers(dir.path()).is_empty());
+    // Killed after the new output was in place, before the old one was removed.
+    std::fs::create_dir(dir.path().join("out.redress-old")).unwrap();
+    run_to(&root().join(DATA), &out, &["--force"]).success();
+    assert!(leftovers(dir.path()).is_empty());
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn sigterm_and_sigint_leave_no_staging_or_scratch() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    Command::cargo_bin("redress")
+        .unwrap()
+        .args(["generate", "--accounts", "20000", "--months", "24", "--out"])
+        .arg(&data)
+        .assert()
+        .success();
+    let temp = dir.path().join("tmp");
+    std::fs::create_dir(&temp).unwrap();
+    let mut interrupted = 0;
+    for signal in ["TERM", "INT", "HUP"] {
+        let out = dir.path().join(format!("out-{signal}"));
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("redress"))
+            .args(["run", "--quiet", "--incident"])
+            .arg(data.join("incidents/missed_cancellation.toml"))
+            .arg("--data")
+            .arg(&data)
+            .arg("--out")
+            .arg(&out)
+            .env("TMPDIR", &temp)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Wait until the run has created its staging directory, then interrupt it.
+        let started = std::time::Instant::now();
+        while leftovers(dir.path()).is_empty() {
+            assert!(
+                started.elapsed().as_secs() < 60,
+                "no staging directory appeared"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let killed = std::process::Command::new("kill")
+            .args([format!("-{signal}"), child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let status = child.wait().unwrap();
+        if status.success() {
+            // Finished before the signal: nothing to clean, but it must have left nothing.
+            std::fs::remove_dir_all(&out).unwrap();
+        } else {
+            assert_eq!(status.code(), Some(130), "{signal}");
+            assert!(!out.exists(), "{signal}");
+            interrupted += 1;
+        }
+        assert!(
+            leftovers(dir.path()).is_empty(),
+            "{signal}: {:?}",
+            leftovers(dir.path())
+        );
+        assert!(
+            leftovers(&temp).is_empty(),
+            "{signal}: {:?}",
+            leftovers(&temp)
+        );
+    }
+    assert!(interrupted > 0, "every run finished before its signal");
+}
+
+#[test]
+fn missing_incident_file_is_input_missing() {
+    Command::cargo_bin("redress")
+        .unwrap()
+        .current_dir(root())
+        .args([
+            "check",
+            "--incident",
+            "no-such-incident.toml",
+            "--data",
+            DATA,
+        ])
+        .assert()
+        .code(66)
+        .stderr(predicate::str::contains("no-such-incident.toml"));
+}
+
+#[test]
+fn unwritable_scratch_space_is_not_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    command(&["check", "--encoding", "cp932"], &root().join(DATA))
+        .env("TMPDIR", dir.path().join("missing"))
+        .assert()
+        .code(73);
+}
+
+#[test]
+fn terminal_control_characters_in_values_are_escaped() {
+    let data = charges_edited(|bytes| {
+        with_row(bytes, 3, |line| {
+            String::from_utf8_lossy(line)
+                .replacen(",417,", ",\u{1b}]0;owned\u{7},", 1)
+                .into_bytes()
+        })
+    });
+    let assert = check(data.path()).code(65);
+    let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+    assert!(
+        !stderr.contains('\u{1b}') && !stderr.contains('\u{7}'),
+        "{stderr:?}"
+    );
+    assert!(stderr.contains("\\u{1b}]0;owned\\u{7}"), "{stderr}");
+}

@@ -46,6 +46,15 @@ pub enum LoadError {
     },
     #[error("cannot read `{file}`: {message}")]
     Read { file: String, message: String },
+    /// The scratch space (a UTF-8 copy of a CP932 file) cannot be written: not the data's fault.
+    #[error(
+        "cannot write the scratch copy of `{file}` in `{dir}`: {message}\nhint: free space in the temporary directory or point TMPDIR elsewhere"
+    )]
+    Scratch {
+        file: String,
+        dir: String,
+        message: String,
+    },
 }
 
 /// Text encoding of CSV inputs.
@@ -416,8 +425,16 @@ fn transcode_cp932(source: &Path, target: &Path, display: &str) -> Result<(), Lo
         file: display.to_string(),
         message: error.to_string(),
     };
+    let write_error = |error: std::io::Error| LoadError::Scratch {
+        file: display.to_string(),
+        dir: target
+            .parent()
+            .map(|dir| dir.display().to_string())
+            .unwrap_or_default(),
+        message: error.to_string(),
+    };
     let mut input = std::fs::File::open(source).map_err(read_error)?;
-    let mut output = std::io::BufWriter::new(std::fs::File::create(target).map_err(read_error)?);
+    let mut output = std::io::BufWriter::new(std::fs::File::create(target).map_err(write_error)?);
     let mut decoder = encoding_rs::SHIFT_JIS.new_decoder_without_bom_handling();
     let mut buffer = vec![0u8; 1 << 20];
     let mut text = String::with_capacity(1 << 21);
@@ -435,7 +452,7 @@ fn transcode_cp932(source: &Path, target: &Path, display: &str) -> Result<(), Lo
             );
             consumed += used;
             line += text.matches('\n').count() as u64;
-            output.write_all(text.as_bytes()).map_err(read_error)?;
+            output.write_all(text.as_bytes()).map_err(write_error)?;
             match result {
                 encoding_rs::DecoderResult::InputEmpty => break,
                 encoding_rs::DecoderResult::OutputFull => {
@@ -454,7 +471,7 @@ fn transcode_cp932(source: &Path, target: &Path, display: &str) -> Result<(), Lo
             break;
         }
     }
-    output.flush().map_err(read_error)
+    output.flush().map_err(write_error)
 }
 
 /// A file scanned by polars, with its columns checked against the table's specification.
