@@ -44,12 +44,8 @@ impl RunError {
             }
             RunError::Config(_) | RunError::Usage(_) => EXIT_USAGE,
             RunError::Load(error) => load_exit_code(error),
-            RunError::Identify(error) | RunError::Compute(ComputeError::Identify(error)) => {
-                identify_exit_code(error)
-            }
-            RunError::Compute(ComputeError::Interest(InterestError::Overflow(_))) => EXIT_INTERNAL,
-            RunError::Compute(ComputeError::Interest(_)) => EXIT_USAGE,
-            RunError::Compute(ComputeError::Overflow(_)) => EXIT_DATA,
+            RunError::Identify(error) => identify_exit_code(error),
+            RunError::Compute(error) => compute_exit_code(error.cause()),
             RunError::Ledger(_) | RunError::Internal(_) => EXIT_INTERNAL,
             RunError::Output(_) => EXIT_OUTPUT,
         }
@@ -80,6 +76,15 @@ pub fn printable(message: &str) -> String {
     out
 }
 
+fn compute_exit_code(error: &ComputeError) -> u8 {
+    match error {
+        ComputeError::Identify(error) => identify_exit_code(error),
+        ComputeError::Interest(InterestError::Overflow(_)) => EXIT_INTERNAL,
+        ComputeError::Interest(_) => EXIT_USAGE,
+        ComputeError::Overflow(_) | ComputeError::At { .. } => EXIT_DATA,
+    }
+}
+
 /// Data that cannot be computed (a rule's bad data, disagreeing paid_on, amounts out of range) is
 /// bad input.
 fn identify_exit_code(error: &IdentifyError) -> u8 {
@@ -87,6 +92,7 @@ fn identify_exit_code(error: &IdentifyError) -> u8 {
         IdentifyError::Load(error) => load_exit_code(error),
         IdentifyError::Rule(_)
         | IdentifyError::Overflow(_)
+        | IdentifyError::InvoiceOverflow { .. }
         | IdentifyError::PaidOnDisagrees { .. } => EXIT_DATA,
     }
 }

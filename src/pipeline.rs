@@ -314,6 +314,9 @@ pub fn run(
 
     reporter.step("hashing input files");
     let hashes = hashes.wait()?;
+    for table in [&tables.accounts, &tables.charges, &tables.events] {
+        load::verify_unchanged(table)?;
+    }
     let manifest = manifest(settings, &computed, &files, &hashes, started);
     reporter.step("committing output directory");
     staging.write("manifest.json", &render::manifest::render(&manifest))?;

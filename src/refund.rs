@@ -22,6 +22,31 @@ pub enum ComputeError {
     Interest(#[from] InterestError),
     #[error(transparent)]
     Overflow(#[from] Overflow),
+    /// Where a computation failed: the account, and the invoice when known.
+    #[error("account `{account_id}`{}: {source}", billing_month.map(|month| format!(", invoice {month}")).unwrap_or_default())]
+    At {
+        account_id: String,
+        billing_month: Option<Month>,
+        source: Box<ComputeError>,
+    },
+}
+
+impl ComputeError {
+    /// The error without its location.
+    pub fn cause(&self) -> &ComputeError {
+        match self {
+            ComputeError::At { source, .. } => source.cause(),
+            other => other,
+        }
+    }
+
+    fn at(self, account_id: &str, billing_month: Option<Month>) -> ComputeError {
+        ComputeError::At {
+            account_id: account_id.to_string(),
+            billing_month,
+            source: Box::new(self),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -230,11 +255,16 @@ pub fn trace(
     refund_date: Option<NaiveDate>,
     input: &AccountInvoices,
 ) -> Result<(Vec<Invoice>, Outcome), ComputeError> {
+    let account_id = &input.account.account_id;
     let mut invoices = Vec::with_capacity(input.invoices.len());
     for invoice in &input.invoices {
-        invoices.push(self::invoice(incident, refund_date, invoice)?);
+        invoices.push(
+            self::invoice(incident, refund_date, invoice)
+                .map_err(|error| error.at(account_id, Some(invoice.billing_month)))?,
+        );
     }
-    let outcome = summarize(incident, &input.account, &invoices)?;
+    let outcome = summarize(incident, &input.account, &invoices)
+        .map_err(|error| error.at(account_id, None))?;
     Ok((invoices, outcome))
 }
 
@@ -499,6 +529,20 @@ mod tests {
         let id = refund_id("ntt-2001-myline", "A1");
         assert_eq!(id, "6bc2e824a1b00042");
         assert_ne!(id, refund_id("ntt-2001-myline", "A2"));
+    }
+
+    #[test]
+    fn errors_name_their_account_and_invoice() {
+        let error =
+            ComputeError::Interest(InterestError::Overflow(4095)).at("A1", Month::parse("2009-03"));
+        assert_eq!(
+            error.to_string(),
+            "account `A1`, invoice 2009-03: interest overflows for an invoice of 4095 minor units"
+        );
+        assert!(matches!(
+            error.cause(),
+            ComputeError::Interest(InterestError::Overflow(4095))
+        ));
     }
 
     #[test]

@@ -488,3 +488,50 @@ fn terminal_control_characters_in_values_are_escaped() {
     );
     assert!(stderr.contains("\\u{1b}]0;owned\\u{7}"), "{stderr}");
 }
+
+#[test]
+fn overflow_errors_say_which_account_and_invoice() {
+    // 9,300 rows of 10^15 yen in one invoice: each cell is in range, their sum is not.
+    let data = charges_edited(|mut bytes| {
+        let row = "ADSL-0001,2009-03,2009-03-01,2009-03-31,isp_fee,1,1000000000000000,,,1000000000000000,0.05,2009-04-26\n";
+        for _ in 0..9300 {
+            bytes.extend_from_slice(row.as_bytes());
+        }
+        bytes
+    });
+    check(data.path())
+        .code(65)
+        .stderr(predicate::str::contains(
+            "account `ADSL-0001`, invoice 2009-03: arithmetic overflow while computing an invoice's billed amount",
+        ));
+}
+
+#[test]
+fn an_input_appended_to_during_the_run_is_refused() {
+    use redress::load;
+    let data = charges_edited(|bytes| bytes);
+    let scratch = tempfile::tempdir().unwrap();
+    let table = load::discover(
+        data.path(),
+        "charges",
+        load::CHARGE_COLUMNS,
+        load::Encoding::Utf8,
+        scratch.path(),
+    )
+    .unwrap();
+    load::verify_unchanged(&table).unwrap();
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(data.path().join("charges.csv"))
+        .unwrap();
+    std::io::Write::write_all(
+        &mut file,
+        b"ADSL-0001,2009-03,2009-03-01,2009-03-31,isp_fee,1,1000,,,1000,0.05,2009-04-26\n",
+    )
+    .unwrap();
+    let error = load::verify_unchanged(&table).unwrap_err().to_string();
+    assert!(
+        error.contains("`charges.csv` changed while redress was reading it"),
+        "{error}"
+    );
+}

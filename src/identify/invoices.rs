@@ -662,15 +662,21 @@ fn assemble(
                 });
             }
             let mut groups_of_invoice = Vec::with_capacity(invoice_end - row);
+            let located = |source: Overflow| IdentifyError::InvoiceOverflow {
+                account_id: account.account_id.clone(),
+                billing_month,
+                source,
+            };
             for r in row..invoice_end {
                 let mantissa = i128::from(rate_hi[r]) * RATE_SPLIT + i128::from(rate_lo[r]);
                 groups_of_invoice.push(GroupInput {
                     tax_rate: Decimal::try_from_i128_with_scale(mantissa, RATE_SCALE as u32)
-                        .map_err(|_| Overflow("a tax rate"))?
+                        .map_err(|_| located(Overflow("a tax rate")))?
                         .normalize(),
                     billed: i64::try_from(billed[r])
-                        .map_err(|_| Overflow("an invoice's billed amount"))?,
-                    diff: i64::try_from(diff[r]).map_err(|_| Overflow("an invoice's diff"))?,
+                        .map_err(|_| located(Overflow("an invoice's billed amount")))?,
+                    diff: i64::try_from(diff[r])
+                        .map_err(|_| located(Overflow("an invoice's diff")))?,
                     rows: rows[r],
                     untouched_rows: rows[r] - touched[r],
                 });

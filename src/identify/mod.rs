@@ -71,6 +71,14 @@ pub enum IdentifyError {
         billing_month: Month,
         values: String,
     },
+    #[error(
+        "account `{account_id}`, invoice {billing_month}: {source}\nhint: amounts this large cannot be a bill; check the rows of this invoice"
+    )]
+    InvoiceOverflow {
+        account_id: String,
+        billing_month: Month,
+        source: Overflow,
+    },
 }
 
 /// What identification found.

@@ -253,6 +253,50 @@ pub struct InputFile {
     pub scan_path: PathBuf,
     /// A CSV file's structure, checked when it was found.
     pub shape: Option<std::sync::Arc<shape::CsvShape>>,
+    /// Size and modification time when the file was found: the run must end with the same.
+    pub stamp: FileStamp,
+}
+
+/// What tells that a file changed: its size and modification time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileStamp {
+    pub len: u64,
+    pub modified: Option<std::time::SystemTime>,
+}
+
+impl FileStamp {
+    pub fn of(path: &Path) -> std::io::Result<FileStamp> {
+        let metadata = std::fs::metadata(path)?;
+        Ok(FileStamp {
+            len: metadata.len(),
+            modified: metadata.modified().ok(),
+        })
+    }
+}
+
+/// Refuses a run whose inputs changed after they were found: the hashes and row counts in the
+/// manifest would describe data the ledger was not computed from.
+pub fn verify_unchanged(table: &Table) -> Result<(), LoadError> {
+    for file in &table.files {
+        let now = FileStamp::of(&file.path).map_err(|error| LoadError::Read {
+            file: file.display.clone(),
+            message: error.to_string(),
+        })?;
+        if now != file.stamp {
+            let sizes = if now.len == file.stamp.len {
+                format!("{} bytes, modified again", now.len)
+            } else {
+                format!("{} → {} bytes", file.stamp.len, now.len)
+            };
+            return Err(LoadError::Bad {
+                message: format!(
+                    "`{}` changed while redress was reading it ({sizes}); nothing was written\nhint: run on a copy of the export that nothing writes to",
+                    file.display
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// A table's files and its columns.
@@ -368,6 +412,10 @@ pub fn discover(
         } else {
             path.clone()
         };
+        let stamp = FileStamp::of(&path).map_err(|error| LoadError::Read {
+            file: display.clone(),
+            message: error.to_string(),
+        })?;
         let shape = match format {
             Format::Csv => Some(std::sync::Arc::new(shape::check(&scan_path, &display)?)),
             Format::Parquet => None,
@@ -378,6 +426,7 @@ pub fn discover(
             format,
             scan_path,
             shape,
+            stamp,
         });
     }
     Ok(Table {
