@@ -287,8 +287,11 @@ pub fn run(
 ) -> Result<RunReport, RunError> {
     let started = Instant::now();
     // Templates are checked before any work, so a typo fails fast.
-    let template_env = render::notices::environment(templates)
-        .map_err(|error| RunError::Usage(error.to_string()))?;
+    let template_env = render::notices::environment(templates).map_err(|error| {
+        RunError::Usage(format!(
+            "{error}\nhint: the variables a template can use are listed in the README (\"Notice templates\")"
+        ))
+    })?;
     let mut protected: Vec<&Path> = vec![&settings.data_dir, &settings.incident.path];
     protected.extend(templates);
     let staging = Staging::new(out, force, &protected)?;

@@ -535,3 +535,49 @@ fn an_input_appended_to_during_the_run_is_refused() {
         "{error}"
     );
 }
+
+/// A templates directory holding one notice template.
+fn templates_with(name: &str, text: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(name), text).unwrap();
+    dir
+}
+
+#[test]
+fn misspelled_template_variable_is_an_error_not_an_empty_name() {
+    let templates = templates_with("notice.en.md", "Dear {{ holder_nmae }},\n");
+    let dir = tempfile::tempdir().unwrap();
+    // Data that would fail to load proves the template is checked first.
+    let data = dir.path().join("no-data");
+    command(&["run", "--quiet"], &data)
+        .arg("--templates")
+        .arg(templates.path())
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("template `notice.en.md`"))
+        .stderr(predicate::str::contains("undefined value"))
+        .stderr(predicate::str::contains("holder_nmae"))
+        .stderr(predicate::str::contains("(in notice.en.md:1)"))
+        .stderr(predicate::str::contains("README"));
+    assert!(!dir.path().join("out").exists());
+}
+
+#[test]
+fn include_errors_surface_before_any_data_is_read() {
+    let templates = templates_with(
+        "press_release.ja.md",
+        "# {{ title }}\n{% include \"missing_footer.md\" %}\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    command(&["run", "--quiet"], &dir.path().join("no-data"))
+        .arg("--templates")
+        .arg(templates.path())
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("template `press_release.ja.md`"))
+        .stderr(predicate::str::contains("missing_footer.md"));
+}

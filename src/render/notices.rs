@@ -51,7 +51,7 @@ pub enum NoticeError {
 }
 
 /// One line of the refund statement.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct StatementLine {
     pub month: String,
     pub principal: String,
@@ -61,14 +61,14 @@ pub struct StatementLine {
 }
 
 /// A correction or under-billed amount of one invoice.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct AmountLine {
     pub month: String,
     pub amount: String,
 }
 
 /// One tax rate of the qualified return invoice.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct ReturnRateLine {
     /// `10%`, `8%（軽減税率）` / `8% (reduced rate)`.
     pub rate: String,
@@ -81,7 +81,7 @@ pub struct ReturnRateLine {
 
 /// The qualified return invoice (適格返還請求書) a notice carries: every element 消費税法 57条の4
 /// 第3項 lists.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct ReturnInvoiceSection {
     pub company: String,
     pub registration_number: String,
@@ -99,7 +99,7 @@ pub struct ReturnInvoiceSection {
 }
 
 /// Every variable a notice template can use (documented in README, "Notice templates").
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct NoticeContext {
     pub language: &'static str,
     pub title: String,
@@ -224,9 +224,67 @@ pub fn escape_markdown(text: &str) -> String {
     out
 }
 
-/// The template environment: built-in templates, overridden by files in `templates_dir`.
+/// A notice context with every section present, for checking templates before any data is read.
+fn sample_context(language: Language, channel: &'static str, class: &'static str) -> NoticeContext {
+    let line = || StatementLine {
+        month: "2009-03".into(),
+        principal: "1".into(),
+        tax: "1".into(),
+        interest: "1".into(),
+        total: "3".into(),
+    };
+    let amount = || AmountLine {
+        month: "2009-03".into(),
+        amount: "1".into(),
+    };
+    NoticeContext {
+        language: language_code(language),
+        title: "t".into(),
+        class,
+        channel,
+        invoices: vec![line()],
+        corrections: vec![amount()],
+        underbilled: vec![amount()],
+        has_refund: true,
+        has_corrections: true,
+        has_underbilled: true,
+        return_invoice: Some(ReturnInvoiceSection {
+            lines: vec![ReturnRateLine::default()],
+            excludes_earlier_sales: true,
+            ..ReturnInvoiceSection::default()
+        }),
+        ..NoticeContext::default()
+    }
+}
+
+/// Renders every notice template for every payout channel and class, with every section present,
+/// so that an undefined variable, a syntax error or a missing include is reported (exit 2) before
+/// any data is read.
+fn check_notice_templates(env: &Environment<'static>) -> Result<(), NoticeError> {
+    for language in [Language::Ja, Language::En] {
+        let name = format!("notice.{}.md", language_code(language));
+        for channel in ["bill_credit", "bank_transfer", "claim", "residual", "none"] {
+            for class in ["overbilled", "underbilled", "mixed"] {
+                render_template(env, &name, &sample_context(language, channel, class))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The template environment: built-in templates, overridden by files in `templates_dir`, each
+/// checked by rendering it (undefined variables are errors).
 pub fn environment(templates_dir: Option<&Path>) -> Result<Environment<'static>, NoticeError> {
+    let env = templates(templates_dir)?;
+    check_notice_templates(&env)?;
+    crate::render::summary::check_press_templates(&env)?;
+    Ok(env)
+}
+
+fn templates(templates_dir: Option<&Path>) -> Result<Environment<'static>, NoticeError> {
     let mut env = Environment::new();
+    // `{{ holder_nmae }}` is an error naming the template and line, not an empty string.
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     env.set_auto_escape_callback(|name| {
         if name.ends_with(".md") {
             AutoEscape::Custom("markdown".into())

@@ -320,7 +320,7 @@ fn minor_of(text: &str, currency: Currency) -> i64 {
     money::parse_minor(text, currency.digits).unwrap_or(0)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 struct PressRegion {
     region: String,
     overbilled: String,
@@ -332,7 +332,7 @@ struct PressRegion {
     average_refund: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 struct PressChannel {
     channel: &'static str,
     accounts: String,
@@ -340,7 +340,7 @@ struct PressChannel {
 }
 
 /// Every variable a press-release template can use; figures formatted for the language.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 struct PressContext {
     announced_on: String,
     company: String,
@@ -376,6 +376,27 @@ struct PressContext {
     channels: Vec<PressChannel>,
     bill_credit_month: String,
     refund_date: String,
+}
+
+/// Renders both press-release templates with every section present (see
+/// `notices::environment`).
+pub fn check_press_templates(env: &minijinja::Environment<'static>) -> Result<(), NoticeError> {
+    let context = PressContext {
+        regions: vec![PressRegion::default()],
+        channels: vec![PressChannel::default()],
+        has_distribution: true,
+        has_corrections: true,
+        has_underbilled: true,
+        ..PressContext::default()
+    };
+    for language in [Language::Ja, Language::En] {
+        render_template(
+            env,
+            &format!("press_release.{}.md", language_code(language)),
+            &context,
+        )?;
+    }
+    Ok(())
 }
 
 /// The press release in one language, from `press_release.LANG.md`.
