@@ -9,7 +9,7 @@
 mod describe;
 mod shape;
 
-pub use shape::{CsvShape, ShapeProblem};
+pub use shape::{CsvShape, ShapeProblem, check_bytes as check_csv_bytes};
 mod typed;
 
 pub use describe::{describe_problems, raw_rows};
