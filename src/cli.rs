@@ -68,7 +68,7 @@ pub struct InputArgs {
     /// Worker threads (default: all cores).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
-    /// No progress bars.
+    /// Print nothing but errors: no progress bars and no closing summary line.
     #[arg(long)]
     pub quiet: bool,
 }

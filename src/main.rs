@@ -63,12 +63,27 @@ fn run(cli: Cli) -> Result<ExitCode, RunError> {
             )?;
             if !settings.quiet {
                 let currency = settings.incident.currency;
+                let count = |n: u64, one: &str, many: &str| {
+                    let grouped = redress::render::notices::group_digits(&n.to_string());
+                    format!("{grouped} {}", if n == 1 { one } else { many })
+                };
+                let total = currency.format(report.totals.refund_total);
+                let (units, fraction) = total.split_once('.').unwrap_or((total.as_str(), ""));
+                let (sign, digits) = units.strip_prefix('-').map_or(("", units), |d| ("-", d));
+                let total = format!(
+                    "{sign}{}{}{fraction}",
+                    redress::render::notices::group_digits(digits),
+                    if fraction.is_empty() { "" } else { "." }
+                );
                 eprintln!(
-                    "redress: {} affected accounts ({} rows read, {} rejected); refund total {} {}; written to {}",
-                    report.totals.accounts_affected,
-                    report.rows_read,
-                    report.rows_rejected,
-                    currency.format(report.totals.refund_total),
+                    "redress: {} ({} read, {} rejected); refund total {total} {}; written to {}",
+                    count(
+                        report.totals.accounts_affected,
+                        "affected account",
+                        "affected accounts"
+                    ),
+                    count(report.rows_read, "row", "rows"),
+                    count(report.rows_rejected, "row", "rows"),
                     currency.code,
                     report.out.display()
                 );

@@ -103,8 +103,10 @@ pub struct ReturnInvoiceSection {
 pub struct NoticeContext {
     pub language: &'static str,
     pub title: String,
-    /// The title without a trailing 「について」, for headings that add their own.
+    /// The title without a trailing 「について」 or apology, for headings that add their own.
     pub title_stem: String,
+    /// The title already speaks of the refund (「…の返金」): the heading does not repeat it.
+    pub title_has_refund: bool,
     pub company: String,
     pub issued_on: String,
     pub incident_id: String,
@@ -197,9 +199,20 @@ pub fn format_month(month: Month, language: Language) -> String {
     }
 }
 
-/// A Japanese title without its trailing 「について」 (「…の発生について」 → 「…の発生」).
+/// A Japanese title without what the headings add themselves: a trailing 「について」 and an
+/// apology (「…の発生について」 → 「…の発生」, 「…請求に関するお詫び」 → 「…請求」), so that a notice is
+/// never titled 「…に関するお詫びに関するお詫び…」.
 pub fn title_stem(title: &str) -> &str {
-    title.strip_suffix("について").unwrap_or(title)
+    let title = title.strip_suffix("について").unwrap_or(title);
+    for apology in ["に関するお詫び", "についてのお詫び", "のお詫び", "お詫び"]
+    {
+        if let Some(stem) = title.strip_suffix(apology)
+            && !stem.is_empty()
+        {
+            return stem;
+        }
+    }
+    title
 }
 
 /// Escapes data for Markdown: HTML specials become entities and Markdown control characters are
@@ -524,6 +537,7 @@ pub fn context(
         language: language_code(language),
         title: incident.title.clone(),
         title_stem: title_stem(&incident.title).to_string(),
+        title_has_refund: title_stem(&incident.title).ends_with("返金"),
         company: incident.company.clone(),
         issued_on: incident
             .announced_on
@@ -702,6 +716,21 @@ mod tests {
             format_month(Month::parse("2001-09").unwrap(), Language::Ja),
             "2001年9月"
         );
+    }
+
+    #[test]
+    fn titles_compose_without_repeating_themselves() {
+        let heading = |title: &str| format!("{}に関するお詫び", title_stem(title));
+        assert_eq!(
+            heading("NURO 光サービス開通工事および請求に関するお詫び"),
+            "NURO 光サービス開通工事および請求に関するお詫び"
+        );
+        assert_eq!(
+            heading("退会月の料金計算誤りによる過大請求について"),
+            "退会月の料金計算誤りによる過大請求に関するお詫び"
+        );
+        assert_eq!(title_stem("料金誤りのお詫び"), "料金誤り");
+        assert_eq!(title_stem("お詫び"), "お詫び");
     }
 
     #[test]
