@@ -46,6 +46,27 @@ impl Settings {
                 ),
             });
         }
+        if let (Some(date), Some(_), "JPY") =
+            (refund_date, &incident.payout.zengin, incident.currency.code)
+            && let Some(why) = bank_holiday(date)
+        {
+            let key = if args.refund_date.is_some() {
+                "--refund-date"
+            } else {
+                "incident.refund_date"
+            };
+            return Err(ConfigError::Key {
+                path: args.incident.clone(),
+                key: key.to_string(),
+                message: format!(
+                    "{date} is {why}: the Zengin transfer file is dated on the refund date, and banks do not execute transfers on it"
+                ),
+                hint: Some(format!(
+                    "choose a bank business day, e.g. {}",
+                    next_business_day(date)
+                )),
+            });
+        }
         if args.threads == Some(0) {
             return Err(ConfigError::Key {
                 path: args.incident.clone(),
@@ -69,5 +90,46 @@ impl Settings {
             threads: args.threads,
             quiet: args.quiet,
         })
+    }
+}
+
+/// Why Japanese banks are closed on `date`, if they are: weekends and the year-end holidays
+/// (12/31–1/3). National holidays are not known to redress (no calendar is bundled).
+pub fn bank_holiday(date: NaiveDate) -> Option<&'static str> {
+    use chrono::{Datelike, Weekday};
+    match (date.weekday(), date.month(), date.day()) {
+        (Weekday::Sat, _, _) => Some("a Saturday"),
+        (Weekday::Sun, _, _) => Some("a Sunday"),
+        (_, 12, 31) | (_, 1, 1..=3) => Some("a year-end bank holiday (12/31–1/3)"),
+        _ => None,
+    }
+}
+
+/// The first day from `date` on that is not a [`bank_holiday`].
+pub fn next_business_day(date: NaiveDate) -> NaiveDate {
+    let mut day = date;
+    while bank_holiday(day).is_some() {
+        day = day.succ_opt().unwrap_or(day);
+        if day == NaiveDate::MAX {
+            break;
+        }
+    }
+    day
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bank_holidays() {
+        let date = |text: &str| NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap();
+        assert_eq!(bank_holiday(date("2009-05-31")), Some("a Sunday"));
+        assert_eq!(bank_holiday(date("2009-05-30")), Some("a Saturday"));
+        assert_eq!(bank_holiday(date("2009-05-29")), None);
+        assert!(bank_holiday(date("2024-12-31")).is_some());
+        assert!(bank_holiday(date("2025-01-03")).is_some());
+        assert_eq!(next_business_day(date("2009-05-30")), date("2009-06-01"));
+        assert_eq!(next_business_day(date("2024-12-31")), date("2025-01-06"));
     }
 }

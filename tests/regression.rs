@@ -597,3 +597,17 @@ fn include_errors_surface_before_any_data_is_read() {
         .stderr(predicate::str::contains("template `press_release.ja.md`"))
         .stderr(predicate::str::contains("missing_footer.md"));
 }
+
+#[test]
+fn a_zengin_transfer_dated_on_a_sunday_is_refused() {
+    command(
+        &["check", "--refund-date", "2009-05-31"],
+        &root().join(DATA),
+    )
+    .assert()
+    .code(2)
+    .stderr(predicate::str::contains(
+        "key `--refund-date`: 2009-05-31 is a Sunday",
+    ))
+    .stderr(predicate::str::contains("e.g. 2009-06-01"));
+}
