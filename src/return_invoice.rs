@@ -221,6 +221,19 @@ fn account_lines(
     Ok(())
 }
 
+/// The lines of each account, in their order.
+pub fn by_account(lines: &[ReturnLine]) -> std::collections::HashMap<&str, Vec<&ReturnLine>> {
+    let mut by_account: std::collections::HashMap<&str, Vec<&ReturnLine>> =
+        std::collections::HashMap::new();
+    for line in lines {
+        by_account
+            .entry(line.account_id.as_str())
+            .or_default()
+            .push(line);
+    }
+    by_account
+}
+
 /// Whether the account's notice carries the return-invoice section under `policy`.
 pub fn in_notice(policy: &Policy, account_lines: &[&ReturnLine]) -> bool {
     if !matches!(policy.issuer, Issuer::Registered(_)) {

@@ -540,18 +540,17 @@ pub(crate) fn scan(table: &Table, file: &InputFile) -> Result<ScannedFile, LoadE
         // flagged; polars reads past them rather than stopping at them.
         Format::Csv => LazyCsvReader::new(path)
             .with_has_header(true)
-            .with_truncate_ragged_lines(file.shape.as_ref().is_some_and(|shape| {
-                shape.bad_rows.iter().any(|(_, problem)| {
-                    matches!(problem, ShapeProblem::FieldCount { found, expected } if found > expected)
-                })
-            }))
+            .with_truncate_ragged_lines(
+                file.shape
+                    .as_ref()
+                    .is_some_and(|shape| shape.has_long_rows()),
+            )
             .with_encoding(
-                if file.shape.as_ref().is_some_and(|shape| {
-                    shape
-                        .bad_rows
-                        .iter()
-                        .any(|(_, problem)| *problem == ShapeProblem::InvalidUtf8)
-                }) {
+                if file
+                    .shape
+                    .as_ref()
+                    .is_some_and(|shape| shape.has_invalid_utf8())
+                {
                     CsvEncoding::LossyUtf8
                 } else {
                     CsvEncoding::Utf8

@@ -43,6 +43,20 @@ impl CsvShape {
             .map(|index| self.bad_rows[index].1)
     }
 
+    /// Some row has more fields than the header (polars must be told to read past it).
+    pub fn has_long_rows(&self) -> bool {
+        self.bad_rows.iter().any(|(_, problem)| {
+            matches!(problem, ShapeProblem::FieldCount { found, expected } if found > expected)
+        })
+    }
+
+    /// Some row holds bytes that are not UTF-8 (polars must read the file lossily).
+    pub fn has_invalid_utf8(&self) -> bool {
+        self.bad_rows
+            .iter()
+            .any(|(_, problem)| *problem == ShapeProblem::InvalidUtf8)
+    }
+
     /// The column to name for a row's problem: the first missing one, or none.
     pub fn column_of(&self, problem: ShapeProblem) -> String {
         match problem {

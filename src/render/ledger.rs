@@ -313,14 +313,7 @@ fn bill_credits_csv(
         .bill_credit_month
         .map(|month| month.to_string())
         .unwrap_or_default();
-    let mut lines_of: std::collections::HashMap<&str, Vec<&ReturnLine>> =
-        std::collections::HashMap::new();
-    for line in returns {
-        lines_of
-            .entry(line.account_id.as_str())
-            .or_default()
-            .push(line);
-    }
+    let lines_of = return_invoice::by_account(returns);
     for credit in &plan.bill_credits {
         let amount = money(credit.amount);
         let fields = [

@@ -636,14 +636,7 @@ pub fn write_all(
 ) -> Result<Vec<u8>, NoticeError> {
     let pairs: Vec<(&AccountRefund, &Account)> =
         refunds.iter().zip(accounts.iter().copied()).collect();
-    let mut returns_of: std::collections::HashMap<&str, Vec<&ReturnLine>> =
-        std::collections::HashMap::new();
-    for line in returns {
-        returns_of
-            .entry(line.account_id.as_str())
-            .or_default()
-            .push(line);
-    }
+    let returns_of = return_invoice::by_account(returns);
     let chunks: Vec<Vec<[String; 5]>> = pairs
         .par_chunks(CHUNK)
         .map(|chunk| {
