@@ -405,6 +405,11 @@ pub fn discover(
     for (index, path) in paths.into_iter().enumerate() {
         let format = format_of(&path).unwrap_or(Format::Csv);
         let display = display_name(data_dir, &path);
+        // Taken before the first read, so that a change during transcoding is caught too.
+        let stamp = FileStamp::of(&path).map_err(|error| LoadError::Read {
+            file: display.clone(),
+            message: error.to_string(),
+        })?;
         let scan_path = if format == Format::Csv && encoding == Encoding::Cp932 {
             let target = scratch.join(format!("{name}-{index}.utf8.csv"));
             transcode_cp932(&path, &target, &display)?;
@@ -412,10 +417,6 @@ pub fn discover(
         } else {
             path.clone()
         };
-        let stamp = FileStamp::of(&path).map_err(|error| LoadError::Read {
-            file: display.clone(),
-            message: error.to_string(),
-        })?;
         let shape = match format {
             Format::Csv => Some(std::sync::Arc::new(shape::check(&scan_path, &display)?)),
             Format::Parquet => None,
