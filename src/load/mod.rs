@@ -315,6 +315,26 @@ pub fn discover(
     encoding: Encoding,
     scratch: &Path,
 ) -> Result<Table, LoadError> {
+    let chosen = table_path(data_dir, name)?;
+    refuse_special(data_dir, &chosen)?;
+    let paths = if chosen.is_dir() {
+        directory_files(data_dir, &chosen)?
+    } else {
+        vec![chosen]
+    };
+    let mut files = Vec::with_capacity(paths.len());
+    for (index, path) in paths.into_iter().enumerate() {
+        files.push(input_file(data_dir, name, index, path, encoding, scratch)?);
+    }
+    Ok(Table {
+        name,
+        columns,
+        files,
+    })
+}
+
+/// The one of `NAME.parquet`, `NAME.csv`, `NAME/` that exists.
+fn table_path(data_dir: &Path, name: &str) -> Result<PathBuf, LoadError> {
     if !data_dir.is_dir() {
         return Err(LoadError::Missing {
             message: format!(
@@ -329,111 +349,109 @@ pub fn discover(
         data_dir.join(name),
     ];
     let present: Vec<&PathBuf> = candidates.iter().filter(|path| path.exists()).collect();
-    let chosen = match present.as_slice() {
-        [] => {
-            return Err(LoadError::Missing {
-                message: format!(
-                    "table `{name}` not found in `{}`\nhint: provide `{name}.csv`, `{name}.parquet` or a directory `{name}/` of such files",
-                    data_dir.display()
-                ),
-            });
-        }
-        [one] => *one,
+    match present.as_slice() {
+        [] => Err(LoadError::Missing {
+            message: format!(
+                "table `{name}` not found in `{}`\nhint: provide `{name}.csv`, `{name}.parquet` or a directory `{name}/` of such files",
+                data_dir.display()
+            ),
+        }),
+        [one] => Ok((*one).clone()),
         several => {
             let names: Vec<String> = several
                 .iter()
                 .map(|path| format!("`{}`", display_name(data_dir, path)))
                 .collect();
-            return Err(LoadError::Bad {
+            Err(LoadError::Bad {
                 message: format!(
                     "table `{name}` is given more than once: {}\nhint: keep exactly one of them",
                     names.join(" and ")
                 ),
-            });
+            })
         }
+    }
+}
+
+/// The CSV and Parquet files directly inside a table directory, sorted; anything else there
+/// (but hidden files) is refused.
+fn directory_files(data_dir: &Path, dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    let read_error = |error: std::io::Error| LoadError::Read {
+        file: display_name(data_dir, dir),
+        message: error.to_string(),
     };
     let mut paths = Vec::new();
-    refuse_special(data_dir, chosen)?;
-    if chosen.is_dir() {
-        let entries = std::fs::read_dir(chosen).map_err(|error| LoadError::Read {
-            file: display_name(data_dir, chosen),
-            message: error.to_string(),
-        })?;
-        for entry in entries {
-            let entry = entry.map_err(|error| LoadError::Read {
-                file: display_name(data_dir, chosen),
-                message: error.to_string(),
-            })?;
-            let path = entry.path();
-            let file_name = entry.file_name().to_string_lossy().to_string();
-            if file_name.starts_with('.') {
-                continue;
-            }
-            refuse_special(data_dir, &path)?;
-            if path.is_dir() {
-                return Err(LoadError::Bad {
-                    message: format!(
-                        "`{}` is a directory inside a table directory\nhint: redress reads only the files directly inside `{}`; move the files up or the directory out",
-                        display_name(data_dir, &path),
-                        display_name(data_dir, chosen)
-                    ),
-                });
-            }
-            if format_of(&path).is_none() {
-                return Err(LoadError::Bad {
-                    message: format!(
-                        "`{}` is neither .csv nor .parquet\nhint: a table directory holds only the table's CSV or Parquet files",
-                        display_name(data_dir, &path)
-                    ),
-                });
-            }
-            paths.push(path);
+    for entry in std::fs::read_dir(dir).map_err(read_error)? {
+        let entry = entry.map_err(read_error)?;
+        let path = entry.path();
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
         }
-        paths.sort();
-        if paths.is_empty() {
-            return Err(LoadError::Missing {
+        refuse_special(data_dir, &path)?;
+        if path.is_dir() {
+            return Err(LoadError::Bad {
                 message: format!(
-                    "table directory `{}` holds no .csv or .parquet file",
-                    display_name(data_dir, chosen)
+                    "`{}` is a directory inside a table directory\nhint: redress reads only the files directly inside `{}`; move the files up or the directory out",
+                    display_name(data_dir, &path),
+                    display_name(data_dir, dir)
                 ),
             });
         }
-    } else {
-        paths.push(chosen.clone());
+        if format_of(&path).is_none() {
+            return Err(LoadError::Bad {
+                message: format!(
+                    "`{}` is neither .csv nor .parquet\nhint: a table directory holds only the table's CSV or Parquet files",
+                    display_name(data_dir, &path)
+                ),
+            });
+        }
+        paths.push(path);
     }
-    let mut files = Vec::with_capacity(paths.len());
-    for (index, path) in paths.into_iter().enumerate() {
-        let format = format_of(&path).unwrap_or(Format::Csv);
-        let display = display_name(data_dir, &path);
-        // Taken before the first read, so that a change during transcoding is caught too.
-        let stamp = FileStamp::of(&path).map_err(|error| LoadError::Read {
-            file: display.clone(),
-            message: error.to_string(),
-        })?;
-        let scan_path = if format == Format::Csv && encoding == Encoding::Cp932 {
-            let target = scratch.join(format!("{name}-{index}.utf8.csv"));
-            transcode_cp932(&path, &target, &display)?;
-            target
-        } else {
-            path.clone()
-        };
-        let shape = match format {
-            Format::Csv => Some(std::sync::Arc::new(shape::check(&scan_path, &display)?)),
-            Format::Parquet => None,
-        };
-        files.push(InputFile {
-            display,
-            path,
-            format,
-            scan_path,
-            shape,
-            stamp,
+    paths.sort();
+    if paths.is_empty() {
+        return Err(LoadError::Missing {
+            message: format!(
+                "table directory `{}` holds no .csv or .parquet file",
+                display_name(data_dir, dir)
+            ),
         });
     }
-    Ok(Table {
-        name,
-        columns,
-        files,
+    Ok(paths)
+}
+
+/// One input file: its stamp, a UTF-8 copy when it is CP932, and a CSV file's structure.
+fn input_file(
+    data_dir: &Path,
+    name: &str,
+    index: usize,
+    path: PathBuf,
+    encoding: Encoding,
+    scratch: &Path,
+) -> Result<InputFile, LoadError> {
+    let format = format_of(&path).unwrap_or(Format::Csv);
+    let display = display_name(data_dir, &path);
+    // Taken before the first read, so that a change during transcoding is caught too.
+    let stamp = FileStamp::of(&path).map_err(|error| LoadError::Read {
+        file: display.clone(),
+        message: error.to_string(),
+    })?;
+    let scan_path = if format == Format::Csv && encoding == Encoding::Cp932 {
+        let target = scratch.join(format!("{name}-{index}.utf8.csv"));
+        transcode_cp932(&path, &target, &display)?;
+        target
+    } else {
+        path.clone()
+    };
+    let shape = match format {
+        Format::Csv => Some(std::sync::Arc::new(shape::check(&scan_path, &display)?)),
+        Format::Parquet => None,
+    };
+    Ok(InputFile {
+        display,
+        path,
+        format,
+        scan_path,
+        shape,
+        stamp,
     })
 }
 

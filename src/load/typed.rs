@@ -220,15 +220,7 @@ fn typed_rows(
                 selected.with_column(lit(NULL).cast(IDX_DTYPE).alias(ROW))
             }
         };
-        let shape_flag = match (&file.shape, accounts) {
-            (Some(shape), None) if !shape.bad_rows.is_empty() => {
-                let rows: Vec<u64> = shape.bad_rows.iter().map(|(row, _)| *row).collect();
-                col(ROW)
-                    .cast(DataType::UInt64)
-                    .is_in(lit(Series::new("rows".into(), rows)).implode(false), false)
-            }
-            _ => lit(false),
-        };
+        let shape_flag = shape_flag(file, accounts.is_none());
         let mut values: Vec<Expr> = vec![
             lit(file_index as u32).cast(DataType::UInt32).alias(FILE),
             col(ROW),
@@ -277,6 +269,20 @@ fn typed_rows(
     concat(frames, args).map_err(|error| LoadError::Bad {
         message: format!("table `{}`: {error}", table.name),
     })
+}
+
+/// [`SHAPE`] for the rows of `file` whose CSV structure is bad; rows read without their numbers
+/// (`numbered` false, the second pass) are never reported, so never flagged.
+fn shape_flag(file: &super::InputFile, numbered: bool) -> Expr {
+    match &file.shape {
+        Some(shape) if numbered && !shape.bad_rows.is_empty() => {
+            let rows: Vec<u64> = shape.bad_rows.iter().map(|(row, _)| *row).collect();
+            col(ROW)
+                .cast(DataType::UInt64)
+                .is_in(lit(Series::new("rows".into(), rows)).implode(false), false)
+        }
+        _ => lit(false),
+    }
 }
 
 /// `true` when any cell of the row has a problem, or any of the `extra` row-level flags is set.
