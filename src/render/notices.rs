@@ -481,26 +481,13 @@ fn return_invoice_section(
     })
 }
 
-/// Builds the context of one notice; `returns` are the account's return-invoice lines.
-pub fn context(
-    incident: &Incident,
-    refund_date: Option<NaiveDate>,
-    plan: &PayoutPlan,
+/// The notice's statement: refunded invoices, corrections of unpaid bills, under-billed invoices.
+fn statement(
     refund: &AccountRefund,
-    account: &Account,
-    returns: &[&ReturnLine],
-) -> NoticeContext {
-    let language = account.language;
-    let currency = incident.currency;
+    currency: Currency,
+    language: Language,
+) -> (Vec<StatementLine>, Vec<AmountLine>, Vec<AmountLine>) {
     let money = |minor: i64| format_money(currency, minor, language);
-    let text = text_for(incident, language);
-    let return_invoice = return_invoice_section(
-        incident,
-        refund_date,
-        returns,
-        language,
-        text.service.clone(),
-    );
     let mut invoices = Vec::new();
     let mut corrections = Vec::new();
     let mut underbilled = Vec::new();
@@ -524,6 +511,30 @@ pub fn context(
             }),
         }
     }
+    (invoices, corrections, underbilled)
+}
+
+/// Builds the context of one notice; `returns` are the account's return-invoice lines.
+pub fn context(
+    incident: &Incident,
+    refund_date: Option<NaiveDate>,
+    plan: &PayoutPlan,
+    refund: &AccountRefund,
+    account: &Account,
+    returns: &[&ReturnLine],
+) -> NoticeContext {
+    let language = account.language;
+    let currency = incident.currency;
+    let money = |minor: i64| format_money(currency, minor, language);
+    let text = text_for(incident, language);
+    let return_invoice = return_invoice_section(
+        incident,
+        refund_date,
+        returns,
+        language,
+        text.service.clone(),
+    );
+    let (invoices, corrections, underbilled) = statement(refund, currency, language);
     let interest_rate_text = refund
         .invoices
         .iter()
