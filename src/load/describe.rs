@@ -60,8 +60,11 @@ pub fn raw_rows(table: &Table, rows: &DataFrame) -> Result<DataFrame, LoadError>
         let selected = Series::new("rows".into(), file_rows);
         frames.push(
             scanned
-                .frame
-                .with_row_index(ROW, Some(1))
+                .numbered(ROW)
+                .map_err(|error| LoadError::Read {
+                    file: file.display.clone(),
+                    message: error.to_string(),
+                })?
                 .filter(
                     col(ROW)
                         .cast(DataType::UInt32)

@@ -9,6 +9,9 @@
 //!
 //! A file without any quote is checked in parallel chunks (newline and comma positions found with
 //! `memchr`); a file with quotes by one strict state machine.
+//!
+//! The check also cuts the file's data into [`Piece`]s that start at a row, with the number of rows
+//! before each: polars reads them side by side, where on one file it finds row ends in one thread.
 
 use std::path::Path;
 
@@ -32,6 +35,16 @@ pub struct CsvShape {
     pub header: Vec<String>,
     /// Data rows (1-based, header excluded) whose structure is bad, in row order.
     pub bad_rows: Vec<(u64, ShapeProblem)>,
+    /// The data rows as consecutive byte ranges of the file, in order; empty when there are none.
+    pub pieces: Vec<Piece>,
+}
+
+/// Whole rows of a CSV file: bytes `start..end` of the file, after `rows_before` data rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Piece {
+    pub start: usize,
+    pub end: usize,
+    pub rows_before: u64,
 }
 
 impl CsvShape {
@@ -110,10 +123,17 @@ pub fn check(path: &Path, display: &str) -> Result<CsvShape, LoadError> {
 
 /// [`check`] over a file's bytes.
 pub fn check_bytes(bytes: &[u8], display: &str) -> Result<CsvShape, LoadError> {
-    check_in_chunks(bytes, display, CHUNK)
+    check_in_chunks(bytes, display, CHUNK, PIECE_BYTES)
 }
 
-fn check_in_chunks(bytes: &[u8], display: &str, chunk: usize) -> Result<CsvShape, LoadError> {
+/// [`check_bytes`] with chunks of `chunk` bytes and pieces of at least `piece_bytes`.
+pub(super) fn check_in_chunks(
+    bytes: &[u8],
+    display: &str,
+    chunk: usize,
+    piece_bytes: usize,
+) -> Result<CsvShape, LoadError> {
+    let file_length = bytes.len();
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let fatal = |what: String| LoadError::Bad {
         message: format!("`{display}` {what}"),
@@ -129,7 +149,7 @@ fn check_in_chunks(bytes: &[u8], display: &str, chunk: usize) -> Result<CsvShape
     check_header(&header, display)?;
     let data = &bytes[header_end.end..];
     let expected = header.len();
-    let mut bad_rows = if memchr::memchr(b'"', data).is_none() {
+    let (mut bad_rows, cuts) = if memchr::memchr(b'"', data).is_none() {
         unquoted(data, expected, chunk)
     } else {
         quoted(
@@ -138,12 +158,62 @@ fn check_in_chunks(bytes: &[u8], display: &str, chunk: usize) -> Result<CsvShape
             &invalid_utf8_offsets(data),
             &header,
             display,
+            chunk,
         )?
     };
     // One problem per row: a row with invalid bytes is named for them.
     bad_rows.sort_by_key(|(row, problem)| (*row, *problem != ShapeProblem::InvalidUtf8));
     bad_rows.dedup_by_key(|(row, _)| *row);
-    Ok(CsvShape { header, bad_rows })
+    let data_start = file_length - data.len();
+    let pieces = pieces(&cuts, data.len(), piece_bytes, MAX_PIECES)
+        .into_iter()
+        .map(|piece| Piece {
+            start: data_start + piece.start,
+            end: data_start + piece.end,
+            rows_before: piece.rows_before,
+        })
+        .collect();
+    Ok(CsvShape {
+        header,
+        bad_rows,
+        pieces,
+    })
+}
+
+/// polars reads a CSV file in pieces of at least this many bytes…
+const PIECE_BYTES: usize = 64 << 20;
+/// …and at most this many: enough for every core of a small machine to find row ends (more
+/// pieces only add readers that take turns).
+const MAX_PIECES: usize = 8;
+
+/// Consecutive pieces over `length` bytes of data, cut only at `cuts` (a row's start offset and
+/// the rows before it, ascending), each about `length / MAX` bytes but at least `minimum`.
+fn pieces(cuts: &[(usize, u64)], length: usize, minimum: usize, most: usize) -> Vec<Piece> {
+    if length == 0 {
+        return Vec::new();
+    }
+    let size = (length / most.max(1)).max(minimum).max(1);
+    let mut pieces = Vec::new();
+    let mut current = Piece {
+        start: 0,
+        end: length,
+        rows_before: 0,
+    };
+    for &(offset, rows_before) in cuts {
+        if offset > current.start && offset < length && offset - current.start >= size {
+            pieces.push(Piece {
+                end: offset,
+                ..current
+            });
+            current = Piece {
+                start: offset,
+                end: length,
+                rows_before,
+            };
+        }
+    }
+    pieces.push(current);
+    pieces
 }
 
 fn check_header(header: &[String], display: &str) -> Result<(), LoadError> {
@@ -187,11 +257,17 @@ fn header_names(text: &str, ends: &[(usize, bool)]) -> Vec<String> {
     names
 }
 
+/// Bad rows (1-based) with their problem.
+type BadRows = Vec<(u64, ShapeProblem)>;
+/// Offsets (from the data's start) where a row starts, with the number of rows before each.
+type Cuts = Vec<(usize, u64)>;
+
 /// Chunks of about this many bytes are checked in parallel.
 const CHUNK: usize = 32 << 20;
 
-/// A file without quotes: each line is a row, its fields one more than its commas.
-fn unquoted(data: &[u8], expected: usize, chunk: usize) -> Vec<(u64, ShapeProblem)> {
+/// A file without quotes: each line is a row, its fields one more than its commas. Returns the bad
+/// rows and where each chunk starts (offset, rows before it).
+fn unquoted(data: &[u8], expected: usize, chunk: usize) -> (BadRows, Cuts) {
     let mut bounds = vec![0usize];
     while let Some(&last) = bounds.last() {
         let target = last + chunk;
@@ -210,8 +286,10 @@ fn unquoted(data: &[u8], expected: usize, chunk: usize) -> Vec<(u64, ShapeProble
         .map(|&(start, end)| unquoted_chunk(&data[start..end], expected))
         .collect();
     let mut bad = Vec::new();
+    let mut cuts = Vec::with_capacity(chunks.len());
     let mut before = 0u64;
-    for (rows, chunk_bad) in results {
+    for ((start, _), (rows, chunk_bad)) in chunks.iter().zip(results) {
+        cuts.push((*start, before));
         bad.extend(
             chunk_bad
                 .into_iter()
@@ -219,7 +297,7 @@ fn unquoted(data: &[u8], expected: usize, chunk: usize) -> Vec<(u64, ShapeProble
         );
         before += rows;
     }
-    bad
+    (bad, cuts)
 }
 
 /// (rows in the chunk, bad rows numbered from 1 within it).
@@ -256,19 +334,27 @@ fn unquoted_chunk(chunk: &[u8], expected: usize) -> (u64, Vec<(u64, ShapeProblem
 }
 
 /// A file with quotes: one pass of the strict state machine; `invalid` are the offsets of bytes
-/// that are not UTF-8.
+/// that are not UTF-8. Returns the bad rows and a row start about every `chunk` bytes (offset,
+/// rows before it).
 fn quoted(
     data: &[u8],
     expected: usize,
     invalid: &[usize],
     header: &[String],
     display: &str,
-) -> Result<Vec<(u64, ShapeProblem)>, LoadError> {
+    chunk: usize,
+) -> Result<(BadRows, Cuts), LoadError> {
     let mut bad = Vec::new();
+    let mut cuts = Vec::new();
+    let mut next_cut = 0usize;
     let mut invalid = invalid.iter().peekable();
     let mut start = 0usize;
     let mut row = 0u64;
     while start < data.len() {
+        if start >= next_cut {
+            cuts.push((start, row));
+            next_cut = start + chunk;
+        }
         row += 1;
         let record = record(data, start).map_err(|fault| LoadError::Bad {
             message: format!("`{display}` {}", fault.describe(row, header)),
@@ -287,7 +373,7 @@ fn quoted(
         }
         start = record.end;
     }
-    Ok(bad)
+    Ok((bad, cuts))
 }
 
 /// Offsets of the first invalid byte of each line that holds bytes that are not UTF-8.
@@ -533,8 +619,47 @@ mod tests {
         assert_eq!(rows, 5000);
         assert_eq!(one.len(), 5);
         for chunk in [1, 7, 100, 4096] {
-            let shape = check_in_chunks(data, "t.csv", chunk).unwrap();
+            let shape = check_in_chunks(data, "t.csv", chunk, PIECE_BYTES).unwrap();
             assert_eq!(shape.bad_rows, one, "chunks of {chunk} bytes");
         }
+    }
+
+    #[test]
+    fn pieces_cover_the_data_from_row_starts() {
+        let mut text = String::from("\u{feff}a,b,c\r\n");
+        for row in 1..=400 {
+            text.push_str(&format!("{row},x,y\r\n"));
+        }
+        let bytes = text.as_bytes();
+        for quote in [false, true] {
+            let mut bytes = bytes.to_vec();
+            if quote {
+                bytes.extend_from_slice(b"\"q\nr\",2,3\r\n");
+            }
+            let shape = check_in_chunks(&bytes, "t.csv", 100, 1).unwrap();
+            let pieces = &shape.pieces;
+            assert!(pieces.len() > 1 && pieces.len() <= MAX_PIECES, "{pieces:?}");
+            assert_eq!(pieces[0].start, "\u{feff}a,b,c\r\n".len());
+            assert_eq!(pieces.last().unwrap().end, bytes.len());
+            for pair in pieces.windows(2) {
+                assert_eq!(pair[0].end, pair[1].start);
+                assert_eq!(bytes[pair[1].start - 1], b'\n');
+                let rows = bytes[pair[0].start..pair[0].end]
+                    .iter()
+                    .filter(|&&byte| byte == b'\n')
+                    .count() as u64;
+                assert_eq!(pair[1].rows_before, pair[0].rows_before + rows);
+            }
+        }
+        assert!(check_bytes(b"a,b,c\n", "t.csv").unwrap().pieces.is_empty());
+        let one = check_bytes(b"a,b,c\n1,2,3", "t.csv").unwrap().pieces;
+        assert_eq!(
+            one,
+            vec![Piece {
+                start: 6,
+                end: 11,
+                rows_before: 0
+            }]
+        );
     }
 }

@@ -142,7 +142,11 @@ const CSV_BYTES_PER_ROW: u64 = 80;
 /// A Parquet file's row count, from its metadata.
 fn parquet_rows(table: &Table, file: &super::InputFile) -> Result<u64, LoadError> {
     let counted = scan(table, file)?
-        .frame
+        .frame()
+        .map_err(|error| LoadError::Read {
+            file: file.display.clone(),
+            message: error.to_string(),
+        })?
         .select([len().alias("rows")])
         .collect()
         .map_err(|error| LoadError::Read {
@@ -180,14 +184,20 @@ fn typed_rows(
             continue;
         };
         let scanned = scan(table, file)?;
+        let schema = scanned.schema.clone();
+        let polars_error = |error: PolarsError| LoadError::Read {
+            file: file.display.clone(),
+            message: error.to_string(),
+        };
         let rows = match accounts {
             None => match slice {
                 // Sliced before numbering, so that the scan reads only those rows.
                 Some((offset, length)) => scanned
-                    .frame
+                    .frame()
+                    .map_err(polars_error)?
                     .slice(offset, length)
                     .with_row_index(ROW, Some(1 + offset as IdxSize)),
-                None => scanned.frame.with_row_index(ROW, Some(1)),
+                None => scanned.numbered(ROW).map_err(polars_error)?,
             },
             // A filter the scan applies while reading (only the matching rows' other columns are
             // decoded); these rows are never reported, so they carry no row number.
@@ -199,15 +209,14 @@ fn typed_rows(
                     })?;
                 // A short list is a filter the scan applies while reading (only matching rows'
                 // other columns are decoded); a long one is a join, whose hash table is built once.
+                let all = scanned.frame().map_err(polars_error)?;
                 let selected = if wanted.len() <= SCAN_FILTER_ACCOUNTS {
-                    scanned
-                        .frame
-                        .filter(col("account_id").cast(DataType::String).is_in(
-                            lit(wanted.as_materialized_series().clone()).implode(false),
-                            false,
-                        ))
+                    all.filter(col("account_id").cast(DataType::String).is_in(
+                        lit(wanted.as_materialized_series().clone()).implode(false),
+                        false,
+                    ))
                 } else {
-                    scanned.frame.join(
+                    all.join(
                         accounts
                             .clone()
                             .lazy()
@@ -229,7 +238,7 @@ fn typed_rows(
         let mut flags: Vec<Expr> = Vec::with_capacity(table.columns.len());
         let mut helpers: Vec<PlSmallStr> = Vec::with_capacity(table.columns.len());
         for &spec in table.columns {
-            match scanned.schema.get(spec.name) {
+            match schema.get(spec.name) {
                 Some(dtype) => {
                     let (value, present) = typed_column(spec, dtype, digits);
                     values.push(value.alias(spec.name));
