@@ -91,7 +91,7 @@ pub(crate) fn first_pass(
     context: &PlanContext,
     on_bad_rows: OnBadRows,
     sum_now: bool,
-    part_rows: u64,
+    part_rows: Option<u64>,
 ) -> Result<FirstPass, IdentifyError> {
     // account_id → number; for in-scope accounts their trigger date and opened_on, and whether the
     // plan computes them (accounts already bound for review are counted, not computed).
@@ -119,13 +119,19 @@ pub(crate) fn first_pass(
             [col(ACCOUNT_NO)],
             JoinArgs::new(JoinType::Left),
         );
-    let parts = if sum_now {
-        vec![load::Part::whole(table)]
-    } else {
-        load::parts(table, part_rows)?
+    // A Parquet scan streams, so few rows in scope are summed in one run over the whole table; a
+    // CSV part is parsed into memory, so CSV is always read in parts.
+    let csv = table
+        .files
+        .iter()
+        .any(|file| file.format == load::Format::Csv);
+    let parts = match part_rows {
+        Some(rows) => load::parts(table, rows)?,
+        None if sum_now && !csv => vec![load::Part::whole(table)],
+        None => load::parts(table, PART_ROWS)?,
     };
+    let sink = Sink::of(sum_now, parts.len() > 1);
     let mut runs = Vec::with_capacity(parts.len());
-    let partial = parts.len() > 1;
     for part in &parts {
         let frames = pass_frames(
             incident,
@@ -134,12 +140,12 @@ pub(crate) fn first_pass(
             lookup.clone(),
             context,
             on_bad_rows,
-            Sink::of(sum_now, partial),
+            sink,
         )?;
         runs.push(engine_collect_all(frames).map_err(error(table))?);
     }
-    let merged = merge_runs(runs, on_bad_rows).map_err(error(table))?;
-    finish(incident, table, merged, on_bad_rows, sum_now)
+    let merged = merge_runs(runs, on_bad_rows, sink).map_err(error(table))?;
+    finish(incident, table, merged, on_bad_rows, sink, context)
 }
 
 /// What a run of the first pass keeps of the changed invoices.
@@ -147,6 +153,9 @@ pub(crate) fn first_pass(
 enum Sink {
     /// Their sums: the only run, over few rows.
     Sums,
+    /// The rows the plan computes: one of several runs over few rows in scope, whose rows are
+    /// planned and summed together once every run is done.
+    Rows,
     /// Their keys, from a run that sees every row of each account.
     Keys,
     /// Their keys, from one of several runs, each of which may see only some of an account's
@@ -157,7 +166,8 @@ enum Sink {
 impl Sink {
     fn of(sum_now: bool, partial: bool) -> Sink {
         match (sum_now, partial) {
-            (true, _) => Sink::Sums,
+            (true, false) => Sink::Sums,
+            (true, true) => Sink::Rows,
             (false, false) => Sink::Keys,
             (false, true) => Sink::PartialKeys,
         }
@@ -227,6 +237,8 @@ fn pass_frames(
         let all_months =
             rules::plan(incident.rule.as_ref(), computed, context).map_err(error(table))?;
         frames.extend(sum_frames(incident, all_months, None, false).into_frames());
+    } else if sink == Sink::Rows {
+        frames.push(computed);
     } else {
         let mut changed = col(DIFF)
             .neq(rules::expr::int128(0))
@@ -252,6 +264,7 @@ fn pass_frames(
 fn merge_runs(
     mut runs: Vec<Vec<DataFrame>>,
     on_bad_rows: OnBadRows,
+    sink: Sink,
 ) -> PolarsResult<Vec<DataFrame>> {
     if runs.len() <= 1 {
         return Ok(runs.pop().unwrap_or_default());
@@ -275,7 +288,10 @@ fn merge_runs(
             .limit(ABORT_DESCRIBED as IdxSize + 1);
     }
     let rows_in_scope = stacked(2)?.select([col("rows").sum()]);
-    let keys = stacked(3)?.unique(None, UniqueKeepStrategy::Any);
+    let keys = match sink {
+        Sink::Rows => stacked(3)?,
+        _ => stacked(3)?.unique(None, UniqueKeepStrategy::Any),
+    };
     LazyFrame::collect_all_with_engine(
         vec![
             counts.logical_plan,
@@ -293,17 +309,27 @@ fn finish(
     table: &Table,
     merged: Vec<DataFrame>,
     on_bad_rows: OnBadRows,
-    sum_now: bool,
+    sink: Sink,
+    context: &PlanContext,
 ) -> Result<FirstPass, IdentifyError> {
     let currency = incident.currency;
     let frames = merged;
     let mut outputs = frames.into_iter();
     let mut next = || outputs.next().unwrap_or_default();
     let (counts, mut bad, rows_in_scope) = (next(), next(), next());
-    let changed = if sum_now {
-        Changed::Summed(Sums::from_frames(&mut outputs))
-    } else {
-        Changed::Keys(outputs.next().unwrap_or_default())
+    let changed = match sink {
+        Sink::Sums => Changed::Summed(Sums::from_frames(&mut outputs)),
+        Sink::Rows => {
+            let rows = outputs.next().unwrap_or_default().lazy();
+            let all_months =
+                rules::plan(incident.rule.as_ref(), rows, context).map_err(error(table))?;
+            Changed::Summed(
+                sum_frames(incident, all_months, None, false)
+                    .collect()
+                    .map_err(error(table))?,
+            )
+        }
+        Sink::Keys | Sink::PartialKeys => Changed::Keys(outputs.next().unwrap_or_default()),
     };
 
     let capped = on_bad_rows == OnBadRows::Abort && bad.height() > ABORT_DESCRIBED;

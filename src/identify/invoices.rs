@@ -801,12 +801,13 @@ fn paid_on_values(
     account_id: &str,
     month: Month,
 ) -> Result<String, IdentifyError> {
-    let frame = load::typed_frame(table, incident.currency.digits)?
-        .filter(
-            col("account_id")
-                .eq(lit(account_id.to_string()))
-                .and(col("billing_month").eq(lit(month.index()))),
-        )
+    let account = DataFrame::new_infer_height(vec![Column::new(
+        "account_id".into(),
+        [account_id.to_string()],
+    )])
+    .map_err(error(table))?;
+    let frame = load::typed_frame_of(table, incident.currency.digits, &account)?
+        .filter(col("billing_month").eq(lit(month.index())))
         .select([col("paid_on")])
         .collect()
         .map_err(error(table))?;

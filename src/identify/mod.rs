@@ -119,9 +119,12 @@ pub enum Passes {
     Auto,
     One,
     Two,
-    /// Two passes, the first one run in parts of about this many rows of Parquet input (tests
-    /// hold it to the same result as one run).
+    /// Two passes, the first one run in parts of about this many rows (tests hold it to the same
+    /// result as one run).
     TwoInParts(u64),
+    /// One pass run in parts of about this many rows, as CSV input always is (tests hold it to the
+    /// same result as one run).
+    OneInParts(u64),
 }
 
 /// Validates all inputs and sums the invoices the rule changes.
@@ -188,8 +191,8 @@ fn run(
         on_bad_rows,
         sum_now,
         match passes {
-            Passes::TwoInParts(rows) => rows,
-            _ => charges::PART_ROWS,
+            Passes::TwoInParts(rows) | Passes::OneInParts(rows) => Some(rows),
+            _ => None,
         },
     )?;
     let settled = settle(tables, &valid, &scope, pass, on_bad_rows)?;
@@ -241,7 +244,7 @@ fn find_scope(
 /// their rows are few enough to sum at once) rather than leaving it to a second pass.
 fn sum_in_first_pass(passes: Passes, scope: &InScope, valid: &ValidTables) -> bool {
     match passes {
-        Passes::One => true,
+        Passes::One | Passes::OneInParts(_) => true,
         Passes::Two | Passes::TwoInParts(_) => false,
         Passes::Auto => scope.scope.frame.height() * 4 <= valid.accounts.known.height(),
     }

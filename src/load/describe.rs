@@ -8,8 +8,8 @@ use polars::prelude::*;
 
 use super::typed::parse_text;
 use super::{
-    Check, ColumnKind, ColumnSpec, FILE, LoadError, Problem, ROW, RowProblem, Table, problem_name,
-    query_error, scan,
+    Check, ColumnKind, ColumnSpec, FILE, Format, LoadError, Problem, ROW, RowProblem, Table,
+    problem_name, query_error, reader, scan,
 };
 use crate::money;
 
@@ -40,10 +40,18 @@ pub fn raw_rows(table: &Table, rows: &DataFrame) -> Result<DataFrame, LoadError>
         }
     }
     let mut frames = Vec::with_capacity(wanted.len());
-    for (file_index, file_rows) in wanted {
+    for (file_index, mut file_rows) in wanted {
         let Some(file) = table.files.get(file_index as usize) else {
             continue;
         };
+        if let (Format::Csv, Some(shape)) = (file.format, file.shape.as_deref()) {
+            file_rows.sort_unstable();
+            file_rows.dedup();
+            let rows: Vec<u64> = file_rows.iter().map(|row| u64::from(*row)).collect();
+            let raw = reader::raw_rows(table, file, shape, &rows)?;
+            frames.push(raw_frame(table, file_index, raw).map_err(error)?.lazy());
+            continue;
+        }
         let scanned = scan(table, file)?;
         let mut exprs = vec![
             lit(file_index).cast(DataType::UInt32).alias(FILE),
@@ -89,6 +97,26 @@ pub fn raw_rows(table: &Table, rows: &DataFrame) -> Result<DataFrame, LoadError>
     concat(frames, UnionArgs::default())
         .and_then(LazyFrame::collect)
         .map_err(error)
+}
+
+/// The raw cells of some rows of a CSV file as the frame [`raw_rows`] returns.
+fn raw_frame(table: &Table, file_index: u32, raw: Vec<reader::RawRow>) -> PolarsResult<DataFrame> {
+    let mut columns = vec![
+        Column::new(FILE.into(), vec![file_index; raw.len()]),
+        Column::new(
+            ROW.into(),
+            raw.iter().map(|(row, _)| *row as u32).collect::<Vec<u32>>(),
+        ),
+    ];
+    for (index, spec) in table.columns.iter().enumerate() {
+        columns.push(Column::new(
+            raw_name(spec.name).into(),
+            raw.iter()
+                .map(|(_, cells)| cells.get(index).cloned().flatten())
+                .collect::<Vec<Option<String>>>(),
+        ));
+    }
+    DataFrame::new_infer_height(columns)
 }
 
 /// Why a flagged cell is bad: re-parsed from its raw text, so the reason is exact.

@@ -7,6 +7,7 @@
 //! or accept binary floating point where a decimal is expected.
 
 mod describe;
+mod reader;
 mod shape;
 
 pub use shape::{CsvShape, ShapeProblem, check_bytes as check_csv_bytes};
@@ -542,42 +543,21 @@ fn transcode_cp932(source: &Path, target: &Path, display: &str) -> Result<(), Lo
     output.flush().map_err(write_error)
 }
 
-/// A file scanned by polars, with its columns checked against the table's specification: one
-/// frame, or (a CSV file) one per [`shape::Piece`] with the data rows before it.
+/// A file scanned by polars, with its columns checked against the table's specification.
 pub(crate) struct ScannedFile {
-    pieces: Vec<(LazyFrame, u64)>,
+    frame: LazyFrame,
     pub(crate) schema: SchemaRef,
 }
 
 impl ScannedFile {
     /// Every row, in file order.
     pub(crate) fn frame(self) -> PolarsResult<LazyFrame> {
-        self.joined(|frame, _| frame)
+        Ok(self.frame)
     }
 
     /// Every row in file order, numbered from 1 in column `name`.
     pub(crate) fn numbered(self, name: &str) -> PolarsResult<LazyFrame> {
-        self.joined(|frame, before| frame.with_row_index(name, Some(1 + before as IdxSize)))
-    }
-
-    fn joined(self, each: impl Fn(LazyFrame, u64) -> LazyFrame) -> PolarsResult<LazyFrame> {
-        let mut frames: Vec<LazyFrame> = self
-            .pieces
-            .into_iter()
-            .map(|(frame, before)| each(frame, before))
-            .collect();
-        if frames.len() == 1 {
-            return Ok(frames.remove(0));
-        }
-        // In order, so that what follows sees the rows as one scan of the file would give them.
-        let args = UnionArgs {
-            parallel: true,
-            rechunk: false,
-            to_supertypes: false,
-            maintain_order: true,
-            ..Default::default()
-        };
-        concat(frames, args)
+        Ok(self.frame.with_row_index(name, Some(1)))
     }
 }
 
@@ -597,80 +577,39 @@ fn csv_reader(reader: LazyCsvReader, shape: Option<&CsvShape>) -> LazyCsvReader 
         .with_raise_if_empty(false)
 }
 
-/// The pieces of a CSV file as polars scans of one read-only map of it, each read without a
-/// header as text columns named by the header.
-fn csv_pieces(file: &InputFile, shape: &CsvShape) -> Result<Vec<(LazyFrame, u64)>, LoadError> {
-    let read_error = |message: String| LoadError::Read {
-        file: file.display.clone(),
-        message,
-    };
-    let opened =
-        std::fs::File::open(&file.scan_path).map_err(|error| read_error(error.to_string()))?;
-    // SAFETY: read only; a file rewritten during the run is caught by the input stamps.
-    let map =
-        unsafe { memmap2::Mmap::map(&opened) }.map_err(|error| read_error(error.to_string()))?;
-    let last = shape.pieces.last().map_or(0, |piece| piece.end);
-    if map.len() < last {
-        return Err(read_error(format!(
-            "the file is {} bytes long, {last} when its structure was checked",
-            map.len()
-        )));
-    }
-    let bytes = polars_buffer::Buffer::from_owner(map);
-    let schema: SchemaRef = Arc::new(
-        shape
-            .header
-            .iter()
-            .map(|name| Field::new(name.as_str().into(), DataType::String))
-            .collect(),
-    );
-    shape
-        .pieces
-        .iter()
-        .map(|piece| {
-            let source = bytes.clone().sliced(piece.start..piece.end);
-            csv_reader(
-                LazyCsvReader::new_with_sources(ScanSources::Buffers([source].into())),
-                Some(shape),
-            )
-            .with_has_header(false)
-            .with_schema(Some(schema.clone()))
-            .finish()
-            .map(|frame| (frame, piece.rows_before))
-            .map_err(|error| read_error(error.to_string()))
-        })
-        .collect()
-}
-
+/// A file as polars scans it. redress reads CSV with its own typed reader (`reader`); polars'
+/// reading of a CSV file is what that reader is tested against.
 pub(crate) fn scan(table: &Table, file: &InputFile) -> Result<ScannedFile, LoadError> {
     let polars_error = |error: PolarsError| LoadError::Read {
         file: file.display.clone(),
         message: error.to_string(),
     };
     let path = PlRefPath::from(file.scan_path.to_string_lossy().as_ref());
-    let shape = file.shape.as_deref();
-    let pieces = match (file.format, shape) {
-        (Format::Csv, Some(shape)) if !shape.pieces.is_empty() => csv_pieces(file, shape)?,
-        (Format::Csv, _) => vec![(
-            csv_reader(LazyCsvReader::new(path), shape)
-                .with_has_header(true)
-                .finish()
-                .map_err(polars_error)?,
-            0,
-        )],
-        (Format::Parquet, _) => {
+    let mut frame = match file.format {
+        Format::Csv => csv_reader(LazyCsvReader::new(path), file.shape.as_deref())
+            .with_has_header(true)
+            .finish()
+            .map_err(polars_error)?,
+        Format::Parquet => {
             let args = ScanArgsParquet {
                 glob: false,
                 ..Default::default()
             };
-            vec![(
-                LazyFrame::scan_parquet(path, args).map_err(polars_error)?,
-                0,
-            )]
+            LazyFrame::scan_parquet(path, args).map_err(polars_error)?
         }
     };
-    let mut frame = pieces[0].0.clone();
     let schema = frame.collect_schema().map_err(polars_error)?;
+    check_columns(table, file, &schema)?;
+    Ok(ScannedFile { frame, schema })
+}
+
+/// The columns of `file` (its `schema`) against the table's specification: every required column
+/// present, every column of a type it may have.
+pub(crate) fn check_columns(
+    table: &Table,
+    file: &InputFile,
+    schema: &Schema,
+) -> Result<(), LoadError> {
     for spec in table.columns {
         match schema.get(spec.name) {
             None if spec.required => {
@@ -694,7 +633,7 @@ pub(crate) fn scan(table: &Table, file: &InputFile) -> Result<ScannedFile, LoadE
             })?,
         }
     }
-    Ok(ScannedFile { pieces, schema })
+    Ok(())
 }
 
 fn check_dtype(spec: &ColumnSpec, dtype: &DataType) -> Result<(), String> {
@@ -740,70 +679,5 @@ pub fn query_error(table: &Table, error: PolarsError) -> LoadError {
     LoadError::Read {
         file: files.join(", "),
         message: error.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Every row of `bytes` as `scan` reads it: in pieces of a few rows, or as one scan.
-    fn read(bytes: &[u8], in_pieces: bool) -> DataFrame {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("events.csv");
-        std::fs::write(&path, bytes).unwrap();
-        let mut checked = shape::check_in_chunks(bytes, "events.csv", 16, 1).unwrap();
-        if in_pieces {
-            assert!(checked.pieces.len() > 2, "{:?}", checked.pieces);
-        } else {
-            checked.pieces.clear();
-        }
-        let file = InputFile {
-            display: "events.csv".to_string(),
-            stamp: FileStamp::of(&path).unwrap(),
-            path: path.clone(),
-            format: Format::Csv,
-            scan_path: path,
-            shape: Some(std::sync::Arc::new(checked)),
-        };
-        let table = Table {
-            name: "events",
-            columns: EVENT_COLUMNS,
-            files: vec![file],
-        };
-        scan(&table, &table.files[0])
-            .unwrap()
-            .numbered("row")
-            .unwrap()
-            .collect()
-            .unwrap()
-    }
-
-    #[test]
-    fn a_csv_file_read_in_pieces_gives_the_rows_of_one_scan() {
-        let mut plain = b"\xEF\xBB\xBFaccount_id,kind,date,detail,quantity\r\n".to_vec();
-        for row in 0..40 {
-            let line = match row {
-                7 => "A7,move,2020-01-01\r\n".to_string(),
-                11 => "A11,move,2020-01-01,x,1,extra\r\n".to_string(),
-                13 => "\r\n".to_string(),
-                _ => format!(
-                    "A{row},equipment_count,2020-01-{:02},,{row}\r\n",
-                    1 + row % 28
-                ),
-            };
-            plain.extend_from_slice(line.as_bytes());
-        }
-        plain.extend_from_slice(b"A40,move,2020-02-01,\xff,1\r\nA41,move,2020-02-02,,2");
-        let mut quoted = plain.clone();
-        quoted.extend_from_slice(
-            b"\r\n\"A42\",move,2020-02-03,\"two\nlines, quoted\",3\r\nA43,move,2020-02-04,,4\n",
-        );
-        for bytes in [plain, quoted] {
-            let whole = read(&bytes, false);
-            let pieces = read(&bytes, true);
-            assert!(whole.height() >= 42, "{whole:?}");
-            assert!(whole.equals_missing(&pieces), "{whole:?}\n{pieces:?}");
-        }
     }
 }

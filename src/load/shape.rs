@@ -10,8 +10,8 @@
 //! A file without any quote is checked in parallel chunks (newline and comma positions found with
 //! `memchr`); a file with quotes by one strict state machine.
 //!
-//! The check also cuts the file's data into [`Piece`]s that start at a row, with the number of rows
-//! before each: polars reads them side by side, where on one file it finds row ends in one thread.
+//! The check also cuts the file's data into chunks ([`Piece`]s) that start at a row, with the number
+//! of rows before each: the typed reader (`reader`) parses them side by side.
 
 use std::path::Path;
 
@@ -35,8 +35,11 @@ pub struct CsvShape {
     pub header: Vec<String>,
     /// Data rows (1-based, header excluded) whose structure is bad, in row order.
     pub bad_rows: Vec<(u64, ShapeProblem)>,
-    /// The data rows as consecutive byte ranges of the file, in order; empty when there are none.
-    pub pieces: Vec<Piece>,
+    /// The data rows as consecutive byte ranges of the file (about [`CHUNK`] bytes each), in
+    /// order; empty when there are no data rows.
+    pub chunks: Vec<Piece>,
+    /// Data rows in the file.
+    pub rows: u64,
 }
 
 /// Whole rows of a CSV file: bytes `start..end` of the file, after `rows_before` data rows.
@@ -123,15 +126,14 @@ pub fn check(path: &Path, display: &str) -> Result<CsvShape, LoadError> {
 
 /// [`check`] over a file's bytes.
 pub fn check_bytes(bytes: &[u8], display: &str) -> Result<CsvShape, LoadError> {
-    check_in_chunks(bytes, display, CHUNK, PIECE_BYTES)
+    check_in_chunks(bytes, display, CHUNK)
 }
 
-/// [`check_bytes`] with chunks of `chunk` bytes and pieces of at least `piece_bytes`.
+/// [`check_bytes`] with chunks of about `chunk` bytes.
 pub(super) fn check_in_chunks(
     bytes: &[u8],
     display: &str,
     chunk: usize,
-    piece_bytes: usize,
 ) -> Result<CsvShape, LoadError> {
     let file_length = bytes.len();
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
@@ -149,7 +151,7 @@ pub(super) fn check_in_chunks(
     check_header(&header, display)?;
     let data = &bytes[header_end.end..];
     let expected = header.len();
-    let (mut bad_rows, cuts) = if memchr::memchr(b'"', data).is_none() {
+    let (mut bad_rows, cuts, rows) = if memchr::memchr(b'"', data).is_none() {
         unquoted(data, expected, chunk)
     } else {
         quoted(
@@ -165,43 +167,34 @@ pub(super) fn check_in_chunks(
     bad_rows.sort_by_key(|(row, problem)| (*row, *problem != ShapeProblem::InvalidUtf8));
     bad_rows.dedup_by_key(|(row, _)| *row);
     let data_start = file_length - data.len();
-    let pieces = pieces(&cuts, data.len(), piece_bytes, MAX_PIECES)
-        .into_iter()
-        .map(|piece| Piece {
-            start: data_start + piece.start,
-            end: data_start + piece.end,
-            rows_before: piece.rows_before,
-        })
-        .collect();
+    let in_file = |piece: Piece| Piece {
+        start: data_start + piece.start,
+        end: data_start + piece.end,
+        rows_before: piece.rows_before,
+    };
     Ok(CsvShape {
         header,
         bad_rows,
-        pieces,
+        chunks: chunks(&cuts, data.len()).into_iter().map(in_file).collect(),
+        rows,
     })
 }
 
-/// polars reads a CSV file in pieces of at least this many bytes…
-const PIECE_BYTES: usize = 64 << 20;
-/// …and at most this many: enough for every core of a small machine to find row ends (more
-/// pieces only add readers that take turns).
-const MAX_PIECES: usize = 8;
-
-/// Consecutive pieces over `length` bytes of data, cut only at `cuts` (a row's start offset and
-/// the rows before it, ascending), each about `length / MAX` bytes but at least `minimum`.
-fn pieces(cuts: &[(usize, u64)], length: usize, minimum: usize, most: usize) -> Vec<Piece> {
+/// Consecutive chunks over `length` bytes of data, cut at `cuts` (a row's start offset and the
+/// rows before it, ascending).
+fn chunks(cuts: &[(usize, u64)], length: usize) -> Vec<Piece> {
     if length == 0 {
         return Vec::new();
     }
-    let size = (length / most.max(1)).max(minimum).max(1);
-    let mut pieces = Vec::new();
+    let mut chunks = Vec::with_capacity(cuts.len());
     let mut current = Piece {
         start: 0,
         end: length,
         rows_before: 0,
     };
     for &(offset, rows_before) in cuts {
-        if offset > current.start && offset < length && offset - current.start >= size {
-            pieces.push(Piece {
+        if offset > current.start && offset < length {
+            chunks.push(Piece {
                 end: offset,
                 ..current
             });
@@ -212,8 +205,8 @@ fn pieces(cuts: &[(usize, u64)], length: usize, minimum: usize, most: usize) -> 
             };
         }
     }
-    pieces.push(current);
-    pieces
+    chunks.push(current);
+    chunks
 }
 
 fn check_header(header: &[String], display: &str) -> Result<(), LoadError> {
@@ -266,8 +259,8 @@ type Cuts = Vec<(usize, u64)>;
 const CHUNK: usize = 32 << 20;
 
 /// A file without quotes: each line is a row, its fields one more than its commas. Returns the bad
-/// rows and where each chunk starts (offset, rows before it).
-fn unquoted(data: &[u8], expected: usize, chunk: usize) -> (BadRows, Cuts) {
+/// rows, where each chunk starts (offset, rows before it) and the number of rows.
+fn unquoted(data: &[u8], expected: usize, chunk: usize) -> (BadRows, Cuts, u64) {
     let mut bounds = vec![0usize];
     while let Some(&last) = bounds.last() {
         let target = last + chunk;
@@ -297,7 +290,7 @@ fn unquoted(data: &[u8], expected: usize, chunk: usize) -> (BadRows, Cuts) {
         );
         before += rows;
     }
-    (bad, cuts)
+    (bad, cuts, before)
 }
 
 /// (rows in the chunk, bad rows numbered from 1 within it).
@@ -334,8 +327,8 @@ fn unquoted_chunk(chunk: &[u8], expected: usize) -> (u64, Vec<(u64, ShapeProblem
 }
 
 /// A file with quotes: one pass of the strict state machine; `invalid` are the offsets of bytes
-/// that are not UTF-8. Returns the bad rows and a row start about every `chunk` bytes (offset,
-/// rows before it).
+/// that are not UTF-8. Returns the bad rows, a row start about every `chunk` bytes (offset, rows
+/// before it) and the number of rows.
 fn quoted(
     data: &[u8],
     expected: usize,
@@ -343,7 +336,7 @@ fn quoted(
     header: &[String],
     display: &str,
     chunk: usize,
-) -> Result<(BadRows, Cuts), LoadError> {
+) -> Result<(BadRows, Cuts, u64), LoadError> {
     let mut bad = Vec::new();
     let mut cuts = Vec::new();
     let mut next_cut = 0usize;
@@ -373,7 +366,7 @@ fn quoted(
         }
         start = record.end;
     }
-    Ok((bad, cuts))
+    Ok((bad, cuts, row))
 }
 
 /// Offsets of the first invalid byte of each line that holds bytes that are not UTF-8.
@@ -411,14 +404,14 @@ fn rows_of_offsets(data: &[u8], offsets: &[usize]) -> Vec<u64> {
 
 /// Where a record ends, and for each field the offset (from the record start) where it ends and
 /// whether it was quoted.
-struct Record {
-    end: usize,
-    fields: Vec<(usize, bool)>,
+pub(super) struct Record {
+    pub(super) end: usize,
+    pub(super) fields: Vec<(usize, bool)>,
 }
 
 /// A fault that makes the rest of the file unreadable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Fault {
+pub(super) enum Fault {
     /// A quote opened in field `field` is never closed.
     Unterminated { field: usize },
     /// A quote inside an unquoted field.
@@ -459,7 +452,7 @@ impl Fault {
 
 /// Reads one record starting at `start` (RFC 4180: `"` opens a field only at its start, `""` is a
 /// quote inside a quoted field, a newline ends the record outside quotes, CR before it is dropped).
-fn record(data: &[u8], start: usize) -> Result<Record, Fault> {
+pub(super) fn record(data: &[u8], start: usize) -> Result<Record, Fault> {
     #[derive(Clone, Copy, PartialEq, Eq)]
     enum State {
         FieldStart,
@@ -619,13 +612,13 @@ mod tests {
         assert_eq!(rows, 5000);
         assert_eq!(one.len(), 5);
         for chunk in [1, 7, 100, 4096] {
-            let shape = check_in_chunks(data, "t.csv", chunk, PIECE_BYTES).unwrap();
+            let shape = check_in_chunks(data, "t.csv", chunk).unwrap();
             assert_eq!(shape.bad_rows, one, "chunks of {chunk} bytes");
         }
     }
 
     #[test]
-    fn pieces_cover_the_data_from_row_starts() {
+    fn chunks_cover_the_data_from_row_starts() {
         let mut text = String::from("\u{feff}a,b,c\r\n");
         for row in 1..=400 {
             text.push_str(&format!("{row},x,y\r\n"));
@@ -636,9 +629,10 @@ mod tests {
             if quote {
                 bytes.extend_from_slice(b"\"q\nr\",2,3\r\n");
             }
-            let shape = check_in_chunks(&bytes, "t.csv", 100, 1).unwrap();
-            let pieces = &shape.pieces;
-            assert!(pieces.len() > 1 && pieces.len() <= MAX_PIECES, "{pieces:?}");
+            let shape = check_in_chunks(&bytes, "t.csv", 100).unwrap();
+            let pieces = &shape.chunks;
+            assert!(pieces.len() > 10, "{pieces:?}");
+            assert_eq!(shape.rows, 400 + u64::from(quote));
             assert_eq!(pieces[0].start, "\u{feff}a,b,c\r\n".len());
             assert_eq!(pieces.last().unwrap().end, bytes.len());
             for pair in pieces.windows(2) {
@@ -651,8 +645,8 @@ mod tests {
                 assert_eq!(pair[1].rows_before, pair[0].rows_before + rows);
             }
         }
-        assert!(check_bytes(b"a,b,c\n", "t.csv").unwrap().pieces.is_empty());
-        let one = check_bytes(b"a,b,c\n1,2,3", "t.csv").unwrap().pieces;
+        assert!(check_bytes(b"a,b,c\n", "t.csv").unwrap().chunks.is_empty());
+        let one = check_bytes(b"a,b,c\n1,2,3", "t.csv").unwrap().chunks;
         assert_eq!(
             one,
             vec![Piece {

@@ -11,8 +11,9 @@
 use polars::prelude::*;
 use rust_decimal::Decimal;
 
+use super::shape::{CsvShape, Piece};
 use super::{
-    Check, ColumnKind as K, ColumnSpec, FILE, Format, LoadError, Problem, ROW, Table, scan,
+    Check, ColumnKind as K, ColumnSpec, FILE, Format, LoadError, Problem, ROW, Table, reader, scan,
 };
 use crate::money::{self, Month, NumberProblem};
 
@@ -79,10 +80,11 @@ pub fn typed_frame_part(table: &Table, digits: u32, part: &Part) -> Result<LazyF
     typed_rows(table, digits, None, part)
 }
 
-/// Splits a table into parts of about `rows` rows each: consecutive files grouped, a larger
-/// Parquet file cut into row ranges. Parquet row counts come from the files' metadata; a CSV file
-/// is never cut (counting its rows is a full read) and is weighed by its size, at
-/// [`CSV_BYTES_PER_ROW`].
+/// Splits a table into parts of about `rows` rows each: consecutive files grouped, a larger file
+/// cut into row ranges. Parquet row counts come from the files' metadata and a Parquet file may be
+/// cut at any row; a CSV file's rows were counted by its structure check and it is cut only where
+/// one of its chunks starts. A CSV part is parsed into memory at once, so it holds at most
+/// [`CSV_PART_ROWS`] rows.
 pub fn parts(table: &Table, rows: u64) -> Result<Vec<Part>, LoadError> {
     if rows == 0 {
         return Ok(vec![Part::whole(table)]);
@@ -91,20 +93,22 @@ pub fn parts(table: &Table, rows: u64) -> Result<Vec<Part>, LoadError> {
     let mut current = Part { pieces: Vec::new() };
     let mut filled = 0u64;
     for (index, file) in table.files.iter().enumerate() {
-        let (count, cuttable) = match file.format {
-            Format::Csv => {
-                let bytes = std::fs::metadata(&file.scan_path)
-                    .map(|metadata| metadata.len())
-                    .map_err(|error| LoadError::Read {
-                        file: file.display.clone(),
-                        message: error.to_string(),
-                    })?;
-                (bytes / CSV_BYTES_PER_ROW, false)
-            }
-            Format::Parquet => (parquet_rows(table, file)?, true),
+        let (count, limit, cuts) = match file.shape.as_deref() {
+            Some(shape) if file.format == Format::Csv => (
+                shape.rows,
+                rows.min(CSV_PART_ROWS),
+                Some(
+                    shape
+                        .chunks
+                        .iter()
+                        .map(|chunk| chunk.rows_before)
+                        .collect::<Vec<_>>(),
+                ),
+            ),
+            _ => (parquet_rows(table, file)?, rows, None),
         };
-        if count <= rows || !cuttable {
-            if filled + count > rows && !current.pieces.is_empty() {
+        if count <= limit || cuts.as_ref().is_some_and(|cuts| cuts.len() <= 1) {
+            if filled + count > limit && !current.pieces.is_empty() {
                 parts.push(std::mem::replace(&mut current, Part { pieces: Vec::new() }));
                 filled = 0;
             }
@@ -116,15 +120,22 @@ pub fn parts(table: &Table, rows: u64) -> Result<Vec<Part>, LoadError> {
             parts.push(std::mem::replace(&mut current, Part { pieces: Vec::new() }));
             filled = 0;
         }
-        let slices = count.div_ceil(rows);
-        let length = count.div_ceil(slices);
+        let length = count.div_ceil(count.div_ceil(limit));
         let mut offset = 0u64;
         while offset < count {
-            let this = length.min(count - offset);
+            let mut end = (offset + length).min(count);
+            if let Some(cuts) = &cuts {
+                // The first chunk start at or after the cut (at least one chunk further on).
+                end = cuts
+                    .iter()
+                    .copied()
+                    .find(|&start| start >= end && start > offset)
+                    .unwrap_or(count);
+            }
             parts.push(Part {
-                pieces: vec![(index, Some((offset as i64, this as IdxSize)))],
+                pieces: vec![(index, Some((offset as i64, (end - offset) as IdxSize)))],
             });
-            offset += this;
+            offset = end;
         }
     }
     if !current.pieces.is_empty() {
@@ -136,8 +147,8 @@ pub fn parts(table: &Table, rows: u64) -> Result<Vec<Part>, LoadError> {
     Ok(parts)
 }
 
-/// What a CSV charge row weighs on average when a table is split into parts by file size.
-const CSV_BYTES_PER_ROW: u64 = 80;
+/// The most rows of a CSV part (about 1 GB once typed).
+pub const CSV_PART_ROWS: u64 = 8_000_000;
 
 /// A Parquet file's row count, from its metadata.
 fn parquet_rows(table: &Table, file: &super::InputFile) -> Result<u64, LoadError> {
@@ -183,91 +194,12 @@ fn typed_rows(
         let Some(file) = table.files.get(file_index) else {
             continue;
         };
-        let scanned = scan(table, file)?;
-        let schema = scanned.schema.clone();
-        let polars_error = |error: PolarsError| LoadError::Read {
-            file: file.display.clone(),
-            message: error.to_string(),
-        };
-        let rows = match accounts {
-            None => match slice {
-                // Sliced before numbering, so that the scan reads only those rows.
-                Some((offset, length)) => scanned
-                    .frame()
-                    .map_err(polars_error)?
-                    .slice(offset, length)
-                    .with_row_index(ROW, Some(1 + offset as IdxSize)),
-                None => scanned.numbered(ROW).map_err(polars_error)?,
-            },
-            // A filter the scan applies while reading (only the matching rows' other columns are
-            // decoded); these rows are never reported, so they carry no row number.
-            Some(accounts) => {
-                let wanted = accounts
-                    .column("account_id")
-                    .map_err(|error| LoadError::Bad {
-                        message: format!("table `{}`: {error}", table.name),
-                    })?;
-                // A short list is a filter the scan applies while reading (only matching rows'
-                // other columns are decoded); a long one is a join, whose hash table is built once.
-                let all = scanned.frame().map_err(polars_error)?;
-                let selected = if wanted.len() <= SCAN_FILTER_ACCOUNTS {
-                    all.filter(col("account_id").cast(DataType::String).is_in(
-                        lit(wanted.as_materialized_series().clone()).implode(false),
-                        false,
-                    ))
-                } else {
-                    all.join(
-                        accounts
-                            .clone()
-                            .lazy()
-                            .select([col("account_id").alias("__wanted")]),
-                        [col("account_id").cast(DataType::String)],
-                        [col("__wanted")],
-                        JoinArgs::new(JoinType::Semi),
-                    )
-                };
-                selected.with_column(lit(NULL).cast(IDX_DTYPE).alias(ROW))
+        frames.push(match file.shape.as_deref() {
+            Some(shape) if file.format == Format::Csv => {
+                csv_rows(table, file_index, shape, digits, accounts, slice)?
             }
-        };
-        let shape_flag = shape_flag(file, accounts.is_none());
-        let mut values: Vec<Expr> = vec![
-            lit(file_index as u32).cast(DataType::UInt32).alias(FILE),
-            col(ROW),
-            shape_flag.alias(SHAPE),
-        ];
-        let mut flags: Vec<Expr> = Vec::with_capacity(table.columns.len());
-        let mut helpers: Vec<PlSmallStr> = Vec::with_capacity(table.columns.len());
-        for &spec in table.columns {
-            match schema.get(spec.name) {
-                Some(dtype) => {
-                    let (value, present) = typed_column(spec, dtype, digits);
-                    values.push(value.alias(spec.name));
-                    values.push(present.alias(present_name(spec.name)));
-                    helpers.push(present_name(spec.name).into());
-                    let present = col(present_name(spec.name));
-                    let unread = present.clone().and(col(spec.name).is_null());
-                    let flag = if spec.required {
-                        unread.or(present.not())
-                    } else {
-                        unread
-                    };
-                    flags.push(flag.alias(problem_name(spec.name)));
-                }
-                None => {
-                    // Only optional columns may be absent (`scan` refuses a missing required one).
-                    values.push(lit(NULL).cast(spec.kind.dtype()).alias(spec.name));
-                    flags.push(lit(false).alias(problem_name(spec.name)));
-                }
-            }
-        }
-        frames.push(
-            rows.select(values)
-                .with_columns(flags)
-                .drop(Selector::ByName {
-                    names: helpers.into(),
-                    strict: true,
-                }),
-        );
+            _ => scanned_rows(table, file_index, digits, accounts, slice)?,
+        });
     }
     let args = UnionArgs {
         parallel: true,
@@ -278,6 +210,181 @@ fn typed_rows(
     concat(frames, args).map_err(|error| LoadError::Bad {
         message: format!("table `{}`: {error}", table.name),
     })
+}
+
+/// The rows of `slice` of a file as polars scans it, typed by polars expressions.
+pub(super) fn scanned_rows(
+    table: &Table,
+    file_index: usize,
+    digits: u32,
+    accounts: Option<&DataFrame>,
+    slice: Option<(i64, IdxSize)>,
+) -> Result<LazyFrame, LoadError> {
+    let file = &table.files[file_index];
+    let scanned = scan(table, file)?;
+    let schema = scanned.schema.clone();
+    let polars_error = |error: PolarsError| LoadError::Read {
+        file: file.display.clone(),
+        message: error.to_string(),
+    };
+    let rows = match accounts {
+        None => match slice {
+            // Sliced before numbering, so that the scan reads only those rows.
+            Some((offset, length)) => scanned
+                .frame()
+                .map_err(polars_error)?
+                .slice(offset, length)
+                .with_row_index(ROW, Some(1 + offset as IdxSize)),
+            None => scanned.numbered(ROW).map_err(polars_error)?,
+        },
+        // A filter the scan applies while reading (only the matching rows' other columns are
+        // decoded); these rows are never reported, so they carry no row number.
+        Some(accounts) => of_accounts(table, scanned.frame().map_err(polars_error)?, accounts)?
+            .with_column(lit(NULL).cast(IDX_DTYPE).alias(ROW)),
+    };
+    let shape_flag = shape_flag(file, accounts.is_none());
+    let mut values: Vec<Expr> = vec![
+        lit(file_index as u32).cast(DataType::UInt32).alias(FILE),
+        col(ROW),
+        shape_flag.alias(SHAPE),
+    ];
+    let mut flags: Vec<Expr> = Vec::with_capacity(table.columns.len());
+    let mut helpers: Vec<PlSmallStr> = Vec::with_capacity(table.columns.len());
+    for &spec in table.columns {
+        match schema.get(spec.name) {
+            Some(dtype) => {
+                let (value, present) = typed_column(spec, dtype, digits);
+                values.push(value.alias(spec.name));
+                values.push(present.alias(present_name(spec.name)));
+                helpers.push(present_name(spec.name).into());
+                let present = col(present_name(spec.name));
+                let unread = present.clone().and(col(spec.name).is_null());
+                let flag = if spec.required {
+                    unread.or(present.not())
+                } else {
+                    unread
+                };
+                flags.push(flag.alias(problem_name(spec.name)));
+            }
+            None => {
+                // Only optional columns may be absent (`scan` refuses a missing required one).
+                values.push(lit(NULL).cast(spec.kind.dtype()).alias(spec.name));
+                flags.push(lit(false).alias(problem_name(spec.name)));
+            }
+        }
+    }
+    Ok(rows
+        .select(values)
+        .with_columns(flags)
+        .drop(Selector::ByName {
+            names: helpers.into(),
+            strict: true,
+        }))
+}
+
+/// The rows of `frame` (with a column `account_id`) whose account is one of `accounts`.
+fn of_accounts(
+    table: &Table,
+    frame: LazyFrame,
+    accounts: &DataFrame,
+) -> Result<LazyFrame, LoadError> {
+    let wanted = accounts
+        .column("account_id")
+        .map_err(|error| LoadError::Bad {
+            message: format!("table `{}`: {error}", table.name),
+        })?;
+    // A short list is a filter the scan applies while reading (only matching rows' other columns
+    // are decoded); a long one is a join, whose hash table is built once.
+    Ok(if wanted.len() <= SCAN_FILTER_ACCOUNTS {
+        frame.filter(col("account_id").cast(DataType::String).is_in(
+            lit(wanted.as_materialized_series().clone()).implode(false),
+            false,
+        ))
+    } else {
+        frame.join(
+            accounts
+                .clone()
+                .lazy()
+                .select([col("account_id").alias("__wanted")]),
+            [col("account_id").cast(DataType::String)],
+            [col("__wanted")],
+            JoinArgs::new(JoinType::Semi),
+        )
+    })
+}
+
+/// Bytes of CSV text parsed at once when only some accounts' rows are kept.
+const CSV_FILTERED_BYTES: usize = 256 << 20;
+
+/// Consecutive chunks in groups of at most `bytes` bytes (a larger chunk alone); one empty group
+/// when there are no chunks.
+fn chunk_groups(chunks: &[Piece], bytes: usize) -> Vec<&[Piece]> {
+    if chunks.is_empty() {
+        return vec![chunks];
+    }
+    let mut groups = Vec::new();
+    let mut from = 0usize;
+    while from < chunks.len() {
+        let mut to = from + 1;
+        while to < chunks.len() && chunks[to].end - chunks[from].start <= bytes {
+            to += 1;
+        }
+        groups.push(&chunks[from..to]);
+        from = to;
+    }
+    groups
+}
+
+/// The rows of `slice` of a CSV file, parsed by the typed reader (`reader`) now: the whole slice,
+/// or, keeping only the rows of `accounts`, a few chunks at a time.
+fn csv_rows(
+    table: &Table,
+    file_index: usize,
+    shape: &CsvShape,
+    digits: u32,
+    accounts: Option<&DataFrame>,
+    slice: Option<(i64, IdxSize)>,
+) -> Result<LazyFrame, LoadError> {
+    let file = &table.files[file_index];
+    let header: Schema = shape
+        .header
+        .iter()
+        .map(|name| Field::new(name.as_str().into(), DataType::String))
+        .collect();
+    super::check_columns(table, file, &header)?;
+    let chunks: Vec<Piece> = shape
+        .chunks
+        .iter()
+        .filter(|chunk| match slice {
+            None => true,
+            Some((offset, length)) => {
+                let offset = offset.max(0) as u64;
+                (offset..offset + u64::from(length)).contains(&chunk.rows_before)
+            }
+        })
+        .copied()
+        .collect();
+    let Some(accounts) = accounts else {
+        return Ok(reader::read(table, file_index, file, shape, &chunks, digits)?.lazy());
+    };
+    let polars_error = |error: PolarsError| LoadError::Read {
+        file: file.display.clone(),
+        message: error.to_string(),
+    };
+    let mut kept: Vec<LazyFrame> = Vec::new();
+    for group in chunk_groups(&chunks, CSV_FILTERED_BYTES) {
+        let rows = reader::read(table, file_index, file, shape, group, digits)?;
+        // These rows are never reported, so they carry no row number and no structure flag.
+        let selected = of_accounts(table, rows.lazy(), accounts)?
+            .with_columns([
+                lit(NULL).cast(IDX_DTYPE).alias(ROW),
+                lit(false).alias(SHAPE),
+            ])
+            .collect()
+            .map_err(polars_error)?;
+        kept.push(selected.lazy());
+    }
+    concat(kept, UnionArgs::default()).map_err(polars_error)
 }
 
 /// [`SHAPE`] for the rows of `file` whose CSV structure is bad; rows read without their numbers
