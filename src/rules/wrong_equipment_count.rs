@@ -282,10 +282,12 @@ fn true_counts(touched: LazyFrame, counts: LazyFrame) -> PolarsResult<LazyFrame>
 /// `named`. Before the first event a segment with no quantity covers every earlier day, so that
 /// each row of a key matches exactly one segment.
 fn timeline(events: LazyFrame, keys: &[&str], prefix: &str) -> PolarsResult<LazyFrame> {
-    let keys: Vec<Expr> = keys.iter().map(|key| col(*key)).collect();
-    let mut by_day = keys.clone();
+    let key_columns: Vec<Expr> = keys.iter().map(|key| col(*key)).collect();
+    let mut by_day = key_columns.clone();
     by_day.push(col("day"));
     let named_quantity = || col("quantity").filter(col("named"));
+    // One row per key and day, in key and day order: a segment runs from its day to the day
+    // before the next row of the same key.
     let resolved = events
         .group_by(by_day.clone())
         .agg([
@@ -306,15 +308,24 @@ fn timeline(events: LazyFrame, keys: &[&str], prefix: &str) -> PolarsResult<Lazy
                 .alias("high"),
         ])
         .sort_by_exprs(by_day, SortMultipleOptions::default())
-        .cache();
+        .collect()?
+        .lazy();
+    let same_key_as = |offset: i64| {
+        keys.iter()
+            .map(|key| col(*key).shift(lit(offset)).eq(col(*key)))
+            .reduce(Expr::and)
+            .unwrap_or(lit(false))
+            .fill_null(lit(false))
+    };
     let name = |field: &str| format!("{prefix}_{field}");
     let segments = resolved.clone().select(
         [
-            keys.clone(),
+            key_columns.clone(),
             vec![
                 col("day").alias(name("from")),
-                (col("day").shift(lit(-1)).over(keys.clone())? - lit(1i64))
-                    .fill_null(lit(FOREVER))
+                when(same_key_as(-1))
+                    .then(col("day").shift(lit(-1)) - lit(1i64))
+                    .otherwise(lit(FOREVER))
                     .alias(name("to")),
                 col("low").alias(name("quantity")),
                 col("low").neq(col("high")).alias(name("conflict")),
@@ -323,23 +334,24 @@ fn timeline(events: LazyFrame, keys: &[&str], prefix: &str) -> PolarsResult<Lazy
         ]
         .concat(),
     );
-    let before_first = resolved
-        .group_by(keys.clone())
-        .agg([(col("day").min() - lit(1i64)).alias(name("to"))])
-        .select(
-            [
-                keys,
-                vec![
-                    lit(NEVER).alias(name("from")),
-                    col(name("to")),
-                    lit(NULL).cast(DataType::Int64).alias(name("quantity")),
-                    lit(false).alias(name("conflict")),
-                    lit(NULL).cast(DataType::Int64).alias(name("day")),
-                ],
-            ]
-            .concat(),
-        );
-    concat([segments, before_first], UnionArgs::default())
+    // Before a key's first event: a segment with no count, back to the beginning of time.
+    let before_first = resolved.filter(same_key_as(1).not()).select(
+        [
+            key_columns,
+            vec![
+                lit(NEVER).alias(name("from")),
+                (col("day") - lit(1i64)).alias(name("to")),
+                lit(NULL).cast(DataType::Int64).alias(name("quantity")),
+                lit(false).alias(name("conflict")),
+                lit(NULL).cast(DataType::Int64).alias(name("day")),
+            ],
+        ]
+        .concat(),
+    );
+    // Collected once per plan: every touched row is looked up in it.
+    Ok(concat([segments, before_first], UnionArgs::default())?
+        .collect()?
+        .lazy())
 }
 
 #[cfg(test)]
