@@ -248,8 +248,11 @@ fn pass_frames(
         {
             changed = changed.or(depends);
         }
+        // Rows of items the rule does not touch keep their amount (SPEC §3): they change no
+        // invoice, so only the touched ones are planned here.
+        let touched = computed.filter(rules::expr::touched(&incident.rule.touched_items()));
         frames.push(
-            planned(incident, computed, context)
+            planned(incident, touched, context)
                 .map_err(error(table))?
                 .filter(changed)
                 .select([col(ACCOUNT_NO), col("billing_month")])
