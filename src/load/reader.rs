@@ -75,6 +75,7 @@ pub(super) fn read(
                 digits,
             };
             split(bytes, &mut rows);
+            shape::release(&map, chunk.start, chunk.end);
             layout
                 .frame(columns, file_index, chunk.rows_before)
                 .map_err(|error| read_error(error.to_string()))

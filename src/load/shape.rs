@@ -120,8 +120,23 @@ pub fn check(path: &Path, display: &str) -> Result<CsvShape, LoadError> {
     }
     // SAFETY: the mapping is read only and dropped before this function returns; the manifest's
     // check that inputs did not change during the run covers a file rewritten meanwhile.
-    let map = unsafe { memmap2::MmapOptions::new().populate().map(&file) }.map_err(read_error)?;
-    check_bytes(&map, display)
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(read_error)?;
+    check_mapped(&map, display, CHUNK, &|start, end| {
+        release(&map, start, end)
+    })
+}
+
+/// Gives back the pages of bytes `start..end` of a read-only file map once they are read: a
+/// file several times the size of memory is then never resident at once (the kernel keeps them in
+/// its page cache and maps them again if they are read again).
+pub(super) fn release(map: &memmap2::Mmap, start: usize, end: usize) {
+    if end > start && end <= map.len() {
+        // SAFETY: a read-only mapping of a file; a page dropped from it reads the same bytes
+        // from the file when it is touched again. Only an optimisation: an error is ignored.
+        let _ = unsafe {
+            map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
+        };
+    }
 }
 
 /// [`check`] over a file's bytes.
@@ -134,6 +149,17 @@ pub(super) fn check_in_chunks(
     bytes: &[u8],
     display: &str,
     chunk: usize,
+) -> Result<CsvShape, LoadError> {
+    check_mapped(bytes, display, chunk, &|_, _| {})
+}
+
+/// The check over `bytes`, calling `done(start, end)` for each range of them read (offsets in
+/// `bytes`).
+fn check_mapped(
+    bytes: &[u8],
+    display: &str,
+    chunk: usize,
+    done: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<CsvShape, LoadError> {
     let file_length = bytes.len();
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
@@ -150,23 +176,18 @@ pub(super) fn check_in_chunks(
     let header = header_names(header_text, &header_end.fields);
     check_header(&header, display)?;
     let data = &bytes[header_end.end..];
+    let data_start = file_length - data.len();
+    let done = |start: usize, end: usize| done(data_start + start, data_start + end);
     let expected = header.len();
-    let (mut bad_rows, cuts, rows) = if memchr::memchr(b'"', data).is_none() {
-        unquoted(data, expected, chunk)
-    } else {
-        quoted(
-            data,
-            expected,
-            &invalid_utf8_offsets(data),
-            &header,
-            display,
-            chunk,
-        )?
+    // A file without any quote is checked in parallel chunks; the first quote found sends it to
+    // the state machine.
+    let (mut bad_rows, cuts, rows) = match unquoted(data, expected, chunk, &done) {
+        Some(checked) => checked,
+        None => quoted(data, expected, &header, display, chunk, &done)?,
     };
     // One problem per row: a row with invalid bytes is named for them.
     bad_rows.sort_by_key(|(row, problem)| (*row, *problem != ShapeProblem::InvalidUtf8));
     bad_rows.dedup_by_key(|(row, _)| *row);
-    let data_start = file_length - data.len();
     let in_file = |piece: Piece| Piece {
         start: data_start + piece.start,
         end: data_start + piece.end,
@@ -259,8 +280,14 @@ type Cuts = Vec<(usize, u64)>;
 const CHUNK: usize = 32 << 20;
 
 /// A file without quotes: each line is a row, its fields one more than its commas. Returns the bad
-/// rows, where each chunk starts (offset, rows before it) and the number of rows.
-fn unquoted(data: &[u8], expected: usize, chunk: usize) -> (BadRows, Cuts, u64) {
+/// rows, where each chunk starts (offset, rows before it) and the number of rows; `None` when a
+/// chunk holds a quote.
+fn unquoted(
+    data: &[u8],
+    expected: usize,
+    chunk: usize,
+    done: &(dyn Fn(usize, usize) + Sync),
+) -> Option<(BadRows, Cuts, u64)> {
     let mut bounds = vec![0usize];
     while let Some(&last) = bounds.last() {
         let target = last + chunk;
@@ -274,14 +301,19 @@ fn unquoted(data: &[u8], expected: usize, chunk: usize) -> (BadRows, Cuts, u64) 
     }
     bounds.push(data.len());
     let chunks: Vec<(usize, usize)> = bounds.windows(2).map(|pair| (pair[0], pair[1])).collect();
-    let results: Vec<(u64, Vec<(u64, ShapeProblem)>)> = chunks
+    let results: Vec<Option<ChunkRows>> = chunks
         .par_iter()
-        .map(|&(start, end)| unquoted_chunk(&data[start..end], expected))
+        .map(|&(start, end)| {
+            let checked = unquoted_chunk(&data[start..end], expected);
+            done(start, end);
+            checked
+        })
         .collect();
     let mut bad = Vec::new();
     let mut cuts = Vec::with_capacity(chunks.len());
     let mut before = 0u64;
-    for ((start, _), (rows, chunk_bad)) in chunks.iter().zip(results) {
+    for ((start, _), checked) in chunks.iter().zip(results) {
+        let (rows, chunk_bad) = checked?;
         cuts.push((*start, before));
         bad.extend(
             chunk_bad
@@ -290,11 +322,17 @@ fn unquoted(data: &[u8], expected: usize, chunk: usize) -> (BadRows, Cuts, u64) 
         );
         before += rows;
     }
-    (bad, cuts, before)
+    Some((bad, cuts, before))
 }
 
-/// (rows in the chunk, bad rows numbered from 1 within it).
-fn unquoted_chunk(chunk: &[u8], expected: usize) -> (u64, Vec<(u64, ShapeProblem)>) {
+/// Rows in a chunk and its bad rows, numbered from 1 within it.
+type ChunkRows = (u64, BadRows);
+
+/// The rows of a chunk without quotes; `None` when it holds a quote.
+fn unquoted_chunk(chunk: &[u8], expected: usize) -> Option<ChunkRows> {
+    if memchr::memchr(b'"', chunk).is_some() {
+        return None;
+    }
     let mut bad = Vec::new();
     if simdutf8::basic::from_utf8(chunk).is_err() {
         let invalid = invalid_utf8_offsets(chunk);
@@ -323,28 +361,29 @@ fn unquoted_chunk(chunk: &[u8], expected: usize) -> (u64, Vec<(u64, ShapeProblem
         rows += 1;
         check(&chunk[line_start..], rows);
     }
-    (rows, bad)
+    Some((rows, bad))
 }
 
-/// A file with quotes: one pass of the strict state machine; `invalid` are the offsets of bytes
-/// that are not UTF-8. Returns the bad rows, a row start about every `chunk` bytes (offset, rows
-/// before it) and the number of rows.
+/// A file with quotes: one pass of the strict state machine. Returns the bad rows, a row start
+/// about every `chunk` bytes (offset, rows before it) and the number of rows.
 fn quoted(
     data: &[u8],
     expected: usize,
-    invalid: &[usize],
     header: &[String],
     display: &str,
     chunk: usize,
+    done: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<(BadRows, Cuts, u64), LoadError> {
     let mut bad = Vec::new();
-    let mut cuts = Vec::new();
+    let mut cuts: Cuts = Vec::new();
     let mut next_cut = 0usize;
-    let mut invalid = invalid.iter().peekable();
     let mut start = 0usize;
     let mut row = 0u64;
     while start < data.len() {
         if start >= next_cut {
+            if let Some(&(previous, _)) = cuts.last() {
+                done(previous, start);
+            }
             cuts.push((start, row));
             next_cut = start + chunk;
         }
@@ -352,8 +391,8 @@ fn quoted(
         let record = record(data, start).map_err(|fault| LoadError::Bad {
             message: format!("`{display}` {}", fault.describe(row, header)),
         })?;
-        if invalid.next_if(|&&at| at < record.end).is_some() {
-            while invalid.next_if(|&&at| at < record.end).is_some() {}
+        // A record ends at a newline (or the end), never inside a character.
+        if simdutf8::basic::from_utf8(&data[start..record.end]).is_err() {
             bad.push((row, ShapeProblem::InvalidUtf8));
         } else if record.fields.len() != expected {
             bad.push((
@@ -365,6 +404,9 @@ fn quoted(
             ));
         }
         start = record.end;
+    }
+    if let Some(&(previous, _)) = cuts.last() {
+        done(previous, data.len());
     }
     Ok((bad, cuts, row))
 }
@@ -608,7 +650,7 @@ mod tests {
         }
         let data = text.as_bytes();
         let start = text.find('\n').unwrap() + 1;
-        let (rows, one) = unquoted_chunk(&data[start..], 3);
+        let (rows, one) = unquoted_chunk(&data[start..], 3).unwrap();
         assert_eq!(rows, 5000);
         assert_eq!(one.len(), 5);
         for chunk in [1, 7, 100, 4096] {
