@@ -681,3 +681,12 @@ pub fn query_error(table: &Table, error: PolarsError) -> LoadError {
         message: error.to_string(),
     }
 }
+
+/// The charge column named `name` (tests).
+#[cfg(test)]
+pub(crate) fn charge_spec(name: &str) -> ColumnSpec {
+    *CHARGE_COLUMNS
+        .iter()
+        .find(|spec| spec.name == name)
+        .unwrap()
+}

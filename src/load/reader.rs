@@ -24,7 +24,7 @@ use polars_arrow::datatypes::ArrowDataType;
 use rayon::prelude::*;
 
 use super::shape::{self, CsvShape, Piece};
-use super::typed::{RATE_SCALE, SHAPE, Value, parse_text, problem_name};
+use super::typed::{RATE_SCALE, SHAPE, Value, date_to_days, parse_text, problem_name};
 use super::{Check, ColumnKind as K, ColumnSpec, FILE, InputFile, LoadError, ROW, Table};
 use crate::money;
 
@@ -521,7 +521,7 @@ impl ColumnBuilder {
                 let parsed = self
                     .cache
                     .get_or_parse(text, || match parse_text(&spec, text, digits) {
-                        Ok(Value::Date(date)) => Some(Cached::Day(date_days(date))),
+                        Ok(Value::Date(date)) => Some(Cached::Day(date_to_days(date))),
                         Ok(Value::Month(month)) => Some(Cached::Day(month.index())),
                         _ => None,
                     })
@@ -645,10 +645,6 @@ fn checked_integer(spec: &ColumnSpec, number: i64, digits: u32) -> Option<i64> {
     }
 }
 
-fn date_days(date: chrono::NaiveDate) -> i32 {
-    (date - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()).num_days() as i32
-}
-
 /// A parsed value kept in a [`TextCache`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Cached {
@@ -714,14 +710,7 @@ fn slot_of(bytes: &[u8]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::CHARGE_COLUMNS;
-
-    fn spec(name: &str) -> ColumnSpec {
-        *CHARGE_COLUMNS
-            .iter()
-            .find(|spec| spec.name == name)
-            .unwrap()
-    }
+    use crate::load::charge_spec as spec;
 
     #[test]
     fn plain_integers_are_what_the_exact_parsers_make_of_them() {
@@ -782,7 +771,7 @@ mod tests {
         let mut cache = TextCache::new();
         let spec = spec("period_start");
         let parse = |text: &str| match parse_text(&spec, text, 0) {
-            Ok(Value::Date(date)) => Some(Cached::Day(date_days(date))),
+            Ok(Value::Date(date)) => Some(Cached::Day(date_to_days(date))),
             _ => None,
         };
         let mut texts = Vec::new();

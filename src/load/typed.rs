@@ -735,21 +735,14 @@ fn parse_int(text: &str) -> Result<i64, Problem> {
         .map_err(|_| Problem::Range)
 }
 
-fn date_to_days(date: chrono::NaiveDate) -> i32 {
+pub(super) fn date_to_days(date: chrono::NaiveDate) -> i32 {
     (date - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()).num_days() as i32
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::CHARGE_COLUMNS;
-
-    fn spec(name: &str) -> ColumnSpec {
-        *CHARGE_COLUMNS
-            .iter()
-            .find(|spec| spec.name == name)
-            .unwrap()
-    }
+    use crate::load::charge_spec as spec;
 
     /// Types one text column of the given cells and returns (value as text, flagged) per cell.
     fn typed_text(name: &str, cells: &[Option<&str>], digits: u32) -> Vec<(String, bool)> {
