@@ -94,10 +94,12 @@ pub(super) fn read(
 fn rows_in(shape: &CsvShape, chunk: &Piece) -> usize {
     let next = shape
         .chunks
-        .iter()
-        .find(|other| other.start >= chunk.end)
+        .partition_point(|other| other.start < chunk.end);
+    let last = shape
+        .chunks
+        .get(next)
         .map_or(shape.rows, |other| other.rows_before);
-    next.saturating_sub(chunk.rows_before) as usize
+    last.saturating_sub(chunk.rows_before) as usize
 }
 
 /// The bad rows of the shape from row `after + 1` on.
@@ -357,11 +359,8 @@ pub(super) fn raw_rows(
     let map =
         unsafe { memmap2::Mmap::map(&opened) }.map_err(|error| read_error(error.to_string()))?;
     let mut out = Vec::with_capacity(rows.len());
-    for (index, chunk) in shape.chunks.iter().enumerate() {
-        let last = shape
-            .chunks
-            .get(index + 1)
-            .map_or(shape.rows, |next| next.rows_before);
+    for chunk in &shape.chunks {
+        let last = chunk.rows_before + rows_in(shape, chunk) as u64;
         let wanted: Vec<u64> = rows
             .iter()
             .copied()
