@@ -20,6 +20,8 @@ pub struct Cli {
 pub enum Command {
     /// Compute every refund and write the ledger, payouts and manifest to --out.
     Run(RunArgs),
+    /// Write the heavy stage as one SQL script for Apache Spark or DuckDB (SPEC §7).
+    Plan(PlanArgs),
     /// Validate the incident file and all data, print scope counts; writes nothing.
     Check(InputArgs),
     /// Print every step of one account's calculation.
@@ -55,7 +57,7 @@ pub struct InputArgs {
     pub incident: PathBuf,
     /// Directory holding accounts, charges and events (.csv, .parquet, or a directory of them).
     #[arg(long, value_name = "DIR")]
-    pub data: PathBuf,
+    pub data: Option<PathBuf>,
     /// Overrides incident.refund_date: the date interest runs to.
     #[arg(long, value_name = "DATE")]
     pub refund_date: Option<String>,
@@ -83,9 +85,46 @@ pub struct RunArgs {
     /// Replace an existing output directory.
     #[arg(long)]
     pub force: bool,
+    /// Finish a planned run from what its stage.sql wrote (instead of --data).
+    #[arg(long, value_name = "LOCATION", conflicts_with = "data")]
+    pub aggregates: Option<PathBuf>,
     /// Directory with notice templates (notice.ja.md, notice.en.md) overriding the built-in ones.
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EngineArg {
+    /// Apache Spark SQL (spark-sql, spark-submit, Databricks SQL), with ANSI mode on.
+    Spark,
+    /// DuckDB.
+    Duckdb,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The incident file (TOML).
+    #[arg(long, value_name = "FILE")]
+    pub incident: PathBuf,
+    /// The engine the script is written for.
+    #[arg(long, value_enum)]
+    pub engine: EngineArg,
+    /// Where accounts, charges and events are, as Parquet: a directory or URI (s3://, abfss://,
+    /// hdfs://, a local path).
+    #[arg(long, value_name = "LOCATION")]
+    pub data: String,
+    /// Read one table from the engine's catalog instead: NAME=CATALOG.TABLE (repeatable).
+    #[arg(long = "table", value_name = "NAME=CATALOG.TABLE")]
+    pub tables: Vec<String>,
+    /// Where the script writes its results (a directory or URI); pass it to run --aggregates.
+    #[arg(long, value_name = "LOCATION")]
+    pub aggregates: String,
+    /// Where stage.sql and plan.json are written; must not exist unless --force.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Replace an existing output directory.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

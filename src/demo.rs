@@ -41,7 +41,7 @@ pub fn demo(out: &Path) -> Result<String, RunError> {
     })?;
     let args = InputArgs {
         incident,
-        data,
+        data: Some(data),
         refund_date: None,
         on_bad_rows: OnBadRowsArg::Abort,
         encoding: EncodingArg::Utf8,

@@ -25,3 +25,4 @@ pub mod render;
 pub mod return_invoice;
 pub mod rules;
 pub mod settings;
+pub mod stage;

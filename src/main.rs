@@ -51,7 +51,7 @@ fn configure_threads(threads: Option<usize>) -> Result<(), RunError> {
 fn run(cli: Cli) -> Result<ExitCode, RunError> {
     match cli.command {
         Command::Run(args) => {
-            let settings = Settings::resolve(&args.input)?;
+            let settings = Settings::resolve_with(&args.input, args.aggregates.as_deref())?;
             configure_threads(settings.threads)?;
             let reporter = TerminalReporter::for_stderr(settings.quiet);
             let report = pipeline::run(
@@ -88,6 +88,19 @@ fn run(cli: Cli) -> Result<ExitCode, RunError> {
                     report.out.display()
                 );
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plan(args) => {
+            let options = redress::stage::PlanOptions::from_args(&args)?;
+            let report = redress::stage::plan(&options)?;
+            eprintln!(
+                "redress: wrote {}/stage.sql (stage id {}) and plan.json; run the script with {}, then `redress run --incident {} --aggregates {} --out DIR`",
+                report.out.display(),
+                report.stage_id,
+                options.dialect.name(),
+                args.incident.display(),
+                options.aggregates
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Check(args) => {

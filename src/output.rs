@@ -63,13 +63,16 @@ fn backup_of(out: &Path) -> PathBuf {
 }
 
 /// Whether `dir` is empty or holds a `manifest.json` that redress wrote.
+/// Empty, or holding the manifest.json of a run (or the plan.json of `redress plan`).
 fn written_by_redress(dir: &Path) -> bool {
     let empty = std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_none());
-    empty
-        || std::fs::read(dir.join("manifest.json"))
+    let ours = |name: &str| {
+        std::fs::read(dir.join(name))
             .ok()
             .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
             .is_some_and(|manifest| manifest["tool"] == "redress")
+    };
+    empty || ours("manifest.json") || ours("plan.json")
 }
 
 impl Staging {
@@ -122,7 +125,7 @@ impl Staging {
             }
             if !written_by_redress(out) {
                 return Err(refused(
-                    "it was not written by redress (it has no manifest.json of redress)",
+                    "it was not written by redress (it has no manifest.json or plan.json of redress)",
                     "--force replaces only an earlier output of redress; choose a new --out",
                 ));
             }

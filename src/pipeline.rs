@@ -296,9 +296,30 @@ pub fn run(
     protected.extend(templates);
     let staging = Staging::new(out, force, &protected)?;
     let scratch = scratch_dir()?;
-    let tables = discover(settings, scratch.path(), reporter)?;
-    let hashes = InputHashes::start(&tables);
-    let computed = compute_tables(settings, &tables, identify::Passes::Auto, reporter)?;
+    let source = match &settings.aggregates {
+        Some(location) => {
+            reporter.step("reading aggregates");
+            Source::Aggregates(crate::stage::aggregates::read(
+                &settings.incident,
+                location,
+            )?)
+        }
+        None => Source::Tables(discover(settings, scratch.path(), reporter)?),
+    };
+    let (computed, inputs) = match source {
+        Source::Tables(tables) => {
+            let hashes = InputHashes::start(&tables);
+            let computed = compute_tables(settings, &tables, identify::Passes::Auto, reporter)?;
+            (computed, Inputs::Tables(tables, hashes))
+        }
+        Source::Aggregates(aggregates) => {
+            let computed = compute(settings, aggregates.identified, reporter)?;
+            (
+                computed,
+                Inputs::Aggregates(aggregates.stage, aggregates.files),
+            )
+        }
+    };
 
     reporter.step("writing outputs");
     let refund_accounts = refunded_accounts(&computed)?;
@@ -316,11 +337,22 @@ pub fn run(
     )?;
 
     reporter.step("hashing input files");
-    let hashes = hashes.wait()?;
-    for table in [&tables.accounts, &tables.charges, &tables.events] {
-        load::verify_unchanged(table)?;
-    }
-    let manifest = manifest(settings, &computed, &files, &hashes, started);
+    let mut manifest = match inputs {
+        Inputs::Tables(tables, hashes) => {
+            let hashes = hashes.wait()?;
+            for table in [&tables.accounts, &tables.charges, &tables.events] {
+                load::verify_unchanged(table)?;
+            }
+            manifest(settings, &computed, &files, &hashes, started)
+        }
+        Inputs::Aggregates(stage, aggregate_files) => {
+            let mut manifest = manifest(settings, &computed, &files, &[], started);
+            manifest.inputs = Vec::new();
+            manifest.stage = Some(stage_entry(&stage, &aggregate_files)?);
+            manifest
+        }
+    };
+    manifest.run_time_ms = started.elapsed().as_millis() as u64;
     reporter.step("committing output directory");
     staging.write("manifest.json", &render::manifest::render(&manifest))?;
     let out = staging.commit()?;
@@ -331,6 +363,50 @@ pub fn run(
         accounts_in_scope: computed.identified.accounts_in_scope,
         rows_read: manifest.rows.read,
         rows_rejected: manifest.rows.rejected,
+    })
+}
+
+/// Where a run's invoices come from.
+enum Source {
+    Tables(Tables),
+    Aggregates(crate::stage::aggregates::Aggregates),
+}
+
+/// What the manifest records of a run's inputs.
+enum Inputs {
+    Tables(Tables, InputHashes),
+    Aggregates(
+        crate::stage::aggregates::Stage,
+        Vec<crate::stage::aggregates::AggregateFile>,
+    ),
+}
+
+/// The manifest's record of a planned stage: its SQL's id and every aggregates file's hash.
+fn stage_entry(
+    stage: &crate::stage::aggregates::Stage,
+    files: &[crate::stage::aggregates::AggregateFile],
+) -> Result<render::manifest::StageEntry, RunError> {
+    let never = std::sync::atomic::AtomicBool::new(false);
+    let mut entries = Vec::with_capacity(files.len());
+    for file in files {
+        let sha256 = sha256_file(&file.path, &never).map_err(|error| {
+            RunError::Load(LoadError::Read {
+                file: file.path.display().to_string(),
+                message: error.to_string(),
+            })
+        })?;
+        entries.push(render::manifest::AggregateEntry {
+            table: file.table.clone(),
+            file: file.file.clone(),
+            sha256,
+            rows: file.rows,
+        });
+    }
+    entries.sort_by(|a, b| a.file.cmp(&b.file));
+    Ok(render::manifest::StageEntry {
+        stage_sql_id: stage.stage_id.clone(),
+        engine: stage.engine.clone(),
+        aggregates: entries,
     })
 }
 
@@ -460,6 +536,7 @@ fn manifest(
             charge_rows_in_scope: computed.identified.charge_rows_in_scope,
         },
         control_totals: computed.totals.clone(),
+        stage: None,
         outputs,
         run_time_ms: started.elapsed().as_millis() as u64,
     }

@@ -14,7 +14,10 @@ use crate::money;
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub incident: Incident,
+    /// `--data`, or for a run from aggregates the aggregates location.
     pub data_dir: PathBuf,
+    /// `run --aggregates`: the location a planned stage wrote to.
+    pub aggregates: Option<PathBuf>,
     /// The date interest runs to: `--refund-date`, else `incident.refund_date`.
     pub refund_date: Option<NaiveDate>,
     pub on_bad_rows: OnBadRows,
@@ -25,7 +28,31 @@ pub struct Settings {
 
 impl Settings {
     pub fn resolve(args: &InputArgs) -> Result<Settings, ConfigError> {
+        Settings::resolve_with(args, None)
+    }
+
+    /// [`Settings::resolve`] for a run that reads what a planned stage wrote instead of `--data`.
+    pub fn resolve_with(
+        args: &InputArgs,
+        aggregates: Option<&std::path::Path>,
+    ) -> Result<Settings, ConfigError> {
         let incident = Incident::load(&args.incident)?;
+        let data_dir = match (&args.data, aggregates) {
+            (Some(data), _) => data.clone(),
+            (None, Some(aggregates)) => aggregates.to_path_buf(),
+            (None, None) => {
+                return Err(ConfigError::Key {
+                    path: args.incident.clone(),
+                    key: "--data".to_string(),
+                    message: "is required: the directory holding accounts, charges and events"
+                        .to_string(),
+                    hint: Some(
+                        "pass --data DIR (or, for `run`, --aggregates LOCATION of a planned stage)"
+                            .to_string(),
+                    ),
+                });
+            }
+        };
         let refund_date = match &args.refund_date {
             Some(text) => Some(money::parse_date(text).ok_or_else(|| ConfigError::Key {
                 path: args.incident.clone(),
@@ -77,7 +104,8 @@ impl Settings {
         }
         Ok(Settings {
             incident,
-            data_dir: args.data.clone(),
+            data_dir,
+            aggregates: aggregates.map(std::path::Path::to_path_buf),
             refund_date,
             on_bad_rows: match args.on_bad_rows {
                 OnBadRowsArg::Abort => OnBadRows::Abort,

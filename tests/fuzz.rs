@@ -114,7 +114,7 @@ fn apply(mut bytes: Vec<u8>, mutations: &[Mutation]) -> Vec<u8> {
 fn settings(data: &Path, on_bad_rows: OnBadRowsArg) -> Settings {
     Settings::resolve(&InputArgs {
         incident: root().join("samples/incidents/demo.toml"),
-        data: data.to_path_buf(),
+        data: Some(data.to_path_buf()),
         refund_date: None,
         on_bad_rows,
         encoding: EncodingArg::Utf8,

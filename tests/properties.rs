@@ -23,7 +23,7 @@ fn settings_with(data: &Path, kind: IncidentKind, on_bad_rows: OnBadRowsArg) -> 
         incident: data
             .join("incidents")
             .join(format!("{}.toml", kind.as_str())),
-        data: data.to_path_buf(),
+        data: Some(data.to_path_buf()),
         refund_date: None,
         on_bad_rows,
         encoding: EncodingArg::Utf8,
@@ -228,7 +228,7 @@ fn capped_instalments_across_parts_are_still_refunded() {
     }
     let settings = Settings::resolve(&InputArgs {
         incident: samples.join("incidents").join("cooling-off-caps.toml"),
-        data: data.clone(),
+        data: Some(data.clone()),
         refund_date: None,
         on_bad_rows: OnBadRowsArg::Abort,
         encoding: EncodingArg::Utf8,

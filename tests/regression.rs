@@ -291,7 +291,7 @@ fn force_does_not_replace_a_directory_redress_did_not_write() {
     run_to(&root().join(DATA), &precious, &["--force"])
         .code(73)
         .stderr(predicate::str::contains(
-            "it was not written by redress (it has no manifest.json of redress)",
+            "it was not written by redress (it has no manifest.json or plan.json of redress)",
         ));
     assert!(precious.join("thesis.txt").exists());
     assert!(leftovers(dir.path()).is_empty());

@@ -24,12 +24,12 @@ use crate::refund::RowTrace;
 use crate::rules::columns::*;
 use crate::rules::{self, PlanContext, RowProblemCode, RuleError};
 
-const RATE_HI: &str = "__rate_hi";
+pub(crate) const RATE_HI: &str = "__rate_hi";
 const INVOICE: &str = "__invoice";
-const RATE_LO: &str = "__rate_lo";
+pub(crate) const RATE_LO: &str = "__rate_lo";
 /// Rates are split into two Int64 keys (high and low 14 digits of the 28-digit mantissa) so that
 /// groups form on integers.
-const RATE_SPLIT: i128 = 100_000_000_000_000;
+pub(crate) const RATE_SPLIT: i128 = 100_000_000_000_000;
 
 /// What the first pass knows of the changed invoices.
 pub(crate) enum Changed {
@@ -590,7 +590,7 @@ fn event_frame(events: &[Event]) -> PolarsResult<DataFrame> {
 
 /// The sums as Rust values, per account in account_id order; the first account (in that order)
 /// that cannot be computed stops the run, as the money policy would.
-fn assemble(
+pub(crate) fn assemble(
     incident: &Incident,
     sums: &Sums,
     accounts: &BTreeMap<u32, Account>,
@@ -815,7 +815,7 @@ fn paid_on_values(
     Ok(paid_on_list(values.into_iter()))
 }
 
-fn paid_on_list(values: impl Iterator<Item = Option<NaiveDate>>) -> String {
+pub(crate) fn paid_on_list(values: impl Iterator<Item = Option<NaiveDate>>) -> String {
     let mut values: Vec<String> = values
         .map(|value| {
             value
@@ -845,6 +845,12 @@ fn account_rows(
             JoinArgs::new(JoinType::Inner),
         )
         .collect()?;
+    accounts_from_frame(&frame)
+}
+
+/// `Account`s by number from a frame of the accounts columns (typed), `__account_no` and
+/// `__trigger_date`; empty text is no value.
+pub(crate) fn accounts_from_frame(frame: &DataFrame) -> PolarsResult<BTreeMap<u32, Account>> {
     let text = |name: &str| -> PolarsResult<Vec<Option<String>>> {
         Ok(frame
             .column(name)?
@@ -853,7 +859,7 @@ fn account_rows(
             .map(|value| value.filter(|text| !text.is_empty()).map(str::to_string))
             .collect())
     };
-    let numbers = values::<UInt32Type>(&frame, ACCOUNT_NO)?;
+    let numbers = values::<UInt32Type>(frame, ACCOUNT_NO)?;
     let ids = text("account_id")?;
     let holder_names = text("holder_name")?;
     let postal_codes = text("postal_code")?;
@@ -863,15 +869,15 @@ fn account_rows(
     let regions = text("region")?;
     let plans = text("plan")?;
     let customer_types = text("customer_type")?;
-    let opened = date_values(&frame, "opened_on")?;
+    let opened = date_values(frame, "opened_on")?;
     let statuses = text("status")?;
-    let closed = date_values(&frame, "closed_on")?;
+    let closed = date_values(frame, "closed_on")?;
     let bank_codes = text("bank_code")?;
     let branch_codes = text("branch_code")?;
     let account_types = text("bank_account_type")?;
     let account_numbers = text("bank_account_number")?;
     let holder_kana = text("bank_account_holder_kana")?;
-    let triggers = date_values(&frame, TRIGGER_DATE)?;
+    let triggers = date_values(frame, TRIGGER_DATE)?;
     let mut out = BTreeMap::new();
     for index in 0..frame.height() {
         let (Some(id), Some(trigger_date)) = (ids[index].clone(), triggers[index]) else {
@@ -990,7 +996,7 @@ fn row_traces(frame: &DataFrame) -> PolarsResult<Vec<RowTrace>> {
 }
 
 /// A column of `frame` as numbers of type `T` (cast first); a null reads as 0.
-fn values<T>(frame: &DataFrame, name: &str) -> PolarsResult<Vec<T::Native>>
+pub(crate) fn values<T>(frame: &DataFrame, name: &str) -> PolarsResult<Vec<T::Native>>
 where
     T: PolarsNumericType,
 {
@@ -1003,7 +1009,7 @@ where
         .collect())
 }
 
-fn date_values(frame: &DataFrame, name: &str) -> PolarsResult<Vec<Option<NaiveDate>>> {
+pub(crate) fn date_values(frame: &DataFrame, name: &str) -> PolarsResult<Vec<Option<NaiveDate>>> {
     let column = frame.column(name)?.cast(&DataType::Int32)?;
     Ok(column
         .i32()?

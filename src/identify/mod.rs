@@ -11,7 +11,7 @@
 //! `--on-bad-rows reject`) written to rejects.csv with its account sent to review.
 
 mod charges;
-mod invoices;
+pub(crate) mod invoices;
 mod scope;
 mod tables;
 
@@ -345,7 +345,7 @@ const ABORT_LISTING: usize = 20;
 /// Bad charge rows described in detail before an abort.
 pub(crate) const ABORT_DESCRIBED: usize = 10_000;
 
-fn abort(mut problems: Vec<RowProblem>, capped: bool) -> LoadError {
+pub(crate) fn abort(mut problems: Vec<RowProblem>, capped: bool) -> LoadError {
     problems.sort();
     let listing: Vec<String> = problems
         .iter()

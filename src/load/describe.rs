@@ -258,7 +258,7 @@ fn describe_frame(
     Ok(out)
 }
 
-fn problem_message(
+pub(crate) fn problem_message(
     problem: Problem,
     spec: Option<&ColumnSpec>,
     kind: Option<ColumnKind>,

@@ -6,7 +6,7 @@
 //! Owns: `accounts`, `charges`, `events` as lazy frames with typed columns. Must never round money
 //! or accept binary floating point where a decimal is expected.
 
-mod describe;
+pub(crate) mod describe;
 mod reader;
 mod shape;
 
@@ -689,4 +689,29 @@ pub(crate) fn charge_spec(name: &str) -> ColumnSpec {
         .iter()
         .find(|spec| spec.name == name)
         .unwrap()
+}
+
+/// A Parquet file as a lazy scan (no glob), its errors naming the file.
+pub fn scan_parquet_file(path: &Path) -> Result<LazyFrame, LoadError> {
+    let args = ScanArgsParquet {
+        glob: false,
+        ..Default::default()
+    };
+    LazyFrame::scan_parquet(PlRefPath::from(path.to_string_lossy().as_ref()), args).map_err(
+        |error| LoadError::Read {
+            file: path.display().to_string(),
+            message: error.to_string(),
+        },
+    )
+}
+
+/// The column names of a Parquet file (its schema only; no row is read).
+pub fn parquet_columns(path: &Path) -> Result<Vec<String>, LoadError> {
+    let schema = scan_parquet_file(path)?
+        .collect_schema()
+        .map_err(|error| LoadError::Read {
+            file: path.display().to_string(),
+            message: error.to_string(),
+        })?;
+    Ok(schema.iter_names().map(|name| name.to_string()).collect())
 }

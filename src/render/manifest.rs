@@ -23,6 +23,24 @@ pub struct RowCounts {
     pub charge_rows_in_scope: u64,
 }
 
+/// One Parquet file a planned stage wrote.
+#[derive(Debug, Serialize)]
+pub struct AggregateEntry {
+    pub table: String,
+    pub file: String,
+    pub sha256: String,
+    pub rows: u64,
+}
+
+/// A run from aggregates: the stage's SQL id (SHA-256 of stage.sql with the id's place zeroed, as
+/// plan.json records it) and the aggregates it wrote.
+#[derive(Debug, Serialize)]
+pub struct StageEntry {
+    pub stage_sql_id: String,
+    pub engine: String,
+    pub aggregates: Vec<AggregateEntry>,
+}
+
 #[derive(Debug, Serialize)]
 pub struct Manifest {
     pub tool: &'static str,
@@ -37,6 +55,9 @@ pub struct Manifest {
     pub rows: RowCounts,
     /// Money in minor units of `currency`.
     pub control_totals: ControlTotals,
+    /// Set for `run --aggregates` (then `inputs` is empty).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage: Option<StageEntry>,
     pub outputs: Vec<String>,
     pub run_time_ms: u64,
 }

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::columns::*;
 use super::expr::{self, int128};
+use super::sql::{self, Dialect, View};
 use super::{KindSpec, PlanContext, Rule};
 use crate::generate::{Account, Csv, Recipe, Span, SplitMix};
 use crate::incident::wire::{Proration, WireDecimal};
@@ -128,6 +129,59 @@ impl Rule for CoolingOffCaps {
 
     fn plan(&self, rows: LazyFrame, _context: &PlanContext) -> PolarsResult<LazyFrame> {
         plan(rows, &self.recurring_items, &self.caps, self.proration)
+    }
+
+    fn sql(&self, dialect: Dialect) -> Vec<View> {
+        let wide = dialect.wide();
+        let capped = sql::in_list(
+            dialect,
+            "item",
+            self.caps.iter().map(|(item, _)| item.as_str()),
+        );
+        // Recurring items: billable only on [opened_on, trigger − 1]; other items keep their amount.
+        let billable = sql::overlap_days("__ps", "__pe", "__od", "__td - 1");
+        let mut views = vec![(
+            "rule_others".to_string(),
+            format!(
+                "SELECT *, (__pe - __ps + 1) - {billable} AS __unbillable FROM rule_rows WHERE NOT {capped}"
+            ),
+        )];
+        views.extend(sql::prorated(
+            dialect,
+            "rule_others",
+            &sql::in_list(
+                dialect,
+                "item",
+                self.recurring_items.iter().map(String::as_str),
+            ),
+            self.proration,
+            "rule_recurring",
+        ));
+        // Capped items: should(r) = min(amount(r), max(0, cap − Σ amount of earlier rows)).
+        let cap_of: String = self
+            .caps
+            .iter()
+            .map(|(item, cap)| format!(" WHEN {} THEN CAST({cap} AS {wide})", dialect.text(item)))
+            .collect();
+        views.push((
+            "rule_running".to_string(),
+            format!(
+                "SELECT *, TRUE AS __touched,\n  SUM(CAST(amount AS {wide})) OVER (PARTITION BY account_id, item ORDER BY billing_month, period_start, period_end, amount, tax_rate ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - CAST(amount AS {wide}) AS __earlier,\n  CASE item{cap_of} END AS __cap\nFROM rule_rows WHERE {capped}"
+            ),
+        ));
+        views.push((
+            "rule_capped".to_string(),
+            format!(
+                "SELECT {},\n  CAST(LEAST(CAST(amount AS {wide}), GREATEST(__cap - __earlier, CAST(0 AS {wide}))) AS {wide}) AS __should,\n  {}\nFROM rule_running",
+                dialect.star_except(&["__earlier", "__cap"]),
+                sql::NO_PROBLEM
+            ),
+        ));
+        views.push((
+            "rule_planned".to_string(),
+            "SELECT * FROM rule_recurring UNION ALL SELECT * FROM rule_capped".to_string(),
+        ));
+        views
     }
 
     fn overflow_label(&self) -> &'static str {

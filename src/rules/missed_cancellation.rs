@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::columns::TRIGGER_DATE;
 use super::expr::{self, FOREVER};
+use super::sql::{self, Dialect, View};
 use super::{KindSpec, PlanContext, Rule};
 use crate::generate::{Account, Csv, Recipe, Span, SplitMix};
 use crate::incident::wire::{ItemsWire, Proration};
@@ -71,6 +72,32 @@ impl Rule for MissedCancellation {
 
     fn plan(&self, rows: LazyFrame, _context: &PlanContext) -> PolarsResult<LazyFrame> {
         Ok(plan(rows, &self.items, self.effective, self.proration))
+    }
+
+    fn sql(&self, dialect: Dialect) -> Vec<View> {
+        // Unbillable: every day after the service end.
+        let service_end = match self.effective {
+            Effective::EndOfMonth => dialect.days("last_day(__trigger_date)"),
+            Effective::EventDate => "__td".to_string(),
+        };
+        let unbillable = sql::overlap_days(
+            "__ps",
+            "__pe",
+            &format!("{service_end} + 1"),
+            &sql::FOREVER.to_string(),
+        );
+        let mut views = vec![(
+            "rule_unbillable".to_string(),
+            format!("SELECT *, {unbillable} AS __unbillable FROM rule_rows"),
+        )];
+        views.extend(sql::prorated(
+            dialect,
+            "rule_unbillable",
+            &sql::touched(dialect, &self.items),
+            self.proration,
+            "rule_planned",
+        ));
+        views
     }
 
     fn overflow_label(&self) -> &'static str {

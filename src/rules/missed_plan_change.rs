@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::columns::*;
 use super::expr::{self, int128};
+use super::sql::{self, Dialect, View};
 use super::{KindSpec, PlanContext, Rule};
 use crate::generate::{Account, Csv, Recipe, Span, SplitMix};
 use crate::incident::wire::WireDecimal;
@@ -151,6 +152,54 @@ impl Rule for MissedPlanChange {
         ))
     }
 
+    fn sql(&self, dialect: Dialect) -> Vec<View> {
+        let wide = dialect.wide();
+        let applies = match self.applies_to {
+            AppliesTo::PeriodsStartingOnOrAfter => "period_start >= __trigger_date",
+            AppliesTo::PeriodsContaining => "period_end >= __trigger_date",
+        };
+        // The first matching entry in file order wins, as CASE takes its first true branch.
+        let mut should = String::from("CASE");
+        for entry in &self.reprice {
+            let mut condition = format!("{applies} AND item = {}", dialect.text(&entry.item));
+            if let Some(price) = entry.match_unit_price {
+                condition.push_str(&format!(" AND unit_price = {price}"));
+            }
+            if let Some(rate) = entry.match_discount_rate {
+                condition.push_str(&format!(" AND discount_rate = {}", rate_sql(rate)));
+            }
+            let repriced = match &entry.target {
+                RepriceTarget::UnitPrice(price) => {
+                    format!("CAST(quantity AS {wide}) * CAST({price} AS {wide})")
+                }
+                RepriceTarget::DiscountRate(rate) => {
+                    // L − R_d(L × Q), with Q = mantissa / 10^scale exactly.
+                    let rate = rate.normalize();
+                    let numerator = format!(
+                        "CAST(list_amount AS {wide}) * CAST({} AS {wide})",
+                        rate.mantissa()
+                    );
+                    let denominator = format!("CAST({} AS {wide})", 10i128.pow(rate.scale()));
+                    format!(
+                        "CAST(list_amount AS {wide}) - {}",
+                        sql::round_ratio(dialect, &numerator, &denominator, self.discount_rounding)
+                    )
+                }
+            };
+            should.push_str(&format!("\n    WHEN {condition} THEN {repriced}"));
+        }
+        should.push_str(&format!("\n    ELSE CAST(amount AS {wide}) END"));
+        let items = Items::List(self.reprice.iter().map(|entry| entry.item.clone()).collect());
+        vec![(
+            "rule_planned".to_string(),
+            format!(
+                "SELECT *, {} AS __touched,\n  CAST({should} AS {wide}) AS __should,\n  {}\nFROM rule_rows",
+                sql::touched(dialect, &items),
+                sql::NO_PROBLEM
+            ),
+        )]
+    }
+
     fn overflow_label(&self) -> &'static str {
         "a repriced amount"
     }
@@ -234,6 +283,11 @@ fn plan(
     let items = Items::List(reprice.iter().map(|entry| entry.item.clone()).collect());
     rows.with_columns([expr::touched(&items).alias(TOUCHED), should.alias(SHOULD)])
         .with_columns(expr::no_problem())
+}
+
+/// A rate as an exact SQL decimal of the type rates are read as.
+fn rate_sql(rate: Decimal) -> String {
+    format!("CAST('{}' AS DECIMAL(38,{}))", rate.normalize(), crate::load::RATE_SCALE)
 }
 
 /// The entry applies to rows of its item, billed at exactly its `match_*` price or rate if given.

@@ -12,6 +12,7 @@
 //! when none) and `__segment_date` (for messages).
 
 pub mod expr;
+pub mod sql;
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -74,6 +75,11 @@ pub trait Rule: Debug + Send + Sync {
 
     /// Adds `__touched`, `__should`, `__problem` and `__segment_date` to in-scope rows.
     fn plan(&self, rows: LazyFrame, context: &PlanContext) -> PolarsResult<LazyFrame>;
+
+    /// The same plan as SQL for `dialect` (see `sql.rs` for the views it reads): views whose last
+    /// one, `rule_planned`, has every column of `rule_rows` plus `__touched`, `__should` (wide),
+    /// `__problem` and `__segment_date`.
+    fn sql(&self, dialect: sql::Dialect) -> Vec<sql::View>;
 
     /// What an overflowing `should` was computing, for the error message.
     fn overflow_label(&self) -> &'static str;
@@ -217,6 +223,18 @@ impl ReviewReason {
             ReviewReason::RejectedEventRow => "R03_rejected_event_row",
             ReviewReason::RejectedAccountRow => "R04_rejected_account_row",
         }
+    }
+
+    /// The reason whose [`ReviewReason::code`] is `code`.
+    pub fn from_code(code: &str) -> Option<ReviewReason> {
+        [
+            ReviewReason::MissingOpenedOn,
+            ReviewReason::RejectedChargeRow,
+            ReviewReason::RejectedEventRow,
+            ReviewReason::RejectedAccountRow,
+        ]
+        .into_iter()
+        .find(|reason| reason.code() == code)
     }
 
     pub fn describe(self) -> &'static str {

@@ -10,6 +10,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::columns::{ACCOUNT_NO, TRIGGER_DATE};
+use super::sql::{self, Dialect, View};
 use super::expr::{self, FOREVER};
 use super::{KindSpec, PlanContext, Rule};
 use crate::generate::{Account, Csv, Recipe, Span, SplitMix};
@@ -75,6 +76,38 @@ impl Rule for BilledBeforeActivation {
             self.proration,
             context,
         ))
+    }
+
+    fn sql(&self, dialect: Dialect) -> Vec<View> {
+        // The earliest activation event on or after each account's trigger date; U = [trigger,
+        // activation − 1], or every day from the trigger when never activated.
+        let activation = format!(
+            "SELECT a.account_id, MIN(e.day) AS __activation\nFROM rule_accounts a JOIN rule_events e ON e.account_id = a.account_id\nWHERE e.kind = {} AND e.day >= a.__td\nGROUP BY a.account_id",
+            dialect.text(&self.activation_event)
+        );
+        let unbillable = sql::overlap_days(
+            "r.__ps",
+            "r.__pe",
+            "r.__td",
+            &format!("COALESCE(v.__activation - 1, {})", sql::FOREVER),
+        );
+        let mut views = vec![
+            ("rule_activation".to_string(), activation),
+            (
+                "rule_unbillable".to_string(),
+                format!(
+                    "SELECT r.*, {unbillable} AS __unbillable\nFROM rule_rows r LEFT JOIN rule_activation v ON v.account_id = r.account_id"
+                ),
+            ),
+        ];
+        views.extend(sql::prorated(
+            dialect,
+            "rule_unbillable",
+            &sql::touched(dialect, &self.items),
+            self.proration,
+            "rule_planned",
+        ));
+        views
     }
 
     fn overflow_label(&self) -> &'static str {

@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 use super::columns::*;
 use super::expr::{self, FOREVER, NEVER};
+use super::sql::{self, Dialect, View};
 use super::{KindSpec, PlanContext, Rule, RowProblemCode};
 use crate::generate::{Account, Csv, Recipe, Span, SplitMix};
 use crate::incident::wire::ItemsWire;
@@ -65,6 +66,56 @@ impl Rule for WrongEquipmentCount {
 
     fn plan(&self, rows: LazyFrame, context: &PlanContext) -> PolarsResult<LazyFrame> {
         plan(rows, &self.items, context)
+    }
+
+    fn sql(&self, dialect: Dialect) -> Vec<View> {
+        let wide = dialect.wide();
+        let touched = sql::touched(dialect, &self.items);
+        vec![
+            (
+                "rule_marked".to_string(),
+                format!("SELECT *, {touched} AS __touched FROM rule_rows"),
+            ),
+            // The true count depends on the row's account, item and period start alone.
+            (
+                "rule_keys".to_string(),
+                "SELECT DISTINCT account_id, item, __ps FROM rule_marked WHERE __touched".to_string(),
+            ),
+            // The account's equipment_count events on or before the period start that name the
+            // item or have an empty detail.
+            (
+                "rule_candidates".to_string(),
+                format!(
+                    "SELECT k.account_id, k.item, k.__ps, e.day, e.detail IS NOT NULL AS named, e.quantity\nFROM rule_keys k JOIN rule_events e ON e.account_id = k.account_id\nWHERE e.kind = {} AND e.day <= k.__ps AND (e.detail IS NULL OR e.detail = k.item)",
+                    dialect.text(COUNT_EVENT)
+                ),
+            ),
+            (
+                "rule_latest".to_string(),
+                "SELECT account_id, item, __ps, MAX(day) AS day FROM rule_candidates GROUP BY account_id, item, __ps".to_string(),
+            ),
+            // On the latest date, events naming the item beat empty-detail ones; any remaining
+            // disagreement is a conflict.
+            (
+                "rule_deciding".to_string(),
+                "SELECT c.* FROM rule_candidates c JOIN rule_latest l\n  ON c.account_id = l.account_id AND c.item = l.item AND c.__ps = l.__ps AND c.day = l.day".to_string(),
+            ),
+            (
+                "rule_truth".to_string(),
+                "SELECT account_id, item, __ps, MIN(day) AS day,\n  COUNT(CASE WHEN named THEN 1 END) AS named_events,\n  MIN(CASE WHEN named THEN quantity END) AS named_low, MAX(CASE WHEN named THEN quantity END) AS named_high,\n  MIN(CASE WHEN NOT named THEN quantity END) AS empty_low, MAX(CASE WHEN NOT named THEN quantity END) AS empty_high\nFROM rule_deciding GROUP BY account_id, item, __ps".to_string(),
+            ),
+            (
+                "rule_count".to_string(),
+                "SELECT account_id, item, __ps, day,\n  CASE WHEN named_events > 0 THEN named_low ELSE empty_low END AS true_count,\n  CASE WHEN named_events > 0 THEN named_low <> named_high ELSE empty_low <> empty_high END AS conflict\nFROM rule_truth".to_string(),
+            ),
+            (
+                "rule_planned".to_string(),
+                format!(
+                    "SELECT r.*,\n  CAST(CASE WHEN r.__touched AND t.true_count IS NOT NULL AND t.true_count <> r.quantity\n    THEN CAST(t.true_count AS {wide}) * CAST(r.unit_price AS {wide}) ELSE CAST(r.amount AS {wide}) END AS {wide}) AS __should,\n  CASE WHEN r.__touched AND COALESCE(t.conflict, FALSE) THEN {} ELSE 0 END AS __problem,\n  CASE WHEN r.__touched THEN t.day END AS __segment_date\nFROM rule_marked r LEFT JOIN rule_count t ON t.account_id = r.account_id AND t.item = r.item AND t.__ps = r.__ps",
+                    RowProblemCode::EquipmentConflict as i32
+                ),
+            ),
+        ]
     }
 
     fn overflow_label(&self) -> &'static str {
