@@ -406,6 +406,7 @@ fn stage_entry(
     Ok(render::manifest::StageEntry {
         stage_sql_id: stage.stage_id.clone(),
         engine: stage.engine.clone(),
+        charge_amount_in_scope_minor: stage.charge_amount_in_scope.clone(),
         aggregates: entries,
     })
 }

@@ -94,6 +94,18 @@ impl Settings {
                 )),
             });
         }
+        if aggregates.is_some() && args.on_bad_rows == OnBadRowsArg::Reject {
+            return Err(ConfigError::Key {
+                path: args.incident.clone(),
+                key: "--on-bad-rows".to_string(),
+                message: "`reject` needs the rows themselves; a run from aggregates stops on bad data"
+                    .to_string(),
+                hint: Some(
+                    "fix the rows the stage reported and run it again, or run `redress run --data --on-bad-rows reject` where the data is readable"
+                        .to_string(),
+                ),
+            });
+        }
         if args.threads == Some(0) {
             return Err(ConfigError::Key {
                 path: args.incident.clone(),

@@ -38,6 +38,8 @@ pub struct AggregateEntry {
 pub struct StageEntry {
     pub stage_sql_id: String,
     pub engine: String,
+    /// Σ amount of the in-scope charge rows the rule read, minor units, as the engine summed it.
+    pub charge_amount_in_scope_minor: String,
     pub aggregates: Vec<AggregateEntry>,
 }
 

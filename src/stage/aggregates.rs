@@ -34,6 +34,8 @@ pub struct AggregateFile {
 pub struct Stage {
     pub stage_id: String,
     pub engine: String,
+    /// Σ amount of the in-scope rows the rule read, minor units (a control figure of the stage).
+    pub charge_amount_in_scope: String,
 }
 
 /// The aggregates, read and checked.
@@ -170,8 +172,24 @@ fn control(frame: &DataFrame) -> Result<Control, RunError> {
             .unwrap_or_default();
         text.insert(name, value);
     }
+    let amount = frame
+        .column("charge_amount_in_scope")
+        .and_then(|column| column.cast(&DataType::String))
+        .map_err(|error| polars_error("control", error))?;
+    text.insert(
+        "charge_amount_in_scope",
+        amount
+            .str()
+            .map_err(|error| polars_error("control", error))?
+            .get(0)
+            .unwrap_or("0")
+            .to_string(),
+    );
     let mut counts = BTreeMap::new();
     for name in [
+        "accounts_rows",
+        "charges_rows",
+        "events_rows",
         "problem_rows",
         "accounts_in_scope",
         "charge_rows_in_scope",
@@ -244,6 +262,24 @@ pub fn read(incident: &Incident, location: &Path) -> Result<Aggregates, RunError
         }
     }
 
+    // Every row read is in a file's count: the per-file counts add up to the tables' row counts.
+    let files_read = file_stats(&stats)?;
+    for table in ["accounts", "charges", "events"] {
+        let per_file: u64 = files_read
+            .iter()
+            .filter(|file| file.table == table)
+            .map(|file| file.rows)
+            .sum();
+        let read = count(&format!("{table}_rows"));
+        if per_file != read {
+            return Err(RunError::Ledger(crate::ledger::LedgerError::Mismatch(
+                format!(
+                    "aggregates: the files of `{table}` count {per_file} rows, the stage read {read}"
+                ),
+            )));
+        }
+    }
+
     let numbers = numbered(&accounts)?;
     let account_map = invoices::accounts_from_frame(&account_frame(&accounts, &numbers)?)
         .map_err(|error| polars_error("accounts", error))?;
@@ -272,13 +308,14 @@ pub fn read(incident: &Incident, location: &Path) -> Result<Aggregates, RunError
             inputs,
             review,
             rejects: Vec::new(),
-            files: file_stats(&stats)?,
+            files: files_read,
             accounts_in_scope: count("accounts_in_scope"),
             charge_rows_in_scope: count("charge_rows_in_scope"),
         },
         stage: Stage {
             stage_id: recorded("stage_id"),
             engine: recorded("engine"),
+            charge_amount_in_scope: recorded("charge_amount_in_scope"),
         },
         files,
     })

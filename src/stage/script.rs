@@ -166,10 +166,12 @@ pub fn script(request: &Request, stage_id: &str) -> String {
         "problem_counts",
         "SELECT table_name, reason, COUNT(*) AS problem_rows FROM all_problems GROUP BY table_name, reason",
     );
-    script.write(&request.aggregates, "files", &files_query());
 
     script.comment("4. The accounts in scope and what the rule reads.");
     scope_views(&mut script, request);
+    // One more scan of the charges counts every file's rows, bad rows and rows in scope.
+    script.table("charge_counts", &charge_counts_query(request));
+    script.write(&request.aggregates, "files", &files_query());
 
     script.comment(&format!(
         "5. The rule: {} (generated from the kind's own file).",
@@ -480,6 +482,19 @@ fn problems_query(request: &Request) -> String {
     parts.join("\nUNION ALL\n")
 }
 
+/// Per charges file: rows, bad rows, and the valid rows of in-scope accounts the rule reads with
+/// their Σ amount (the control counts).
+fn charge_counts_query(request: &Request) -> String {
+    let wide = request.dialect.wide();
+    let in_scope = format!(
+        "NOT c.__bad AND s.account_id IS NOT NULL AND {}",
+        rows_read(request.incident).replace("billing_month", "c.billing_month")
+    );
+    format!(
+        "SELECT c.__file, COUNT(*) AS row_count, CAST(SUM(CASE WHEN c.__bad THEN 1 ELSE 0 END) AS BIGINT) AS rejected_rows,\n  CAST(SUM(CASE WHEN {in_scope} THEN 1 ELSE 0 END) AS BIGINT) AS rows_in_scope,\n  SUM(CASE WHEN {in_scope} THEN CAST(c.amount AS {wide}) ELSE CAST(0 AS {wide}) END) AS amount_in_scope\nFROM checked_charges c LEFT JOIN in_scope s ON s.account_id = c.account_id\nGROUP BY c.__file"
+    )
+}
+
 /// Rows and bad rows per input file (the manifest's counts).
 fn files_query() -> String {
     ["accounts", "charges", "events"]
@@ -494,11 +509,13 @@ fn files_query() -> String {
             let bad = format!("checked_{name}");
             if *name == "events" {
                 format!(
-                    "SELECT 'events' AS table_name, r.__file AS file, r.row_count, COALESCE(b.rejected_rows, 0) AS rejected_rows\nFROM (SELECT __file, COUNT(*) AS row_count FROM {rows} GROUP BY __file) r\nLEFT JOIN (SELECT __file, SUM(CASE WHEN __bad THEN 1 ELSE 0 END) AS rejected_rows FROM {bad} GROUP BY __file) b ON b.__file = r.__file"
+                    "SELECT 'events' AS table_name, r.__file AS file, r.row_count, CAST(COALESCE(b.rejected_rows, 0) AS BIGINT) AS rejected_rows\nFROM (SELECT __file, COUNT(*) AS row_count FROM {rows} GROUP BY __file) r\nLEFT JOIN (SELECT __file, CAST(SUM(CASE WHEN __bad THEN 1 ELSE 0 END) AS BIGINT) AS rejected_rows FROM {bad} GROUP BY __file) b ON b.__file = r.__file"
                 )
+            } else if *name == "charges" {
+                "SELECT 'charges' AS table_name, __file AS file, row_count, rejected_rows FROM charge_counts".to_string()
             } else {
                 format!(
-                    "SELECT '{name}' AS table_name, __file AS file, COUNT(*) AS row_count, SUM(CASE WHEN __bad THEN 1 ELSE 0 END) AS rejected_rows FROM {bad} GROUP BY __file"
+                    "SELECT '{name}' AS table_name, __file AS file, COUNT(*) AS row_count, CAST(SUM(CASE WHEN __bad THEN 1 ELSE 0 END) AS BIGINT) AS rejected_rows FROM {bad} GROUP BY __file"
                 )
             }
         })
@@ -669,13 +686,6 @@ fn scope_views(script: &mut Script, request: &Request) {
             dialect.days(&dialect.ident("date"))
         ),
     );
-    script.view(
-        "rows_in_scope",
-        &format!(
-            "SELECT c.account_id, c.amount FROM ok_charges c JOIN in_scope s ON s.account_id = c.account_id WHERE {}",
-            rows_read(incident).replace("billing_month", "c.billing_month")
-        ),
-    );
     // SPEC §1: list_amount defaults to amount, discount_rate to 0.
     script.view(
         "rule_rows",
@@ -706,8 +716,12 @@ fn planned_views(script: &mut Script, request: &Request) {
     script.table(
         "sums",
         &format!(
-            "SELECT account_id, billing_month, tax_rate,\n  SUM(CAST(amount AS {wide})) AS billed, SUM({DIFF}) AS diff, COUNT(*) AS row_count,\n  SUM(CASE WHEN __touched THEN 1 ELSE 0 END) AS touched_rows,\n  MIN(paid_on) AS paid_min, MAX(paid_on) AS paid_max, SUM(CASE WHEN paid_on IS NULL THEN 1 ELSE 0 END) AS paid_empty,\n  MAX(__problem) AS problem\nFROM planned GROUP BY account_id, billing_month, tax_rate"
+            "SELECT account_id, billing_month, tax_rate,\n  SUM(CAST(amount AS {wide})) AS billed, SUM({DIFF}) AS diff, COUNT(*) AS row_count,\n  CAST(SUM(CASE WHEN __touched THEN 1 ELSE 0 END) AS BIGINT) AS touched_rows,\n  MIN(paid_on) AS paid_min, MAX(paid_on) AS paid_max, CAST(SUM(CASE WHEN paid_on IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS paid_empty,\n  MAX(__problem) AS problem\nFROM planned GROUP BY account_id, billing_month, tax_rate"
         ),
+    );
+    script.table(
+        "planned_problems",
+        "SELECT * FROM planned WHERE __problem <> 0",
     );
     // The invoices the rule changes: some group with a non-zero D, or a row it cannot compute.
     script.table(
@@ -729,7 +743,6 @@ fn outputs(script: &mut Script, request: &Request, stage_id: &str) {
     let dialect = request.dialect;
     let incident = request.incident;
     let aggregates = &request.aggregates;
-    let wide = dialect.wide();
     script.write(
         aggregates,
         "groups",
@@ -742,7 +755,7 @@ fn outputs(script: &mut Script, request: &Request, stage_id: &str) {
         aggregates,
         "problem_rows",
         &format!(
-            "SELECT account_id, {} AS billing_month, period_start, item, __problem AS problem, {SEGMENT_DATE} AS segment_day\nFROM planned WHERE __problem <> 0 ORDER BY account_id, billing_month, period_start, item",
+            "SELECT account_id, {} AS billing_month, period_start, item, __problem AS problem, {SEGMENT_DATE} AS segment_day\nFROM planned_problems ORDER BY account_id, billing_month, period_start, item",
             month_text(dialect, "billing_month")
         ),
     );
@@ -771,7 +784,7 @@ fn outputs(script: &mut Script, request: &Request, stage_id: &str) {
         aggregates,
         "events",
         &format!(
-            "SELECT account_id, kind, {date}, detail, quantity FROM ok_events\nWHERE account_id IN (SELECT account_id FROM planned WHERE __problem <> 0)\nORDER BY account_id, {date}, kind, detail, quantity",
+            "SELECT account_id, kind, {date}, detail, quantity FROM ok_events\nWHERE account_id IN (SELECT account_id FROM planned_problems)\nORDER BY account_id, {date}, kind, detail, quantity",
             date = dialect.ident("date")
         ),
     );
@@ -780,7 +793,7 @@ fn outputs(script: &mut Script, request: &Request, stage_id: &str) {
         aggregates,
         "control",
         &format!(
-            "SELECT {id} AS stage_id, {incident_id} AS incident_id, {sha} AS incident_sha256, '{engine}' AS engine, '{version}' AS redress_version,\n  (SELECT COUNT(*) FROM src_accounts) AS accounts_rows,\n  (SELECT COUNT(*) FROM src_charges) AS charges_rows,\n  (SELECT COUNT(*) FROM src_events) AS events_rows,\n  (SELECT COUNT(*) FROM all_problems) AS problem_rows,\n  (SELECT COUNT(*) FROM in_scope) AS accounts_in_scope,\n  (SELECT COUNT(*) FROM rows_in_scope) AS charge_rows_in_scope,\n  (SELECT CAST(COALESCE(SUM(CAST(amount AS {wide})), 0) AS DECIMAL(38,0)) FROM rows_in_scope) AS charge_amount_in_scope,\n  (SELECT COUNT(*) FROM sums s JOIN changed c ON c.account_id = s.account_id AND c.billing_month = s.billing_month) AS group_rows,\n  (SELECT COUNT(*) FROM reported_accounts) AS account_rows,\n  (SELECT COUNT(*) FROM review) AS review_rows,\n  CAST({currency} AS {string}) AS currency",
+            "SELECT {id} AS stage_id, {incident_id} AS incident_id, {sha} AS incident_sha256, '{engine}' AS engine, '{version}' AS redress_version,\n  (SELECT COUNT(*) FROM src_accounts) AS accounts_rows,\n  (SELECT CAST(COALESCE(SUM(row_count), 0) AS BIGINT) FROM charge_counts) AS charges_rows,\n  (SELECT COUNT(*) FROM src_events) AS events_rows,\n  (SELECT COUNT(*) FROM all_problems) AS problem_rows,\n  (SELECT COUNT(*) FROM in_scope) AS accounts_in_scope,\n  (SELECT CAST(COALESCE(SUM(rows_in_scope), 0) AS BIGINT) FROM charge_counts) AS charge_rows_in_scope,\n  (SELECT CAST(COALESCE(SUM(amount_in_scope), 0) AS DECIMAL(38,0)) FROM charge_counts) AS charge_amount_in_scope,\n  (SELECT COUNT(*) FROM sums s JOIN changed c ON c.account_id = s.account_id AND c.billing_month = s.billing_month) AS group_rows,\n  (SELECT COUNT(*) FROM reported_accounts) AS account_rows,\n  (SELECT COUNT(*) FROM review) AS review_rows,\n  CAST({currency} AS {string}) AS currency",
             id = dialect.text(stage_id),
             incident_id = dialect.text(&incident.id),
             sha = dialect.text(&incident.file_sha256),
