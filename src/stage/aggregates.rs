@@ -206,37 +206,87 @@ fn control(frame: &DataFrame) -> Result<Control, RunError> {
     Ok(Control { text, counts })
 }
 
+impl Control {
+    fn text(&self, name: &str) -> String {
+        self.text.get(name).cloned().unwrap_or_default()
+    }
+
+    fn count(&self, name: &str) -> u64 {
+        self.counts.get(name).copied().unwrap_or(0)
+    }
+
+    /// Refuses aggregates of another incident file, redress version or currency.
+    fn check_origin(&self, incident: &Incident, location: &Path) -> Result<(), RunError> {
+        if self.text("incident_sha256") != incident.file_sha256 {
+            return Err(RunError::Usage(format!(
+                "the aggregates at `{}` were planned from another incident file (SHA-256 {}; `{}` has {})\nhint: run `redress plan` with this incident file and the stage's SQL again, or pass the incident file it was planned from",
+                location.display(),
+                self.text("incident_sha256"),
+                incident.path.display(),
+                incident.file_sha256
+            )));
+        }
+        if self.text("redress_version") != env!("CARGO_PKG_VERSION") {
+            return Err(RunError::Usage(format!(
+                "the aggregates at `{}` were written by the stage of redress {}; this is redress {}\nhint: plan and run the stage again with this redress",
+                location.display(),
+                self.text("redress_version"),
+                env!("CARGO_PKG_VERSION")
+            )));
+        }
+        if self.text("currency") != incident.currency.code {
+            return Err(bad(format!(
+                "the aggregates are in {}, the incident in {}",
+                self.text("currency"),
+                incident.currency.code
+            )));
+        }
+        Ok(())
+    }
+
+    /// Refuses tables whose row counts are not those the stage counted (an unfinished stage, or
+    /// two runs' files in one location), and per-file counts that do not add up to the rows read.
+    fn check_counts(
+        &self,
+        tables: &[(&str, &DataFrame, &str)],
+        files: &[FileStats],
+    ) -> Result<(), RunError> {
+        for (name, frame, key) in tables {
+            if frame.height() as u64 != self.count(key) {
+                return Err(bad(format!(
+                    "aggregates table `{name}` has {} rows where `control` counts {}: the aggregates are incomplete or from two runs\nhint: write each run's aggregates to a location of their own and run the stage again",
+                    frame.height(),
+                    self.count(key)
+                )));
+            }
+        }
+        for table in ["accounts", "charges", "events"] {
+            let per_file: u64 = files
+                .iter()
+                .filter(|file| file.table == table)
+                .map(|file| file.rows)
+                .sum();
+            let read = self.count(&format!("{table}_rows"));
+            if per_file != read {
+                return Err(RunError::Ledger(crate::ledger::LedgerError::Mismatch(
+                    format!(
+                        "aggregates: the files of `{table}` count {per_file} rows, the stage read {read}"
+                    ),
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Reads and checks the aggregates at `location` for `incident`.
 pub fn read(incident: &Incident, location: &Path) -> Result<Aggregates, RunError> {
     let mut files = Vec::new();
     let control_frame = read_table(location, "control", &mut files)?;
     let control = control(&control_frame)?;
-    let recorded = |name: &str| control.text.get(name).cloned().unwrap_or_default();
-    let count = |name: &str| control.counts.get(name).copied().unwrap_or(0);
-    if recorded("incident_sha256") != incident.file_sha256 {
-        return Err(RunError::Usage(format!(
-            "the aggregates at `{}` were planned from another incident file (SHA-256 {}; `{}` has {})\nhint: run `redress plan` with this incident file and the stage's SQL again, or pass the incident file it was planned from",
-            location.display(),
-            recorded("incident_sha256"),
-            incident.path.display(),
-            incident.file_sha256
-        )));
-    }
-    if recorded("redress_version") != env!("CARGO_PKG_VERSION") {
-        return Err(RunError::Usage(format!(
-            "the aggregates at `{}` were written by the stage of redress {}; this is redress {}\nhint: plan and run the stage again with this redress",
-            location.display(),
-            recorded("redress_version"),
-            env!("CARGO_PKG_VERSION")
-        )));
-    }
-    if recorded("currency") != incident.currency.code {
-        return Err(bad(format!(
-            "the aggregates are in {}, the incident in {}",
-            recorded("currency"),
-            incident.currency.code
-        )));
-    }
+    control.check_origin(incident, location)?;
+    let recorded = |name: &str| control.text(name);
+    let count = |name: &str| control.count(name);
     if count("problem_rows") > 0 {
         let problems = read_table(location, "problems", &mut files)?;
         return Err(problems_error(incident, &problems, count("problem_rows"))?);
@@ -248,37 +298,15 @@ pub fn read(incident: &Incident, location: &Path) -> Result<Aggregates, RunError
     let review = read_table(location, "review", &mut files)?;
     let events = read_table(location, "events", &mut files)?;
     let stats = read_table(location, "files", &mut files)?;
-    for (name, frame, key) in [
-        ("groups", &groups, "group_rows"),
-        ("accounts", &accounts, "account_rows"),
-        ("review", &review, "review_rows"),
-    ] {
-        if frame.height() as u64 != count(key) {
-            return Err(bad(format!(
-                "aggregates table `{name}` has {} rows where `control` counts {}: the aggregates are incomplete or from two runs\nhint: write each run's aggregates to a location of their own and run the stage again",
-                frame.height(),
-                count(key)
-            )));
-        }
-    }
-
-    // Every row read is in a file's count: the per-file counts add up to the tables' row counts.
     let files_read = file_stats(&stats)?;
-    for table in ["accounts", "charges", "events"] {
-        let per_file: u64 = files_read
-            .iter()
-            .filter(|file| file.table == table)
-            .map(|file| file.rows)
-            .sum();
-        let read = count(&format!("{table}_rows"));
-        if per_file != read {
-            return Err(RunError::Ledger(crate::ledger::LedgerError::Mismatch(
-                format!(
-                    "aggregates: the files of `{table}` count {per_file} rows, the stage read {read}"
-                ),
-            )));
-        }
-    }
+    control.check_counts(
+        &[
+            ("groups", &groups, "group_rows"),
+            ("accounts", &accounts, "account_rows"),
+            ("review", &review, "review_rows"),
+        ],
+        &files_read,
+    )?;
 
     let numbers = numbered(&accounts)?;
     let account_map = invoices::accounts_from_frame(&account_frame(&accounts, &numbers)?)

@@ -288,6 +288,9 @@ fn typed_views(script: &mut Script, request: &Request) {
     }
 }
 
+/// An exact decimal as SPEC §1 writes it: no exponent, no thousands separator, no spaces.
+const DECIMAL: &str = "^[+-]?[0-9]+([.][0-9]+)?$";
+
 /// The value and the problem of one cell, from its text `__t_x`.
 fn cell(dialect: Dialect, spec: &ColumnSpec, digits: u32) -> (String, String) {
     let text = format!("__t_{}", spec.name);
@@ -296,7 +299,6 @@ fn cell(dialect: Dialect, spec: &ColumnSpec, digits: u32) -> (String, String) {
     if spec.required {
         problem.push_str(&format!(" WHEN {t} IS NULL THEN 'missing_value'"));
     }
-    let decimal = "^[+-]?[0-9]+([.][0-9]+)?$";
     let value = match spec.kind {
         ColumnKind::Str => t.to_string(),
         ColumnKind::Int => {
@@ -310,31 +312,9 @@ fn cell(dialect: Dialect, spec: &ColumnSpec, digits: u32) -> (String, String) {
             ));
             value
         }
-        ColumnKind::Money => {
-            let format = dialect.matches(t, decimal);
-            let whole = dialect.matches(t, &format!("^[+-]?[0-9]+([.][0-9]{{0,{digits}}}0*)?$"));
-            let unsigned = format!("regexp_replace({t}, '^[+-]', '')");
-            let fraction = if digits == 0 {
-                String::new()
-            } else {
-                format!(
-                    ", substr(concat(split_part({unsigned}, '.', 2), repeat('0', {digits})), 1, {digits})"
-                )
-            };
-            let minor = format!(
-                "concat(CASE WHEN {t} LIKE '-%' THEN '-' ELSE '' END, split_part({unsigned}, '.', 1){fraction})"
-            );
-            let value = format!(
-                "CASE WHEN {format} AND {whole} THEN {} END",
-                dialect.try_cast(&minor, "BIGINT")
-            );
-            problem.push_str(&format!(
-                " WHEN {t} IS NOT NULL AND NOT {format} THEN 'bad_format' WHEN {t} IS NOT NULL AND NOT {whole} THEN 'not_whole_minor_unit' WHEN {t} IS NOT NULL AND {value} IS NULL THEN 'out_of_range'"
-            ));
-            value
-        }
+        ColumnKind::Money => money_cell(dialect, t, digits, &mut problem),
         ColumnKind::Rate => {
-            let format = dialect.matches(t, decimal);
+            let format = dialect.matches(t, DECIMAL);
             let digits_ok = dialect.matches(t, "^[^.]*([.][0-9]{0,28}0*)?$");
             let value = format!(
                 "CASE WHEN {format} AND {digits_ok} THEN {} END",
@@ -393,6 +373,34 @@ fn cell(dialect: Dialect, spec: &ColumnSpec, digits: u32) -> (String, String) {
         problem
     };
     (value, problem)
+}
+
+/// A money cell in minor units: `[+-]digits[.digits]`, whole in the minor unit (`digits` decimal
+/// places, any further ones zero), within BIGINT. The minor units are assembled from the text
+/// (sign, integer part, the first `digits` fraction digits), so no decimal type's scale or
+/// rounding is involved.
+fn money_cell(dialect: Dialect, t: &str, digits: u32, problem: &mut String) -> String {
+    let format = dialect.matches(t, DECIMAL);
+    let whole = dialect.matches(t, &format!("^[+-]?[0-9]+([.][0-9]{{0,{digits}}}0*)?$"));
+    let unsigned = format!("regexp_replace({t}, '^[+-]', '')");
+    let fraction = if digits == 0 {
+        String::new()
+    } else {
+        format!(
+            ", substr(concat(split_part({unsigned}, '.', 2), repeat('0', {digits})), 1, {digits})"
+        )
+    };
+    let minor = format!(
+        "concat(CASE WHEN {t} LIKE '-%' THEN '-' ELSE '' END, split_part({unsigned}, '.', 1){fraction})"
+    );
+    let value = format!(
+        "CASE WHEN {format} AND {whole} THEN {} END",
+        dialect.try_cast(&minor, "BIGINT")
+    );
+    problem.push_str(&format!(
+        " WHEN {t} IS NOT NULL AND NOT {format} THEN 'bad_format' WHEN {t} IS NOT NULL AND NOT {whole} THEN 'not_whole_minor_unit' WHEN {t} IS NOT NULL AND {value} IS NULL THEN 'out_of_range'"
+    ));
+    value
 }
 
 /// The kinds of events the incident reads.
@@ -596,7 +604,8 @@ fn checked_views(script: &mut Script, request: &Request) {
 }
 
 /// The scope, and the rule's input views.
-fn scope_views(script: &mut Script, request: &Request) {
+/// The trigger events' condition and the `[scope]` filters on accounts (alias `a`).
+fn scope_conditions(request: &Request) -> (String, String) {
     let dialect = request.dialect;
     let incident = request.incident;
 
@@ -615,15 +624,6 @@ fn scope_views(script: &mut Script, request: &Request) {
     if let Some(to) = incident.scope.event_dates_to {
         conditions.push(format!("{} <= {}", dialect.ident("date"), date_literal(to)));
     }
-    // The trigger date is the earliest trigger event inside the window.
-    script.view(
-        "triggers",
-        &format!(
-            "SELECT account_id, MIN({}) AS {TRIGGER_DATE} FROM ok_events WHERE {} GROUP BY account_id",
-            dialect.ident("date"),
-            conditions.join(" AND ")
-        ),
-    );
     // An account missing the attribute a filter tests fails that filter.
     let scope = &incident.scope;
     let mut filters = vec!["TRUE".to_string()];
@@ -652,11 +652,25 @@ fn scope_views(script: &mut Script, request: &Request) {
             date_literal(to)
         ));
     }
+    (conditions.join(" AND "), filters.join(" AND "))
+}
+
+fn scope_views(script: &mut Script, request: &Request) {
+    let dialect = request.dialect;
+    let incident = request.incident;
+    let (trigger_events, filters) = scope_conditions(request);
+    // The trigger date is the earliest trigger event inside the window.
+    script.view(
+        "triggers",
+        &format!(
+            "SELECT account_id, MIN({}) AS {TRIGGER_DATE} FROM ok_events WHERE {trigger_events} GROUP BY account_id",
+            dialect.ident("date"),
+        ),
+    );
     script.view(
         "in_scope",
         &format!(
-            "SELECT a.*, t.{TRIGGER_DATE} FROM ok_accounts a JOIN triggers t ON t.account_id = a.account_id WHERE {}",
-            filters.join(" AND ")
+            "SELECT a.*, t.{TRIGGER_DATE} FROM ok_accounts a JOIN triggers t ON t.account_id = a.account_id WHERE {filters}"
         ),
     );
     let review = if incident.rule.needs_opened_on() {
