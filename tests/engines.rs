@@ -203,6 +203,43 @@ fn files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// The engines, a working directory and the data of one test.
+struct Setup<'a> {
+    venv: &'a Path,
+    dir: &'a Path,
+    data: &'a Path,
+}
+
+/// Runs `test` on `accounts` generated accounts converted with `options` (see `to_parquet.py`),
+/// when the engines are installed.
+fn with_data(accounts: u64, options: &[&str], test: impl FnOnce(&Setup)) {
+    let Some(venv) = engines() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let data = data_as(&venv, dir.path(), accounts, "data", options);
+    test(&Setup {
+        venv: &venv,
+        dir: dir.path(),
+        data: &data,
+    });
+}
+
+impl Setup<'_> {
+    /// [`differential`] of `incident` on this setup's data.
+    fn check(&self, engine: Engine, incident: &Path, label: &str, tables: &[(&str, &str)]) {
+        differential(
+            engine, self.venv, self.dir, self.data, incident, label, tables,
+        );
+    }
+
+    /// [`differential`] of the generated incident of every kind in `kinds`.
+    fn check_kinds(&self, engine: Engine, kinds: &[&str]) {
+        for kind in kinds {
+            let incident = self.data.join(format!("incidents/{kind}.toml"));
+            self.check(engine, &incident, kind, &[]);
+        }
+    }
+}
+
 /// Plans `incident` for the engine, runs the stage, and holds `run --aggregates` to `run --data`.
 /// `tables` are `--table NAME=CATALOG.TABLE` arguments (DuckDB only: the table is created from
 /// the data's Parquet files before the script runs).
@@ -249,32 +286,24 @@ fn differential(
     let from_aggregates = dir.join(format!("out-aggregates-{label}"));
     let from_data = dir.join(format!("out-data-{label}"));
     let incident = incident.to_str().unwrap();
-    succeed(
-        &[
-            "run",
-            "--incident",
-            incident,
-            "--aggregates",
-            aggregates.to_str().unwrap(),
-            "--out",
-            from_aggregates.to_str().unwrap(),
-            "--quiet",
-        ],
-        dir,
-    );
-    succeed(
-        &[
-            "run",
-            "--incident",
-            incident,
-            "--data",
-            data.to_str().unwrap(),
-            "--out",
-            from_data.to_str().unwrap(),
-            "--quiet",
-        ],
-        dir,
-    );
+    for (source, location, out) in [
+        ("--aggregates", &aggregates, &from_aggregates),
+        ("--data", &data.to_path_buf(), &from_data),
+    ] {
+        succeed(
+            &[
+                "run",
+                "--incident",
+                incident,
+                source,
+                location.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+                "--quiet",
+            ],
+            dir,
+        );
+    }
     let written = files(&from_data);
     assert_eq!(files(&from_aggregates), written, "{label}: the same files");
     for file in &written {
@@ -338,29 +367,16 @@ fn variant(data: &Path, dir: &Path, kind: &str, extra: &str, label: &str) -> Pat
 
 #[test]
 fn duckdb_stage_equals_run_data_for_every_kind_and_rounding() {
-    let Some(venv) = engines() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let data = data(&venv, dir.path(), 3000);
-    for kind in KINDS {
-        let incident = data.join(format!("incidents/{kind}.toml"));
-        differential(
-            Engine::DuckDb,
-            &venv,
-            dir.path(),
-            &data,
-            &incident,
-            kind,
-            &[],
-        );
-    }
+    with_data(3000, &[], every_kind_and_rounding);
+}
+
+fn every_kind_and_rounding(setup: &Setup) {
+    let (data, dir) = (setup.data, setup.dir);
+    setup.check_kinds(Engine::DuckDb, &KINDS);
     // Tables from the engine's catalog instead of files.
-    let incident = data.join("incidents/wrong_equipment_count.toml");
-    differential(
+    setup.check(
         Engine::DuckDb,
-        &venv,
-        dir.path(),
-        &data,
-        &incident,
+        &data.join("incidents/wrong_equipment_count.toml"),
         "catalog",
         &[("charges", "charges_table"), ("events", "events_table")],
     );
@@ -393,16 +409,8 @@ fn duckdb_stage_equals_run_data_for_every_kind_and_rounding() {
             "coc-half-up",
         ),
     ] {
-        let incident = variant(&data, dir.path(), kind, extra, label);
-        differential(
-            Engine::DuckDb,
-            &venv,
-            dir.path(),
-            &data,
-            &incident,
-            label,
-            &[],
-        );
+        let incident = variant(data, dir, kind, extra, label);
+        setup.check(Engine::DuckDb, &incident, label, &[]);
     }
 }
 
@@ -412,37 +420,20 @@ fn duckdb_stage_reads_text_parquet_and_groups_equal_tax_rates() {
     let dir = tempfile::tempdir().unwrap();
     // Dates, months and rates as text; `0.1` and `0.10` in one invoice are one tax group.
     let data = data_as(&venv, dir.path(), 1500, "text", &["--text"]);
-    for kind in ["missed_cancellation", "missed_plan_change"] {
-        let incident = data.join(format!("incidents/{kind}.toml"));
-        differential(
-            Engine::DuckDb,
-            &venv,
-            dir.path(),
-            &data,
-            &incident,
-            kind,
-            &[],
-        );
-    }
+    let setup = Setup {
+        venv: &venv,
+        dir: dir.path(),
+        data: &data,
+    };
+    setup.check_kinds(
+        Engine::DuckDb,
+        &["missed_cancellation", "missed_plan_change"],
+    );
 }
 
 #[test]
 fn spark_stage_equals_run_data_for_every_kind() {
-    let Some(venv) = engines() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let data = data(&venv, dir.path(), 1500);
-    for kind in KINDS {
-        let incident = data.join(format!("incidents/{kind}.toml"));
-        differential(
-            Engine::Spark,
-            &venv,
-            dir.path(),
-            &data,
-            &incident,
-            kind,
-            &[],
-        );
-    }
+    with_data(1500, &[], |setup| setup.check_kinds(Engine::Spark, &KINDS));
 }
 
 #[test]

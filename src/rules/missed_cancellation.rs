@@ -90,13 +90,7 @@ impl Rule for MissedCancellation {
             "rule_unbillable".to_string(),
             format!("SELECT *, {unbillable} AS __unbillable FROM rule_rows"),
         )];
-        views.extend(sql::prorated(
-            dialect,
-            "rule_unbillable",
-            &sql::touched(dialect, &self.items),
-            self.proration,
-            "rule_planned",
-        ));
+        views.extend(sql::prorated_items(dialect, &self.items, self.proration));
         views
     }
 

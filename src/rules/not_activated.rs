@@ -100,13 +100,7 @@ impl Rule for BilledBeforeActivation {
                 ),
             ),
         ];
-        views.extend(sql::prorated(
-            dialect,
-            "rule_unbillable",
-            &sql::touched(dialect, &self.items),
-            self.proration,
-            "rule_planned",
-        ));
+        views.extend(sql::prorated_items(dialect, &self.items, self.proration));
         views
     }
 

@@ -194,6 +194,18 @@ pub fn prorated(
     ]
 }
 
+/// [`prorated`] for the kinds whose unbillable days are in `rule_unbillable`: rows of `items`
+/// prorated into `rule_planned`.
+pub fn prorated_items(dialect: Dialect, items: &Items, policy: ProrationPolicy) -> Vec<View> {
+    prorated(
+        dialect,
+        "rule_unbillable",
+        &touched(dialect, items),
+        policy,
+        "rule_planned",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
