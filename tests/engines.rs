@@ -438,6 +438,16 @@ fn spark_stage_equals_run_data_for_every_kind() {
 
 #[test]
 fn bad_data_found_by_the_engine_stops_the_run_with_exit_65() {
+    bad_data(Engine::DuckDb);
+}
+
+/// Spark numbers rows from its file metadata: the message names the same file and row.
+#[test]
+fn bad_data_found_by_spark_names_file_and_row() {
+    bad_data(Engine::Spark);
+}
+
+fn bad_data(engine: Engine) {
     let Some(venv) = engines() else { return };
     let dir = tempfile::tempdir().unwrap();
     let data = data(&venv, dir.path(), 200);
@@ -452,7 +462,7 @@ fn bad_data_found_by_the_engine_stops_the_run_with_exit_65() {
             "--incident",
             incident.to_str().unwrap(),
             "--engine",
-            "duckdb",
+            engine.name(),
             "--data",
             data.to_str().unwrap(),
             "--aggregates",
@@ -462,13 +472,7 @@ fn bad_data_found_by_the_engine_stops_the_run_with_exit_65() {
         ],
         dir.path(),
     );
-    run_stage(
-        Engine::DuckDb,
-        &venv,
-        &plan.join("stage.sql"),
-        dir.path(),
-        &[],
-    );
+    run_stage(engine, &venv, &plan.join("stage.sql"), dir.path(), &[]);
     let run = |aggregates: &Path, incident: &Path| {
         redress(
             &[
@@ -504,6 +508,9 @@ fn bad_data_found_by_the_engine_stops_the_run_with_exit_65() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("planned from another incident file"));
 
+    if engine == Engine::Spark {
+        return;
+    }
     // A stage that did not finish (no control table) is refused (exit 66).
     std::fs::remove_file(aggregates.join("control.parquet")).unwrap();
     let output = run(&aggregates, &incident);
