@@ -49,7 +49,7 @@ case "$engine" in
 esac
 timed "redress run --aggregates" "$bin" run --quiet --incident "$incident" --aggregates "$work/aggregates" --out "$work/out-aggregates"
 timed "redress run --data" "$bin" run --quiet --incident "$incident" --data "$dir/data" --out "$work/out-data"
-rows="$("$venv/bin/python" -c "import duckdb; print(duckdb.sql(\"SELECT COUNT(*) FROM read_parquet('$dir/data/charges/*.parquet')\").fetchone()[0])")"
+rows="$("$venv/bin/python" -c "import duckdb; print(duckdb.sql(\"SELECT COUNT(*) FROM read_parquet('$dir/data/charges/*.parquet')\").fetchall()[0][0])")"
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; incident: $kind; engine: $engine"
 echo "charge rows: $rows; affected accounts: $(( $(wc -l < "$work/out-data/refunds.csv") - 1 ))"
 echo "aggregates: $(du -sh "$work/aggregates" | cut -f1) ($(find "$work/aggregates" -name '*.parquet' | wc -l) Parquet files)"

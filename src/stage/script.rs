@@ -418,59 +418,8 @@ fn problems_query(request: &Request) -> String {
     let mut parts = Vec::new();
     for input in [&request.accounts, &request.charges, &request.events] {
         let name = input.name;
-        let mut cells: Vec<(String, String)> = specs(name)
-            .iter()
-            .map(|spec| (spec.name.to_string(), format!("__p_{}", spec.name)))
-            .collect();
-        let (view, extra): (String, Vec<(&str, &str, &str)>) = match name {
-            "accounts" => (
-                "checked_accounts".to_string(),
-                vec![("account_id", "__duplicate", "duplicate_account_id")],
-            ),
-            "charges" => (
-                "checked_charges".to_string(),
-                vec![
-                    ("account_id", "__unknown", "unknown_account"),
-                    (
-                        "period_start",
-                        "__period_order",
-                        "period_start_after_period_end",
-                    ),
-                ],
-            ),
-            _ => (
-                "checked_events".to_string(),
-                vec![
-                    ("account_id", "__unknown", "unknown_account"),
-                    (
-                        "quantity",
-                        "__quantity_required",
-                        "equipment_count_without_quantity",
-                    ),
-                ],
-            ),
-        };
-        for (column, flag, reason) in &extra {
-            cells.push((
-                column.to_string(),
-                format!("CASE WHEN {flag} THEN '{reason}' END"),
-            ));
-        }
-        let column_of: String = cells
-            .iter()
-            .map(|(column, problem)| format!(" WHEN {problem} IS NOT NULL THEN '{column}'"))
-            .collect();
-        let value_of: String = cells
-            .iter()
-            .map(|(column, problem)| format!(" WHEN {problem} IS NOT NULL THEN __t_{column}"))
-            .collect();
-        let reason = cells
-            .iter()
-            .map(|(_, problem)| problem.clone())
-            .collect::<Vec<_>>()
-            .join(", ");
         parts.push(format!(
-            "SELECT '{name}' AS table_name, __file AS file, __row AS file_row,\n  CASE{column_of} END AS column_name,\n  CASE{value_of} END AS value,\n  COALESCE({reason}) AS reason\nFROM {view} WHERE __bad"
+            "SELECT '{name}' AS table_name, __file AS file, __row AS file_row, __problem_column AS column_name, __problem_value AS value, __problem_reason AS reason\nFROM {name}_once WHERE __bad"
         ));
         for spec in specs(name) {
             if matches!(
@@ -490,6 +439,58 @@ fn problems_query(request: &Request) -> String {
     parts.join("\nUNION ALL\n")
 }
 
+/// A bad row's first problem, in column order then the row-level checks: its column, the text of
+/// that cell, and the reason, as expressions over `checked_NAME`.
+fn problem_columns(name: &str) -> [String; 3] {
+    let mut cells: Vec<(String, String)> = specs(name)
+        .iter()
+        .map(|spec| (spec.name.to_string(), format!("__p_{}", spec.name)))
+        .collect();
+    let extra: &[(&str, &str, &str)] = match name {
+        "accounts" => &[("account_id", "__duplicate", "duplicate_account_id")],
+        "charges" => &[
+            ("account_id", "__unknown", "unknown_account"),
+            (
+                "period_start",
+                "__period_order",
+                "period_start_after_period_end",
+            ),
+        ],
+        _ => &[
+            ("account_id", "__unknown", "unknown_account"),
+            (
+                "quantity",
+                "__quantity_required",
+                "equipment_count_without_quantity",
+            ),
+        ],
+    };
+    for (column, flag, reason) in extra {
+        cells.push((
+            column.to_string(),
+            format!("CASE WHEN {flag} THEN '{reason}' END"),
+        ));
+    }
+    let column_of: String = cells
+        .iter()
+        .map(|(column, problem)| format!(" WHEN {problem} IS NOT NULL THEN '{column}'"))
+        .collect();
+    let value_of: String = cells
+        .iter()
+        .map(|(column, problem)| format!(" WHEN {problem} IS NOT NULL THEN __t_{column}"))
+        .collect();
+    let reason = cells
+        .iter()
+        .map(|(_, problem)| problem.clone())
+        .collect::<Vec<_>>()
+        .join(", ");
+    [
+        format!("CASE{column_of} END"),
+        format!("CASE{value_of} END"),
+        format!("COALESCE({reason})"),
+    ]
+}
+
 /// Per charges file: rows, bad rows, and the valid rows of in-scope accounts the rule reads with
 /// their Σ amount (the control counts).
 fn charge_counts_query(request: &Request) -> String {
@@ -499,7 +500,7 @@ fn charge_counts_query(request: &Request) -> String {
         rows_read(request.incident).replace("billing_month", "c.billing_month")
     );
     format!(
-        "SELECT c.__file, COUNT(*) AS row_count, CAST(SUM(CASE WHEN c.__bad THEN 1 ELSE 0 END) AS BIGINT) AS rejected_rows,\n  CAST(SUM(CASE WHEN {in_scope} THEN 1 ELSE 0 END) AS BIGINT) AS rows_in_scope,\n  SUM(CASE WHEN {in_scope} THEN CAST(c.amount AS {wide}) ELSE CAST(0 AS {wide}) END) AS amount_in_scope\nFROM checked_charges c LEFT JOIN in_scope s ON s.account_id = c.account_id\nGROUP BY c.__file"
+        "SELECT c.__file, COUNT(*) AS row_count, CAST(SUM(CASE WHEN c.__bad THEN 1 ELSE 0 END) AS BIGINT) AS rejected_rows,\n  CAST(SUM(CASE WHEN {in_scope} THEN 1 ELSE 0 END) AS BIGINT) AS rows_in_scope,\n  SUM(CASE WHEN {in_scope} THEN CAST(c.amount AS {wide}) ELSE CAST(0 AS {wide}) END) AS amount_in_scope\nFROM charges_once c LEFT JOIN in_scope s ON s.account_id = c.account_id\nGROUP BY c.__file"
     )
 }
 
@@ -514,7 +515,7 @@ fn files_query() -> String {
             } else {
                 name
             };
-            let bad = format!("checked_{name}");
+            let bad = format!("{name}_once");
             if *name == "events" {
                 format!(
                     "SELECT 'events' AS table_name, r.__file AS file, r.row_count, CAST(COALESCE(b.rejected_rows, 0) AS BIGINT) AS rejected_rows\nFROM (SELECT __file, COUNT(*) AS row_count FROM {rows} GROUP BY __file) r\nLEFT JOIN (SELECT __file, CAST(SUM(CASE WHEN __bad THEN 1 ELSE 0 END) AS BIGINT) AS rejected_rows FROM {bad} GROUP BY __file) b ON b.__file = r.__file"
@@ -595,10 +596,27 @@ fn checked_views(script: &mut Script, request: &Request) {
             sql::in_list(dialect, "e.kind", kinds.iter().map(String::as_str))
         ),
     );
+    // Each table typed and checked once: every later step reads this (Spark caches it, DuckDB
+    // keeps it as a temporary table) instead of parsing every cell again.
     for name in ["accounts", "charges", "events"] {
+        let values: Vec<String> = specs(name)
+            .iter()
+            .map(|spec| dialect.ident(spec.name))
+            .collect();
+        let [column, value, reason] = problem_columns(name);
+        script.table(
+            &format!("{name}_once"),
+            &format!(
+                "SELECT __file, __row, {}, __bad,\n  CASE WHEN __bad THEN {column} END AS __problem_column,\n  CASE WHEN __bad THEN {value} END AS __problem_value,\n  CASE WHEN __bad THEN {reason} END AS __problem_reason\nFROM checked_{name}",
+                values.join(", ")
+            ),
+        );
         script.view(
             &format!("ok_{name}"),
-            &format!("SELECT * FROM checked_{name} WHERE NOT __bad"),
+            &format!(
+                "SELECT {} FROM {name}_once WHERE NOT __bad",
+                values.join(", ")
+            ),
         );
     }
 }
