@@ -86,9 +86,10 @@ impl Script {
     /// A table computed once and read several times.
     fn table(&mut self, name: &str, query: &str) {
         match self.dialect {
-            Dialect::Spark => self
-                .text
-                .push_str(&format!("CACHE TABLE {name} AS\n{query};\n")),
+            // Dropped first, so that the script can run again in one session (a notebook).
+            Dialect::Spark => self.text.push_str(&format!(
+                "DROP VIEW IF EXISTS {name};\nCACHE TABLE {name} AS\n{query};\n"
+            )),
             Dialect::DuckDb => self.text.push_str(&format!(
                 "CREATE OR REPLACE TEMPORARY TABLE {name} AS\n{query};\n"
             )),
