@@ -240,6 +240,30 @@ impl Setup<'_> {
     }
 }
 
+/// The arguments of `redress plan` for `incident` on `data`.
+fn plan_args(
+    engine: Engine,
+    incident: &Path,
+    data: &Path,
+    aggregates: &Path,
+    out: &Path,
+) -> Vec<String> {
+    let path = |path: &Path| path.to_str().unwrap().to_string();
+    vec![
+        "plan".to_string(),
+        "--incident".to_string(),
+        path(incident),
+        "--engine".to_string(),
+        engine.name().to_string(),
+        "--data".to_string(),
+        path(data),
+        "--aggregates".to_string(),
+        path(aggregates),
+        "--out".to_string(),
+        path(out),
+    ]
+}
+
 /// Plans `incident` for the engine, runs the stage, and holds `run --aggregates` to `run --data`.
 /// `tables` are `--table NAME=CATALOG.TABLE` arguments (DuckDB only: the table is created from
 /// the data's Parquet files before the script runs).
@@ -254,22 +278,7 @@ fn differential(
 ) {
     let plan = dir.join(format!("plan-{label}"));
     let aggregates = dir.join(format!("aggregates-{label}"));
-    let mut args: Vec<String> = [
-        "plan",
-        "--incident",
-        incident.to_str().unwrap(),
-        "--engine",
-        engine.name(),
-        "--data",
-        data.to_str().unwrap(),
-        "--aggregates",
-        aggregates.to_str().unwrap(),
-        "--out",
-        plan.to_str().unwrap(),
-    ]
-    .iter()
-    .map(|arg| arg.to_string())
-    .collect();
+    let mut args = plan_args(engine, incident, data, &aggregates, &plan);
     let mut catalog = Vec::new();
     for (name, table) in tables {
         args.push("--table".to_string());
@@ -456,20 +465,9 @@ fn bad_data(engine: Engine) {
     let incident = data.join("incidents/missed_cancellation.toml");
     let aggregates = dir.path().join("aggregates");
     let plan = dir.path().join("plan");
+    let args = plan_args(engine, &incident, &data, &aggregates, &plan);
     succeed(
-        &[
-            "plan",
-            "--incident",
-            incident.to_str().unwrap(),
-            "--engine",
-            engine.name(),
-            "--data",
-            data.to_str().unwrap(),
-            "--aggregates",
-            aggregates.to_str().unwrap(),
-            "--out",
-            plan.to_str().unwrap(),
-        ],
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
         dir.path(),
     );
     run_stage(engine, &venv, &plan.join("stage.sql"), dir.path(), &[]);

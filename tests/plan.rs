@@ -70,6 +70,27 @@ fn redress() -> Command {
     Command::cargo_bin("redress").unwrap()
 }
 
+/// `redress plan` of the demo incident for Spark from `data` with `table`, writing to `out`.
+fn plan_spark(data: &str, table: &str, aggregates: &str, out: &Path) -> assert_cmd::assert::Assert {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    redress()
+        .args(["plan", "--incident"])
+        .arg(root.join("samples/incidents/demo.toml"))
+        .args([
+            "--engine",
+            "spark",
+            "--data",
+            data,
+            "--table",
+            table,
+            "--aggregates",
+            aggregates,
+            "--out",
+        ])
+        .arg(out)
+        .assert()
+}
+
 #[test]
 fn plan_refuses_csv_and_missing_tables() {
     let dir = tempfile::tempdir().unwrap();
@@ -111,24 +132,13 @@ fn plan_refuses_csv_and_missing_tables() {
 #[test]
 fn plan_reads_catalog_tables_and_writes_plan_json() {
     let dir = tempfile::tempdir().unwrap();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    redress()
-        .args(["plan", "--incident"])
-        .arg(root.join("samples/incidents/demo.toml"))
-        .args([
-            "--engine",
-            "spark",
-            "--data",
-            "abfss://lake@acct.dfs.core.windows.net/billing",
-            "--table",
-            "charges=billing.charges_2009",
-            "--aggregates",
-            "abfss://lake@acct.dfs.core.windows.net/redress/demo",
-            "--out",
-        ])
-        .arg(dir.path().join("plan"))
-        .assert()
-        .success();
+    plan_spark(
+        "abfss://lake@acct.dfs.core.windows.net/billing",
+        "charges=billing.charges_2009",
+        "abfss://lake@acct.dfs.core.windows.net/redress/demo",
+        &dir.path().join("plan"),
+    )
+    .success();
     let sql = std::fs::read_to_string(dir.path().join("plan/stage.sql")).unwrap();
     assert!(sql.contains("FROM billing.charges_2009"), "{sql}");
     assert!(sql.contains("parquet.`abfss://lake@acct.dfs.core.windows.net/billing/accounts`"));
@@ -145,21 +155,12 @@ fn plan_reads_catalog_tables_and_writes_plan_json() {
     assert!(plan["outputs"]["groups"].as_array().unwrap().len() >= 10);
 
     // A table name that is not one is refused before anything is written.
-    redress()
-        .args(["plan", "--incident"])
-        .arg(root.join("samples/incidents/demo.toml"))
-        .args([
-            "--engine",
-            "spark",
-            "--data",
-            "s3://b/d",
-            "--table",
-            "charges=x; DROP TABLE y",
-            "--aggregates",
-            "s3://b/a",
-            "--out",
-        ])
-        .arg(dir.path().join("plan2"))
-        .assert()
-        .code(2);
+    plan_spark(
+        "s3://b/d",
+        "charges=x; DROP TABLE y",
+        "s3://b/a",
+        &dir.path().join("plan2"),
+    )
+    .code(2);
+    assert!(!dir.path().join("plan2").exists());
 }
