@@ -125,7 +125,7 @@ fn plan_refuses_csv_and_missing_tables() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(66));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("no table `accounts`"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("table `accounts` not found"));
     assert!(!dir.path().join("plan").exists());
 }
 

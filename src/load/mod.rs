@@ -316,13 +316,7 @@ pub fn discover(
     encoding: Encoding,
     scratch: &Path,
 ) -> Result<Table, LoadError> {
-    let chosen = table_path(data_dir, name)?;
-    refuse_special(data_dir, &chosen)?;
-    let paths = if chosen.is_dir() {
-        directory_files(data_dir, &chosen)?
-    } else {
-        vec![chosen]
-    };
+    let (_, paths) = table_files(data_dir, name)?;
     let mut files = Vec::with_capacity(paths.len());
     for (index, path) in paths.into_iter().enumerate() {
         files.push(input_file(data_dir, name, index, path, encoding, scratch)?);
@@ -332,6 +326,19 @@ pub fn discover(
         columns,
         files,
     })
+}
+
+/// Where table `name` is in `data_dir` (`NAME.parquet`, `NAME.csv` or `NAME/`) and its files (a
+/// directory's, sorted): exactly one of them, no FIFO, socket or device, no subdirectory.
+pub fn table_files(data_dir: &Path, name: &str) -> Result<(PathBuf, Vec<PathBuf>), LoadError> {
+    let chosen = table_path(data_dir, name)?;
+    refuse_special(data_dir, &chosen)?;
+    let paths = if chosen.is_dir() {
+        directory_files(data_dir, &chosen)?
+    } else {
+        vec![chosen.clone()]
+    };
+    Ok((chosen, paths))
 }
 
 /// The one of `NAME.parquet`, `NAME.csv`, `NAME/` that exists.

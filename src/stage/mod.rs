@@ -124,58 +124,24 @@ fn inputs(options: &PlanOptions) -> Result<Vec<Input>, RunError> {
 }
 
 fn local_input(data: &Path, name: &'static str) -> Result<Input, RunError> {
-    let file = data.join(format!("{name}.parquet"));
-    let directory = data.join(name);
-    if data.join(format!("{name}.csv")).exists() {
+    // The checks of `run --data`: one of NAME.parquet / NAME.csv / NAME/, no special files.
+    let (chosen, files) = crate::load::table_files(data, name)?;
+    if let Some(csv) = files
+        .iter()
+        .find(|path| path.extension().is_some_and(|ext| ext == "csv"))
+    {
         return Err(LoadError::Bad {
             message: format!(
                 "`{}`: `redress plan` reads Parquet, and `{name}` is CSV\nhint: convert it to Parquet where the engine runs, or run `redress run --data` on this machine",
-                data.join(format!("{name}.csv")).display()
+                csv.display()
             ),
         }
         .into());
     }
-    let (source, files) = match (file.is_file(), directory.is_dir()) {
-        (true, true) => {
-            return Err(LoadError::Bad {
-                message: format!(
-                    "table `{name}` is given twice in `{}` (`{name}.parquet` and `{name}/`)\nhint: keep one of them",
-                    data.display()
-                ),
-            }
-            .into());
-        }
-        (true, false) => (Source::File(file.display().to_string()), vec![file]),
-        (false, true) => {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(&directory)
-                .map_err(|error| LoadError::Read {
-                    file: directory.display().to_string(),
-                    message: error.to_string(),
-                })?
-                .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-                .filter(|path| path.extension().is_some_and(|ext| ext == "parquet"))
-                .collect();
-            files.sort();
-            if files.is_empty() {
-                return Err(LoadError::Missing {
-                    message: format!(
-                        "`{}` holds no .parquet file\nhint: `redress plan` reads each table as Parquet",
-                        directory.display()
-                    ),
-                }
-                .into());
-            }
-            (Source::Directory(directory.display().to_string()), files)
-        }
-        (false, false) => {
-            return Err(LoadError::Missing {
-                message: format!(
-                    "no table `{name}` in `{}` (expected `{name}.parquet` or `{name}/`)\nhint: pass --data with the three tables, or --table {name}=CATALOG.TABLE",
-                    data.display()
-                ),
-            }
-            .into());
-        }
+    let source = if chosen.is_dir() {
+        Source::Directory(chosen.display().to_string())
+    } else {
+        Source::File(chosen.display().to_string())
     };
     let mut columns = BTreeSet::new();
     for file in &files {
