@@ -296,28 +296,19 @@ pub fn run(
     protected.extend(templates);
     let staging = Staging::new(out, force, &protected)?;
     let scratch = scratch_dir()?;
-    let source = match &settings.aggregates {
+    let (computed, inputs) = match &settings.aggregates {
         Some(location) => {
             reporter.step("reading aggregates");
-            Source::Aggregates(crate::stage::aggregates::read(
-                &settings.incident,
-                location,
-            )?)
+            let aggregates = crate::stage::aggregates::read(&settings.incident, location)?;
+            let computed = compute(settings, aggregates.identified, reporter)?;
+            let inputs = Inputs::Aggregates(aggregates.stage, aggregates.files);
+            (computed, inputs)
         }
-        None => Source::Tables(discover(settings, scratch.path(), reporter)?),
-    };
-    let (computed, inputs) = match source {
-        Source::Tables(tables) => {
+        None => {
+            let tables = discover(settings, scratch.path(), reporter)?;
             let hashes = InputHashes::start(&tables);
             let computed = compute_tables(settings, &tables, identify::Passes::Auto, reporter)?;
             (computed, Inputs::Tables(tables, hashes))
-        }
-        Source::Aggregates(aggregates) => {
-            let computed = compute(settings, aggregates.identified, reporter)?;
-            (
-                computed,
-                Inputs::Aggregates(aggregates.stage, aggregates.files),
-            )
         }
     };
 
@@ -364,12 +355,6 @@ pub fn run(
         rows_read: manifest.rows.read,
         rows_rejected: manifest.rows.rejected,
     })
-}
-
-/// Where a run's invoices come from.
-enum Source {
-    Tables(Tables),
-    Aggregates(crate::stage::aggregates::Aggregates),
 }
 
 /// What the manifest records of a run's inputs.
