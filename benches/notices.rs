@@ -85,6 +85,8 @@ fn main() {
                 last_billing_month: invoices[5].billing_month,
                 payout_channel: PayoutChannel::BillCredit,
                 claim_reason: None,
+                previously_paid: 0,
+                supplement: 25_650,
                 refund_id: redress::refund::refund_id(&incident.id, &account.account_id),
                 region: account.region.clone(),
                 plan: None,

@@ -91,6 +91,14 @@ pub struct RunArgs {
     /// Directory with notice templates (notice.ja.md, notice.en.md) overriding the built-in ones.
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
+    /// An earlier output (--out) of the same incident: pay only what it did not (repeatable; give
+    /// every earlier wave).
+    #[arg(long, value_name = "DIR")]
+    pub previous: Vec<PathBuf>,
+    /// Refunds paid outside redress: CSV of account_id (or refund_id), amount, paid_on, channel
+    /// (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub paid: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -28,6 +28,8 @@ pub enum RunError {
     Ledger(#[from] LedgerError),
     #[error(transparent)]
     Output(#[from] OutputError),
+    #[error(transparent)]
+    Wave(#[from] crate::waves::WaveError),
     #[error("{0}")]
     Usage(String),
     #[error("internal error: {0}")]
@@ -48,7 +50,18 @@ impl RunError {
             RunError::Compute(error) => compute_exit_code(error.cause()),
             RunError::Ledger(_) | RunError::Internal(_) => EXIT_INTERNAL,
             RunError::Output(_) => EXIT_OUTPUT,
+            RunError::Wave(error) => wave_exit_code(error),
         }
+    }
+}
+
+fn wave_exit_code(error: &crate::waves::WaveError) -> u8 {
+    use crate::waves::WaveError;
+    match error {
+        WaveError::Usage { .. } => EXIT_USAGE,
+        WaveError::Bad { .. } | WaveError::Overflow(_) => EXIT_DATA,
+        WaveError::Missing { .. } => EXIT_MISSING,
+        WaveError::Internal(_) => EXIT_INTERNAL,
     }
 }
 

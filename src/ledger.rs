@@ -66,7 +66,7 @@ impl PayoutPlan {
             let line = PayoutLine {
                 refund_id: refund.refund_id.clone(),
                 account_id: refund.account_id.clone(),
-                amount: refund.refund_total,
+                amount: refund.supplement,
                 claim_reason: refund.claim_reason,
             };
             match refund.payout_channel {
@@ -123,6 +123,9 @@ pub struct ControlTotals {
     pub claim: ChannelTotal,
     pub residual: ChannelTotal,
     pub bill_corrections: ChannelTotal,
+    /// A supplementary run: what was paid before, what is owed now, what this run pays.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waves: Option<crate::waves::WaveTotals>,
 }
 
 fn channel_total(lines: &[PayoutLine]) -> Result<ChannelTotal, Overflow> {
@@ -179,11 +182,60 @@ pub fn reconcile_returns(
     Ok(())
 }
 
+/// The identities of a supplementary run: Σ previously_paid + Σ supplement − Σ overpaid =
+/// Σ now_owed (= Σ refund_total), and the same per invoice for corrections of unpaid bills
+/// (earlier corrections of bills now paid count as paid toward the refund).
+fn reconcile_waves(
+    totals: &ControlTotals,
+    supplements: i64,
+    waves: &crate::waves::WaveTotals,
+) -> Result<(), LedgerError> {
+    let paid_to_date = money::checked_sum(
+        [waves.previously_paid, supplements, -waves.overpaid.amount],
+        "payments to date",
+    )?;
+    if waves.now_owed != totals.refund_total || paid_to_date != waves.now_owed {
+        return Err(LedgerError::Mismatch(format!(
+            "Σ previously_paid {} + Σ supplement {supplements} − Σ overpaid {} = {paid_to_date} ≠ Σ now_owed {} (Σ refund_total {})",
+            waves.previously_paid, waves.overpaid.amount, waves.now_owed, totals.refund_total
+        )));
+    }
+    if waves.supplement != supplements {
+        return Err(LedgerError::Mismatch(format!(
+            "Σ supplement {} recorded, {supplements} paid",
+            waves.supplement
+        )));
+    }
+    let corrected_to_date = money::checked_sum(
+        [
+            waves.previously_corrected,
+            totals.bill_corrections.amount,
+            -waves.overcorrected.amount,
+            -waves.corrections_credited,
+        ],
+        "corrections to date",
+    )?;
+    if corrected_to_date != totals.correction_total
+        || waves.correction_supplement != totals.bill_corrections.amount
+    {
+        return Err(LedgerError::Mismatch(format!(
+            "Σ earlier corrections {} + Σ bill_corrections {} − Σ overcorrected {} − Σ credited to refunds {} = {corrected_to_date} ≠ Σ correction_total {}",
+            waves.previously_corrected,
+            totals.bill_corrections.amount,
+            waves.overcorrected.amount,
+            waves.corrections_credited,
+            totals.correction_total
+        )));
+    }
+    Ok(())
+}
+
 /// Computes the control totals and checks every identity SPEC §5 requires.
 pub fn reconcile(
     refunds: &[AccountRefund],
     plan: &PayoutPlan,
     review_count: u64,
+    waves: Option<&crate::waves::WaveTotals>,
 ) -> Result<ControlTotals, LedgerError> {
     let sum = |values: &mut dyn Iterator<Item = i64>, what: &'static str| {
         money::checked_sum(values, what)
@@ -215,12 +267,30 @@ pub fn reconcile(
                 refund.account_id, refund.refund_total
             )));
         }
-        if (refund.payout_channel == PayoutChannel::None) != (refund.refund_total == 0) {
+        if (refund.payout_channel == PayoutChannel::None) != (refund.supplement == 0) {
             return Err(LedgerError::Mismatch(format!(
-                "account `{}`: payout channel {} with refund_total {}",
+                "account `{}`: payout channel {} paying {}",
                 refund.account_id,
                 refund.payout_channel.as_str(),
-                refund.refund_total
+                refund.supplement
+            )));
+        }
+        let netted = refund
+            .previously_paid
+            .checked_add(refund.supplement)
+            .ok_or(Overflow("an account's payments to date"))?;
+        let consistent = match waves {
+            None => refund.previously_paid == 0 && refund.supplement == refund.refund_total,
+            Some(_) => {
+                refund.supplement >= 0
+                    && (netted == refund.refund_total
+                        || (refund.supplement == 0 && refund.previously_paid > refund.refund_total))
+            }
+        };
+        if !consistent {
+            return Err(LedgerError::Mismatch(format!(
+                "account `{}`: previously paid {} + supplement {} does not settle refund_total {}",
+                refund.account_id, refund.previously_paid, refund.supplement, refund.refund_total
             )));
         }
     }
@@ -276,17 +346,25 @@ pub fn reconcile(
             totals.refund_total, totals.refunded_invoices_total
         )));
     }
-    if totals.refund_total != payouts {
+    let supplements = sum(&mut refunds.iter().map(|r| r.supplement), "supplements")?;
+    if supplements != payouts {
         return Err(LedgerError::Mismatch(format!(
-            "Σ refund_total {} ≠ Σ bill credits + transfers + claims + residual {payouts}",
-            totals.refund_total
+            "Σ paid in this run {supplements} ≠ Σ bill credits + transfers + claims + residual {payouts}"
         )));
     }
-    if totals.correction_total != totals.bill_corrections.amount {
-        return Err(LedgerError::Mismatch(format!(
-            "Σ correction_total {} ≠ Σ bill_corrections {}",
-            totals.correction_total, totals.bill_corrections.amount
-        )));
+    match waves {
+        None => {
+            if totals.correction_total != totals.bill_corrections.amount {
+                return Err(LedgerError::Mismatch(format!(
+                    "Σ correction_total {} ≠ Σ bill_corrections {}",
+                    totals.correction_total, totals.bill_corrections.amount
+                )));
+            }
+        }
+        Some(waves) => {
+            reconcile_waves(&totals, supplements, waves)?;
+            totals.waves = Some(waves.clone());
+        }
     }
     Ok(totals)
 }

@@ -26,3 +26,4 @@ pub mod return_invoice;
 pub mod rules;
 pub mod settings;
 pub mod stage;
+pub mod waves;

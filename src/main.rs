@@ -48,10 +48,79 @@ fn configure_threads(threads: Option<usize>) -> Result<(), RunError> {
     Ok(())
 }
 
+/// An amount with thousands separators and the currency code: `395,878 JPY`.
+fn grouped(currency: redress::money::Currency, minor: i64) -> String {
+    let total = currency.format(minor);
+    let (units, fraction) = total.split_once('.').unwrap_or((total.as_str(), ""));
+    let (sign, digits) = units.strip_prefix('-').map_or(("", units), |d| ("-", d));
+    format!(
+        "{sign}{}{}{fraction} {}",
+        redress::render::notices::group_digits(digits),
+        if fraction.is_empty() { "" } else { "." },
+        currency.code
+    )
+}
+
+/// `n thing` / `n things`, with thousands separators.
+fn count(n: u64, one: &str, many: &str) -> String {
+    let grouped = redress::render::notices::group_digits(&n.to_string());
+    format!("{grouped} {}", if n == 1 { one } else { many })
+}
+
+/// What `run` prints when it is done: the totals, and for a supplementary run what this wave pays.
+fn closing_lines(settings: &Settings, report: &pipeline::RunReport) -> String {
+    let currency = settings.incident.currency;
+    let mut text = format!(
+        "redress: {} ({} read, {} rejected); refund total {}; written to {}\n",
+        count(
+            report.totals.accounts_affected,
+            "affected account",
+            "affected accounts"
+        ),
+        count(report.rows_read, "row", "rows"),
+        count(report.rows_rejected, "row", "rows"),
+        grouped(currency, report.totals.refund_total),
+        report.out.display()
+    );
+    if let Some(waves) = &report.totals.waves {
+        let paid = match waves.supplement {
+            0 => "nothing to pay: earlier waves paid every affected account in full".to_string(),
+            amount => format!(
+                "pays {} to {} (the difference to what was paid before)",
+                grouped(currency, amount),
+                count(waves.accounts_supplemented, "account", "accounts")
+            ),
+        };
+        text.push_str(&format!(
+            "redress: wave {}: {paid}; previously paid {}",
+            waves.sequence,
+            grouped(currency, waves.previously_paid)
+        ));
+        if waves.overpaid.accounts > 0 {
+            text.push_str(&format!(
+                "; {} paid {} more than is owed now (not clawed back; see payouts/overpaid.csv)",
+                count(waves.overpaid.accounts, "account", "accounts"),
+                grouped(currency, waves.overpaid.amount)
+            ));
+        }
+        if waves.overcorrected.accounts > 0 {
+            text.push_str(&format!(
+                "; {} corrected by {} more than is owed now (see payouts/overpaid.csv)",
+                count(waves.overcorrected.accounts, "bill", "bills"),
+                grouped(currency, waves.overcorrected.amount)
+            ));
+        }
+        text.push('\n');
+    }
+    text
+}
+
 fn run(cli: Cli) -> Result<ExitCode, RunError> {
     match cli.command {
         Command::Run(args) => {
-            let settings = Settings::resolve_with(&args.input, args.aggregates.as_deref())?;
+            let mut settings = Settings::resolve_with(&args.input, args.aggregates.as_deref())?;
+            settings.previous = args.previous.clone();
+            settings.paid = args.paid.clone();
             configure_threads(settings.threads)?;
             let reporter = TerminalReporter::for_stderr(settings.quiet);
             let report = pipeline::run(
@@ -62,31 +131,7 @@ fn run(cli: Cli) -> Result<ExitCode, RunError> {
                 reporter.as_ref(),
             )?;
             if !settings.quiet {
-                let currency = settings.incident.currency;
-                let count = |n: u64, one: &str, many: &str| {
-                    let grouped = redress::render::notices::group_digits(&n.to_string());
-                    format!("{grouped} {}", if n == 1 { one } else { many })
-                };
-                let total = currency.format(report.totals.refund_total);
-                let (units, fraction) = total.split_once('.').unwrap_or((total.as_str(), ""));
-                let (sign, digits) = units.strip_prefix('-').map_or(("", units), |d| ("-", d));
-                let total = format!(
-                    "{sign}{}{}{fraction}",
-                    redress::render::notices::group_digits(digits),
-                    if fraction.is_empty() { "" } else { "." }
-                );
-                eprintln!(
-                    "redress: {} ({} read, {} rejected); refund total {total} {}; written to {}",
-                    count(
-                        report.totals.accounts_affected,
-                        "affected account",
-                        "affected accounts"
-                    ),
-                    count(report.rows_read, "row", "rows"),
-                    count(report.rows_rejected, "row", "rows"),
-                    currency.code,
-                    report.out.display()
-                );
+                eprint!("{}", closing_lines(&settings, &report));
             }
             Ok(ExitCode::SUCCESS)
         }

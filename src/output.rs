@@ -238,12 +238,27 @@ fn recover_interrupted_force(out: &Path) -> Result<(), OutputError> {
 #[derive(Debug, Default)]
 pub struct Csv {
     text: String,
+    /// A last column with the same value on every row (a supplementary run's sequence number).
+    trailing: Option<String>,
 }
 
 impl Csv {
     pub fn with_header(columns: &[&str]) -> Csv {
         let mut csv = Csv::default();
         csv.row(columns.iter().copied());
+        csv
+    }
+
+    /// A CSV whose every row ends with `value` in a last column `name`, when given.
+    pub fn with_trailing(columns: &[&str], trailing: Option<(&str, String)>) -> Csv {
+        let mut csv = Csv::default();
+        match trailing {
+            Some((name, value)) => {
+                csv.row(columns.iter().copied().chain([name]));
+                csv.trailing = Some(value);
+            }
+            None => csv.row(columns.iter().copied()),
+        }
         csv
     }
 
@@ -259,6 +274,10 @@ impl Csv {
             } else {
                 self.text.push_str(field);
             }
+        }
+        if let Some(value) = &self.trailing {
+            self.text.push(',');
+            self.text.push_str(value);
         }
         self.text.push('\n');
     }

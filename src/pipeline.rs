@@ -41,6 +41,8 @@ pub struct Computed {
     pub totals: ControlTotals,
     /// Qualified return invoices: per account, tax rate and regime.
     pub return_lines: Vec<return_invoice::ReturnLine>,
+    /// A supplementary run: its earlier waves and what was overpaid.
+    pub waves: Option<crate::waves::Waves>,
 }
 
 /// Finds the three tables; each CSV file's structure is checked (`load::shape`).
@@ -90,6 +92,7 @@ fn scratch_dir() -> Result<crate::cleanup::RunDir, RunError> {
 pub fn compute(
     settings: &Settings,
     identified: Identified,
+    history: Option<crate::waves::History>,
     reporter: &dyn Reporter,
 ) -> Result<Computed, RunError> {
     reporter.step("computing refunds");
@@ -117,8 +120,28 @@ pub fn compute(
     }
     review.sort();
     reporter.step("reconciling control totals");
-    let plan = PayoutPlan::new(&refunds, incident, settings.refund_date);
-    let totals = ledger::reconcile(&refunds, &plan, review.len() as u64)?;
+    let plan_of =
+        |refunds: &[AccountRefund]| PayoutPlan::new(refunds, incident, settings.refund_date);
+    let (plan, waves) = match history {
+        None => (plan_of(&refunds), None),
+        Some(history) => {
+            let (plan, waves) = crate::waves::settle(
+                history,
+                incident,
+                &identified.inputs,
+                &mut refunds,
+                &review,
+                plan_of,
+            )?;
+            (plan, Some(waves))
+        }
+    };
+    let totals = ledger::reconcile(
+        &refunds,
+        &plan,
+        review.len() as u64,
+        waves.as_ref().map(|waves| &waves.totals),
+    )?;
     let return_lines = return_invoices(settings, &refunds)?;
     Ok(Computed {
         identified,
@@ -127,6 +150,7 @@ pub fn compute(
         plan,
         totals,
         return_lines,
+        waves,
     })
 }
 
@@ -204,7 +228,7 @@ fn load_and_compute(
     reporter: &dyn Reporter,
 ) -> Result<(Tables, Computed), RunError> {
     let tables = discover(settings, scratch, reporter)?;
-    let computed = compute_tables(settings, &tables, passes, reporter)?;
+    let computed = compute_tables(settings, &tables, passes, None, reporter)?;
     Ok((tables, computed))
 }
 
@@ -212,6 +236,7 @@ fn compute_tables(
     settings: &Settings,
     tables: &Tables,
     passes: identify::Passes,
+    history: Option<crate::waves::History>,
     reporter: &dyn Reporter,
 ) -> Result<Computed, RunError> {
     let identified = identify::identify_with(
@@ -221,7 +246,7 @@ fn compute_tables(
         passes,
         reporter,
     )?;
-    compute(settings, identified, reporter)
+    compute(settings, identified, history, reporter)
 }
 
 /// SHA-256 of every input file, computed on a thread of its own while the charges are read (the
@@ -294,20 +319,32 @@ pub fn run(
     })?;
     let mut protected: Vec<&Path> = vec![&settings.data_dir, &settings.incident.path];
     protected.extend(templates);
+    protected.extend(settings.previous.iter().map(PathBuf::as_path));
+    protected.extend(settings.paid.iter().map(PathBuf::as_path));
     let staging = Staging::new(out, force, &protected)?;
     let scratch = scratch_dir()?;
+    if !settings.previous.is_empty() || !settings.paid.is_empty() {
+        reporter.step("verifying earlier waves");
+    }
+    let history = crate::waves::read(
+        &settings.incident,
+        &settings.previous,
+        &settings.paid,
+        settings.encoding,
+    )?;
     let (computed, inputs) = match &settings.aggregates {
         Some(location) => {
             reporter.step("reading aggregates");
             let aggregates = crate::stage::aggregates::read(&settings.incident, location)?;
-            let computed = compute(settings, aggregates.identified, reporter)?;
+            let computed = compute(settings, aggregates.identified, history, reporter)?;
             let inputs = Inputs::Aggregates(aggregates.stage, aggregates.files);
             (computed, inputs)
         }
         None => {
             let tables = discover(settings, scratch.path(), reporter)?;
             let hashes = InputHashes::start(&tables);
-            let computed = compute_tables(settings, &tables, identify::Passes::Auto, reporter)?;
+            let computed =
+                compute_tables(settings, &tables, identify::Passes::Auto, history, reporter)?;
             (computed, Inputs::Tables(tables, hashes))
         }
     };
@@ -319,13 +356,16 @@ pub fn run(
     verify_read_back(&staging, &computed.totals, settings.incident.currency)?;
 
     reporter.step("writing notices");
-    write_notices(
+    let mut files = files;
+    let index = write_notices(
         &staging,
         settings,
         &computed,
         &refund_accounts,
         &template_env,
     )?;
+    staging.write("notices/index.csv", &index)?;
+    files.add("notices/index.csv", index);
 
     reporter.step("hashing input files");
     let mut manifest = match inputs {
@@ -334,10 +374,10 @@ pub fn run(
             for table in [&tables.accounts, &tables.charges, &tables.events] {
                 load::verify_unchanged(table)?;
             }
-            manifest(settings, &computed, &files, &hashes, started)
+            manifest(settings, &computed, &files, &hashes, started)?
         }
         Inputs::Aggregates(stage, aggregate_files) => {
-            let mut manifest = manifest(settings, &computed, &files, &[], started);
+            let mut manifest = manifest(settings, &computed, &files, &[], started)?;
             manifest.inputs = Vec::new();
             manifest.stage = Some(stage_entry(&stage, &aggregate_files)?);
             manifest
@@ -432,6 +472,7 @@ fn render_files(
         &computed.return_lines,
         &incident.return_invoice,
         incident.currency,
+        computed.waves.as_ref(),
     )
     .map_err(|error| RunError::Internal(format!("rendering Parquet output: {error}")))?;
     render_payout_files(&mut files, settings, computed, refund_accounts)?;
@@ -442,7 +483,29 @@ fn render_files(
         &computed.totals,
         &computed.plan,
         computed.identified.accounts_in_scope,
+        computed
+            .waves
+            .as_ref()
+            .map(|waves| {
+                render::summary::waves_summary(waves, incident.currency, settings.refund_date)
+            })
+            .transpose()
+            .map_err(ledger::LedgerError::from)?,
     );
+    if let Some(waves) = &summary.waves {
+        let expected = computed
+            .totals
+            .refund_total
+            .checked_add(waves.overpaid_minor)
+            .ok_or(crate::money::Overflow("paid to date"))
+            .map_err(ledger::LedgerError::from)?;
+        if waves.paid_to_date_minor != expected {
+            return Err(RunError::Ledger(ledger::LedgerError::Mismatch(format!(
+                "the summary's waves total {} to date, but Σ now_owed + Σ overpaid = {expected}",
+                waves.paid_to_date_minor
+            ))));
+        }
+    }
     if summary.refund_total_minor != computed.totals.refund_total {
         return Err(RunError::Ledger(ledger::LedgerError::Mismatch(format!(
             "summary total {} ≠ ledger total {}",
@@ -468,23 +531,34 @@ fn write_notices(
     computed: &Computed,
     refund_accounts: &[&crate::model::Account],
     template_env: &minijinja::Environment<'static>,
-) -> Result<(), RunError> {
-    let index = render::notices::write_all(
+) -> Result<Vec<u8>, RunError> {
+    let notify = |refund: &AccountRefund| {
+        computed
+            .waves
+            .as_ref()
+            .is_none_or(|waves| waves.needs_notice(refund, &computed.plan))
+    };
+    let (refunds, accounts): (Vec<AccountRefund>, Vec<&crate::model::Account>) = computed
+        .refunds
+        .iter()
+        .zip(refund_accounts.iter().copied())
+        .filter(|(refund, _)| notify(refund))
+        .map(|(refund, account)| (refund.clone(), account))
+        .unzip();
+    render::notices::write_all(
         staging,
         template_env,
         &settings.incident,
         settings.refund_date,
         &computed.plan,
-        &computed.refunds,
-        refund_accounts,
+        &refunds,
+        &accounts,
         &computed.return_lines,
     )
     .map_err(|error| match error {
         render::notices::NoticeError::Output(error) => RunError::Output(error),
         other => RunError::Usage(other.to_string()),
-    })?;
-    staging.write("notices/index.csv", &index)?;
-    Ok(())
+    })
 }
 
 /// What was read, computed and written, for manifest.json.
@@ -494,15 +568,23 @@ fn manifest(
     files: &OutputFiles,
     hashes: &[String],
     started: Instant,
-) -> render::manifest::Manifest {
+) -> Result<render::manifest::Manifest, RunError> {
     let incident = &settings.incident;
     let stats = &computed.identified.files;
     let mut outputs: Vec<String> = files.paths().map(str::to_string).collect();
-    outputs.push("notices/index.csv".to_string());
+    let output_sha256 = outputs
+        .iter()
+        .map(|path| {
+            let bytes = files
+                .get(path)
+                .ok_or_else(|| RunError::Internal(format!("output `{path}` vanished")))?;
+            Ok((path.clone(), render::manifest::sha256_hex(bytes)))
+        })
+        .collect::<Result<_, RunError>>()?;
     outputs.push("notices/*.md, notices/*.html".to_string());
     outputs.push("manifest.json".to_string());
     outputs.sort();
-    render::manifest::Manifest {
+    Ok(render::manifest::Manifest {
         tool: "redress",
         tool_version: env!("CARGO_PKG_VERSION"),
         incident_id: incident.id.clone(),
@@ -523,9 +605,11 @@ fn manifest(
         },
         control_totals: computed.totals.clone(),
         stage: None,
+        wave: computed.waves.as_ref().map(|waves| waves.history.entry()),
         outputs,
+        output_sha256,
         run_time_ms: started.elapsed().as_millis() as u64,
-    }
+    })
 }
 
 /// Reads refunds.csv back from the staging directory and checks its total against the ledger.
@@ -577,16 +661,25 @@ fn render_payout_files(
         .iter()
         .map(|account| (account.account_id.as_str(), *account))
         .collect();
-    let mut csv = crate::output::Csv::with_header(&[
-        "refund_id",
-        "account_id",
-        "amount",
-        "bank_code",
-        "branch_code",
-        "bank_account_type",
-        "bank_account_number",
-        "bank_account_holder_kana",
-    ]);
+    let sequence = computed.waves.as_ref().map(|waves| {
+        (
+            render::ledger::SEQUENCE_COLUMN,
+            waves.totals.sequence.to_string(),
+        )
+    });
+    let mut csv = crate::output::Csv::with_trailing(
+        &[
+            "refund_id",
+            "account_id",
+            "amount",
+            "bank_code",
+            "branch_code",
+            "bank_account_type",
+            "bank_account_number",
+            "bank_account_holder_kana",
+        ],
+        sequence,
+    );
     let mut transfers = Vec::with_capacity(computed.plan.bank_transfers.len());
     for line in &computed.plan.bank_transfers {
         let account = by_id.get(line.account_id.as_str()).ok_or_else(|| {

@@ -207,8 +207,14 @@ pub struct AccountRefund {
     pub underbilled_invoices: u32,
     pub first_billing_month: Month,
     pub last_billing_month: Month,
+    /// The channel of what this run pays (the supplement).
     pub payout_channel: PayoutChannel,
     pub claim_reason: Option<ClaimReason>,
+    /// What earlier waves and refunds paid outside redress paid (0 in a first run).
+    pub previously_paid: i64,
+    /// What this run pays: refund_total − previously_paid when positive (= refund_total in a
+    /// first run).
+    pub supplement: i64,
     pub refund_id: String,
     pub region: Option<String>,
     pub plan: Option<String>,
@@ -417,6 +423,8 @@ fn summarize(
             .unwrap_or(Month::from_index(0)),
         payout_channel,
         claim_reason,
+        previously_paid: 0,
+        supplement: refund_total,
         refund_id: refund_id(&incident.id, &account.account_id),
         region: account.region.clone(),
         plan: account.plan.clone(),
@@ -426,7 +434,7 @@ fn summarize(
 }
 
 /// The payout channel of an account (SPEC §4).
-fn payout_channel(
+pub fn payout_channel(
     incident: &Incident,
     account: &Account,
     refund_total: i64,

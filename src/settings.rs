@@ -24,6 +24,10 @@ pub struct Settings {
     pub encoding: Encoding,
     pub threads: Option<usize>,
     pub quiet: bool,
+    /// `run --previous`: earlier outputs of the same incident this run nets against.
+    pub previous: Vec<PathBuf>,
+    /// `run --paid`: refunds paid outside redress.
+    pub paid: Vec<PathBuf>,
 }
 
 impl Settings {
@@ -129,6 +133,8 @@ impl Settings {
             },
             threads: args.threads,
             quiet: args.quiet,
+            previous: Vec::new(),
+            paid: Vec::new(),
         })
     }
 }

@@ -10,6 +10,7 @@ use crate::output::{Csv, OutputFiles};
 use crate::refund::AccountRefund;
 use crate::return_invoice::{self, ReturnLine};
 use crate::rules::ReviewReason;
+use crate::waves::{OverpaidLine, Waves};
 
 pub const REFUND_COLUMNS: [&str; 17] = [
     "account_id",
@@ -74,8 +75,26 @@ pub const BILL_CREDIT_COLUMNS: [&str; 11] = [
     "sales_to",
 ];
 
+/// The columns a supplementary run appends to refunds.csv and refunds.parquet.
+pub const WAVE_REFUND_COLUMNS: [&str; 3] = ["previously_paid", "now_owed", "supplement"];
+
+/// The column a supplementary run appends to every payout file: its wave's sequence number.
+pub const SEQUENCE_COLUMN: &str = "supplement_sequence";
+
+/// Columns of `payouts/overpaid.csv` (supplementary runs).
+pub const OVERPAID_COLUMNS: [&str; 8] = [
+    "refund_id",
+    "account_id",
+    "kind",
+    "billing_month",
+    "previously_paid",
+    "now_owed",
+    "overpaid",
+    "reason",
+];
+
 /// refunds.csv, invoices.csv, return_invoices.csv and their Parquet twins, payouts CSVs,
-/// review.csv, rejects.csv.
+/// review.csv, rejects.csv; in a supplementary run also payouts/overpaid.csv.
 #[allow(clippy::too_many_arguments)]
 pub fn render(
     files: &mut OutputFiles,
@@ -86,68 +105,18 @@ pub fn render(
     returns: &[ReturnLine],
     policy: &return_invoice::Policy,
     currency: Currency,
+    waves: Option<&Waves>,
 ) -> PolarsResult<()> {
-    let money = |minor: i64| currency.format(minor);
-    let mut csv = Csv::with_header(&REFUND_COLUMNS);
-    for refund in refunds {
-        let fields = [
-            refund.account_id.clone(),
-            refund.class.as_str().to_string(),
-            money(refund.refund_principal),
-            money(refund.refund_tax),
-            money(refund.refund_interest),
-            money(refund.refund_total),
-            money(refund.correction_total),
-            money(refund.underbilled_total),
-            refund.overbilled_invoices.to_string(),
-            refund.underbilled_invoices.to_string(),
-            refund.first_billing_month.to_string(),
-            refund.last_billing_month.to_string(),
-            refund.payout_channel.as_str().to_string(),
-            refund.refund_id.clone(),
-            refund.region.clone().unwrap_or_default(),
-            refund.plan.clone().unwrap_or_default(),
-            refund.status.as_str().to_string(),
-        ];
-        csv.row(fields.iter().map(String::as_str));
-    }
-    files.add("refunds.csv", csv.into_bytes());
-    files.add("refunds.parquet", refunds_parquet(refunds, currency)?);
-
-    let mut csv = Csv::with_header(&INVOICE_COLUMNS);
-    for refund in refunds {
-        for invoice in &refund.invoices {
-            let fields = [
-                refund.account_id.clone(),
-                invoice.billing_month.to_string(),
-                invoice.class.as_str().to_string(),
-                money(invoice.principal),
-                money(invoice.tax),
-                invoice
-                    .paid_on
-                    .map(|date| date.to_string())
-                    .unwrap_or_default(),
-                invoice.interest.days.to_string(),
-                interest_rate(invoice),
-                money(invoice.interest.amount),
-            ];
-            csv.row(fields.iter().map(String::as_str));
-        }
-    }
-    files.add("invoices.csv", csv.into_bytes());
+    files.add(
+        "refunds.csv",
+        refunds_csv(refunds, currency, waves.is_some()).into_bytes(),
+    );
+    files.add(
+        "refunds.parquet",
+        refunds_parquet(refunds, currency, waves.is_some())?,
+    );
+    files.add("invoices.csv", invoices_csv(refunds, currency).into_bytes());
     files.add("invoices.parquet", invoices_parquet(refunds, currency)?);
-
-    let payout_csv = |lines: &[crate::ledger::PayoutLine]| {
-        let mut csv = Csv::with_header(&["refund_id", "account_id", "amount"]);
-        for line in lines {
-            csv.row([
-                line.refund_id.as_str(),
-                line.account_id.as_str(),
-                money(line.amount).as_str(),
-            ]);
-        }
-        csv.into_bytes()
-    };
     files.add(
         "return_invoices.csv",
         return_invoices_csv(returns, currency).into_bytes(),
@@ -156,35 +125,14 @@ pub fn render(
         "return_invoices.parquet",
         return_invoices_parquet(returns, currency)?,
     );
-    files.add(
-        "payouts/bill_credits.csv",
-        bill_credits_csv(plan, returns, policy, currency).into_bytes(),
-    );
-    let mut claims = Csv::with_header(&["refund_id", "account_id", "amount", "reason"]);
-    for line in &plan.claims {
-        let reason = line
-            .claim_reason
-            .map(|reason| reason.as_str())
-            .unwrap_or("");
-        claims.row([
-            line.refund_id.as_str(),
-            line.account_id.as_str(),
-            money(line.amount).as_str(),
-            reason,
-        ]);
+    let sequence = waves.map(|waves| waves.totals.sequence.to_string());
+    payout_files(files, plan, returns, policy, currency, sequence.as_deref());
+    if let Some(waves) = waves {
+        files.add(
+            "payouts/overpaid.csv",
+            overpaid_csv(&waves.overpaid, currency).into_bytes(),
+        );
     }
-    files.add("payouts/claims.csv", claims.into_bytes());
-    files.add("payouts/residual.csv", payout_csv(&plan.residual));
-    let mut corrections = Csv::with_header(&["refund_id", "account_id", "billing_month", "amount"]);
-    for correction in &plan.corrections {
-        corrections.row([
-            correction.refund_id.as_str(),
-            correction.account_id.as_str(),
-            correction.billing_month.to_string().as_str(),
-            money(correction.amount).as_str(),
-        ]);
-    }
-    files.add("payouts/bill_corrections.csv", corrections.into_bytes());
 
     let mut csv = Csv::with_header(&["account_id", "reason"]);
     for (account_id, reason) in review {
@@ -207,6 +155,147 @@ pub fn render(
         files.add("rejects.csv", csv.into_bytes());
     }
     Ok(())
+}
+
+fn refunds_csv(refunds: &[AccountRefund], currency: Currency, waves: bool) -> Csv {
+    let money = |minor: i64| currency.format(minor);
+    let mut columns = REFUND_COLUMNS.to_vec();
+    if waves {
+        columns.extend(WAVE_REFUND_COLUMNS);
+    }
+    let mut csv = Csv::with_header(&columns);
+    for refund in refunds {
+        let mut fields = vec![
+            refund.account_id.clone(),
+            refund.class.as_str().to_string(),
+            money(refund.refund_principal),
+            money(refund.refund_tax),
+            money(refund.refund_interest),
+            money(refund.refund_total),
+            money(refund.correction_total),
+            money(refund.underbilled_total),
+            refund.overbilled_invoices.to_string(),
+            refund.underbilled_invoices.to_string(),
+            refund.first_billing_month.to_string(),
+            refund.last_billing_month.to_string(),
+            refund.payout_channel.as_str().to_string(),
+            refund.refund_id.clone(),
+            refund.region.clone().unwrap_or_default(),
+            refund.plan.clone().unwrap_or_default(),
+            refund.status.as_str().to_string(),
+        ];
+        if waves {
+            fields.extend([
+                money(refund.previously_paid),
+                money(refund.refund_total),
+                money(refund.supplement),
+            ]);
+        }
+        csv.row(fields.iter().map(String::as_str));
+    }
+    csv
+}
+
+fn invoices_csv(refunds: &[AccountRefund], currency: Currency) -> Csv {
+    let money = |minor: i64| currency.format(minor);
+    let mut csv = Csv::with_header(&INVOICE_COLUMNS);
+    for refund in refunds {
+        for invoice in &refund.invoices {
+            let fields = [
+                refund.account_id.clone(),
+                invoice.billing_month.to_string(),
+                invoice.class.as_str().to_string(),
+                money(invoice.principal),
+                money(invoice.tax),
+                invoice
+                    .paid_on
+                    .map(|date| date.to_string())
+                    .unwrap_or_default(),
+                invoice.interest.days.to_string(),
+                interest_rate(invoice),
+                money(invoice.interest.amount),
+            ];
+            csv.row(fields.iter().map(String::as_str));
+        }
+    }
+    csv
+}
+
+/// bill_credits, claims, residual and bill_corrections (bank transfers are written with the
+/// Zengin file); in a supplementary run each row carries the run's sequence number.
+fn payout_files(
+    files: &mut OutputFiles,
+    plan: &PayoutPlan,
+    returns: &[ReturnLine],
+    policy: &return_invoice::Policy,
+    currency: Currency,
+    sequence: Option<&str>,
+) {
+    let money = |minor: i64| currency.format(minor);
+    let trailing = || sequence.map(|value| (SEQUENCE_COLUMN, value.to_string()));
+    files.add(
+        "payouts/bill_credits.csv",
+        bill_credits_csv(plan, returns, policy, currency, trailing()).into_bytes(),
+    );
+    let mut claims =
+        Csv::with_trailing(&["refund_id", "account_id", "amount", "reason"], trailing());
+    for line in &plan.claims {
+        let reason = line
+            .claim_reason
+            .map(|reason| reason.as_str())
+            .unwrap_or("");
+        claims.row([
+            line.refund_id.as_str(),
+            line.account_id.as_str(),
+            money(line.amount).as_str(),
+            reason,
+        ]);
+    }
+    files.add("payouts/claims.csv", claims.into_bytes());
+    let mut residual = Csv::with_trailing(&["refund_id", "account_id", "amount"], trailing());
+    for line in &plan.residual {
+        residual.row([
+            line.refund_id.as_str(),
+            line.account_id.as_str(),
+            money(line.amount).as_str(),
+        ]);
+    }
+    files.add("payouts/residual.csv", residual.into_bytes());
+    let mut corrections = Csv::with_trailing(
+        &["refund_id", "account_id", "billing_month", "amount"],
+        trailing(),
+    );
+    for correction in &plan.corrections {
+        corrections.row([
+            correction.refund_id.as_str(),
+            correction.account_id.as_str(),
+            correction.billing_month.to_string().as_str(),
+            money(correction.amount).as_str(),
+        ]);
+    }
+    files.add("payouts/bill_corrections.csv", corrections.into_bytes());
+}
+
+fn overpaid_csv(lines: &[OverpaidLine], currency: Currency) -> Csv {
+    let money = |minor: i64| currency.format(minor);
+    let mut csv = Csv::with_header(&OVERPAID_COLUMNS);
+    for line in lines {
+        let month = line
+            .billing_month
+            .map(|month| month.to_string())
+            .unwrap_or_default();
+        csv.row([
+            line.refund_id.as_str(),
+            line.account_id.as_str(),
+            line.kind.as_str(),
+            month.as_str(),
+            money(line.previously_paid).as_str(),
+            money(line.now_owed).as_str(),
+            money(line.overpaid).as_str(),
+            line.reason.as_str(),
+        ]);
+    }
+    csv
 }
 
 fn return_invoices_csv(returns: &[ReturnLine], currency: Currency) -> Csv {
@@ -306,9 +395,10 @@ fn bill_credits_csv(
     returns: &[ReturnLine],
     policy: &return_invoice::Policy,
     currency: Currency,
+    trailing: Option<(&str, String)>,
 ) -> Csv {
     let money = |minor: i64| currency.format(minor);
-    let mut csv = Csv::with_header(&BILL_CREDIT_COLUMNS);
+    let mut csv = Csv::with_trailing(&BILL_CREDIT_COLUMNS, trailing);
     let credit_month = plan
         .bill_credit_month
         .map(|month| month.to_string())
@@ -398,8 +488,12 @@ fn parquet_bytes(mut frame: DataFrame) -> PolarsResult<Vec<u8>> {
     Ok(bytes)
 }
 
-fn refunds_parquet(refunds: &[AccountRefund], currency: Currency) -> PolarsResult<Vec<u8>> {
-    let columns = vec![
+fn refunds_parquet(
+    refunds: &[AccountRefund],
+    currency: Currency,
+    waves: bool,
+) -> PolarsResult<Vec<u8>> {
+    let mut columns = vec![
         text_column("account_id", refunds.iter().map(|r| r.account_id.clone())),
         text_column(
             "class",
@@ -467,6 +561,18 @@ fn refunds_parquet(refunds: &[AccountRefund], currency: Currency) -> PolarsResul
             refunds.iter().map(|r| r.status.as_str().to_string()),
         ),
     ];
+    if waves {
+        let [previously_paid, now_owed, supplement] = WAVE_REFUND_COLUMNS;
+        columns.extend([
+            money_column(
+                previously_paid,
+                refunds.iter().map(|r| r.previously_paid),
+                currency,
+            )?,
+            money_column(now_owed, refunds.iter().map(|r| r.refund_total), currency)?,
+            money_column(supplement, refunds.iter().map(|r| r.supplement), currency)?,
+        ]);
+    }
     parquet_bytes(DataFrame::new_infer_height(columns)?)
 }
 

@@ -60,8 +60,21 @@ pub struct Manifest {
     /// Set for `run --aggregates` (then `inputs` is empty).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stage: Option<StageEntry>,
+    /// Set for a supplementary run (`--previous`, `--paid`): its sequence number and every earlier
+    /// wave and paid file it netted against.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wave: Option<crate::waves::WaveEntry>,
     pub outputs: Vec<String>,
+    /// SHA-256 of every output file but the notices and this manifest, so that a later wave
+    /// (`--previous`) can verify what this run paid.
+    pub output_sha256: std::collections::BTreeMap<String, String>,
     pub run_time_ms: u64,
+}
+
+/// Lower-case hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    crate::incident::hex(&Sha256::digest(bytes))
 }
 
 pub fn input_entries(files: &[FileStats], hashes: &[String]) -> Vec<InputFileEntry> {

@@ -7,6 +7,7 @@
 //! can never inject markup. Files are named by refund_id (16 hex digits), never by account_id.
 //! Rendering runs in parallel and streams to disk chunk by chunk.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use chrono::{Datelike, NaiveDate};
@@ -15,7 +16,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::incident::{Incident, IncidentText};
-use crate::ledger::PayoutPlan;
+use crate::ledger::{Correction, PayoutPlan};
 use crate::model::{Account, Language};
 use crate::money::{Currency, Month, format_rate};
 use crate::output::{Csv, OutputError, Staging};
@@ -134,6 +135,15 @@ pub struct NoticeContext {
     pub refund_total: String,
     pub correction_total: String,
     pub underbilled_total: String,
+    /// What was paid for this incident before this run (earlier waves, refunds outside redress).
+    pub previously_paid: String,
+    pub has_previous_payment: bool,
+    /// What this notice pays: refund_total, or in a supplementary run the supplement.
+    pub payout_amount: String,
+    /// A supplementary run pays more to an account already paid: 「追加のご返金」.
+    pub is_supplement: bool,
+    /// Earlier payments already cover the refund: nothing is paid now.
+    pub paid_in_full: bool,
     /// bill_credit, bank_transfer, claim, residual or none
     pub channel: &'static str,
     pub bill_credit_month: String,
@@ -261,6 +271,8 @@ fn sample_context(language: Language, channel: &'static str, class: &'static str
         has_refund: true,
         has_corrections: true,
         has_underbilled: true,
+        has_previous_payment: true,
+        is_supplement: true,
         return_invoice: Some(ReturnInvoiceSection {
             lines: vec![ReturnRateLine::default()],
             excludes_earlier_sales: true,
@@ -481,15 +493,23 @@ fn return_invoice_section(
     })
 }
 
-/// The notice's statement: refunded invoices, corrections of unpaid bills, under-billed invoices.
+/// The notice's statement: refunded invoices, corrections of unpaid bills sent now (`sent`, the
+/// account's lines of bill_corrections.csv), under-billed invoices.
 fn statement(
     refund: &AccountRefund,
+    sent: &[&Correction],
     currency: Currency,
     language: Language,
 ) -> (Vec<StatementLine>, Vec<AmountLine>, Vec<AmountLine>) {
     let money = |minor: i64| format_money(currency, minor, language);
     let mut invoices = Vec::new();
-    let mut corrections = Vec::new();
+    let corrections = sent
+        .iter()
+        .map(|correction| AmountLine {
+            month: format_month(correction.billing_month, language),
+            amount: money(correction.amount),
+        })
+        .collect();
     let mut underbilled = Vec::new();
     for invoice in &refund.invoices {
         let month = format_month(invoice.billing_month, language);
@@ -501,10 +521,7 @@ fn statement(
                 interest: money(invoice.interest.amount),
                 total: money(invoice.principal + invoice.tax + invoice.interest.amount),
             }),
-            InvoiceClass::Overbilled => corrections.push(AmountLine {
-                month,
-                amount: money(invoice.excess()),
-            }),
+            InvoiceClass::Overbilled => {}
             InvoiceClass::Underbilled => underbilled.push(AmountLine {
                 month,
                 amount: money(-invoice.excess()),
@@ -514,7 +531,8 @@ fn statement(
     (invoices, corrections, underbilled)
 }
 
-/// Builds the context of one notice; `returns` are the account's return-invoice lines.
+/// Builds the context of one notice; `returns` are the account's return-invoice lines,
+/// `corrections` its lines of bill_corrections.csv.
 pub fn context(
     incident: &Incident,
     refund_date: Option<NaiveDate>,
@@ -522,6 +540,7 @@ pub fn context(
     refund: &AccountRefund,
     account: &Account,
     returns: &[&ReturnLine],
+    corrections: &[&Correction],
 ) -> NoticeContext {
     let language = account.language;
     let currency = incident.currency;
@@ -534,7 +553,7 @@ pub fn context(
         language,
         text.service.clone(),
     );
-    let (invoices, corrections, underbilled) = statement(refund, currency, language);
+    let (invoices, corrections, underbilled) = statement(refund, corrections, currency, language);
     let interest_rate_text = refund
         .invoices
         .iter()
@@ -579,6 +598,11 @@ pub fn context(
         refund_total: money(refund.refund_total),
         correction_total: money(refund.correction_total),
         underbilled_total: money(refund.underbilled_total),
+        previously_paid: money(refund.previously_paid),
+        has_previous_payment: refund.previously_paid > 0,
+        payout_amount: money(refund.supplement),
+        is_supplement: refund.previously_paid > 0 && refund.supplement > 0,
+        paid_in_full: refund.refund_total > 0 && refund.supplement == 0,
         channel: refund.payout_channel.as_str(),
         bill_credit_month: plan
             .bill_credit_month
@@ -648,6 +672,13 @@ pub fn write_all(
     let pairs: Vec<(&AccountRefund, &Account)> =
         refunds.iter().zip(accounts.iter().copied()).collect();
     let returns_of = return_invoice::by_account(returns);
+    let mut corrections_of: HashMap<&str, Vec<&Correction>> = HashMap::new();
+    for correction in &plan.corrections {
+        corrections_of
+            .entry(correction.account_id.as_str())
+            .or_default()
+            .push(correction);
+    }
     let chunks: Vec<Vec<[String; 5]>> = pairs
         .par_chunks(CHUNK)
         .map(|chunk| {
@@ -657,7 +688,11 @@ pub fn write_all(
                     .get(refund.account_id.as_str())
                     .map(Vec::as_slice)
                     .unwrap_or_default();
-                let context = context(incident, refund_date, plan, refund, account, lines);
+                let sent = corrections_of
+                    .get(refund.account_id.as_str())
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                let context = context(incident, refund_date, plan, refund, account, lines, sent);
                 let name = format!("notice.{}.md", context.language);
                 let template = env
                     .get_template(&name)
@@ -675,10 +710,10 @@ pub fn write_all(
                 let stem = format!("notices/{}", refund.refund_id);
                 staging.write(&format!("{stem}.md"), markdown.as_bytes())?;
                 staging.write(&format!("{stem}.html"), html.as_bytes())?;
-                let amount = if refund.refund_total > 0 {
-                    refund.refund_total
+                let amount = if refund.supplement > 0 {
+                    refund.supplement
                 } else {
-                    refund.correction_total
+                    sent.iter().map(|correction| correction.amount).sum()
                 };
                 index.push([
                     refund.account_id.clone(),

@@ -83,6 +83,107 @@ pub struct Distribution {
     pub mean: String,
 }
 
+/// One wave of payments: an earlier run, a file of refunds paid outside redress, or this run.
+#[derive(Debug, Clone, Serialize)]
+pub struct WaveSummary {
+    /// The run's sequence number; `None` for a paid file.
+    pub sequence: Option<u32>,
+    /// `run` (an earlier redress run), `paid_file`, `credited_corrections` (earlier corrections of
+    /// bills since paid) or `this_run`.
+    pub source: &'static str,
+    /// The earlier output directory or paid file, as given.
+    pub name: String,
+    pub refund_date: Option<String>,
+    pub accounts: u64,
+    pub amount: String,
+    #[serde(skip)]
+    pub amount_minor: i64,
+}
+
+/// The waves of a supplementary run (money as decimal text, like the rest of the summary).
+#[derive(Debug, Clone, Serialize)]
+pub struct WavesSummary {
+    pub sequence: u32,
+    pub waves: Vec<WaveSummary>,
+    /// Σ over the waves, this one included.
+    pub paid_to_date: String,
+    /// Σ refund_total of this run: what the incident owes to date.
+    pub now_owed: String,
+    pub overpaid_accounts: u64,
+    /// Paid beyond what is owed now: reported, never clawed back.
+    pub overpaid: String,
+    #[serde(skip)]
+    pub paid_to_date_minor: i64,
+    #[serde(skip)]
+    pub overpaid_minor: i64,
+}
+
+/// The waves of a supplementary run, for the summary and the press release.
+pub fn waves_summary(
+    waves: &crate::waves::Waves,
+    currency: Currency,
+    refund_date: Option<NaiveDate>,
+) -> Result<WavesSummary, money::Overflow> {
+    let money = |minor: i64| currency.format(minor);
+    let totals = &waves.totals;
+    let mut rows: Vec<WaveSummary> = waves
+        .history
+        .runs
+        .iter()
+        .map(|run| WaveSummary {
+            sequence: Some(run.entry.sequence),
+            source: "run",
+            name: run.entry.dir.clone(),
+            refund_date: run.entry.refund_date.clone(),
+            accounts: run.entry.accounts_paid,
+            amount: money(run.entry.amount_minor),
+            amount_minor: run.entry.amount_minor,
+        })
+        .collect();
+    for file in waves.history.entry().paid_files {
+        rows.push(WaveSummary {
+            sequence: None,
+            source: "paid_file",
+            name: file.file,
+            refund_date: None,
+            accounts: file.accounts,
+            amount: money(file.amount_minor),
+            amount_minor: file.amount_minor,
+        });
+    }
+    if totals.corrections_credited != 0 {
+        rows.push(WaveSummary {
+            sequence: None,
+            source: "credited_corrections",
+            name: String::new(),
+            refund_date: None,
+            accounts: 0,
+            amount: money(totals.corrections_credited),
+            amount_minor: totals.corrections_credited,
+        });
+    }
+    rows.push(WaveSummary {
+        sequence: Some(totals.sequence),
+        source: "this_run",
+        name: String::new(),
+        refund_date: refund_date.map(|date| date.to_string()),
+        accounts: totals.accounts_supplemented,
+        amount: money(totals.supplement),
+        amount_minor: totals.supplement,
+    });
+    let paid_to_date = money::checked_sum(rows.iter().map(|row| row.amount_minor), "paid to date")?;
+    Ok(WavesSummary {
+        sequence: totals.sequence,
+        waves: rows,
+        paid_to_date: money(paid_to_date),
+        now_owed: money(totals.now_owed),
+        overpaid_accounts: totals.overpaid.accounts,
+        overpaid: money(totals.overpaid.amount),
+        paid_to_date_minor: paid_to_date,
+        overpaid_minor: totals.overpaid.amount,
+    })
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct IncidentInfo {
     pub id: String,
@@ -117,6 +218,9 @@ pub struct Summary {
     pub by_class: Vec<ClassSummary>,
     pub refund_distribution: Option<Distribution>,
     pub bill_credit_month: Option<String>,
+    /// A supplementary run: what each earlier wave paid, this wave and the total to date.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waves: Option<WavesSummary>,
     /// Money in this file is decimal text in the currency's major unit, like the CSVs.
     pub money_format: &'static str,
     #[serde(skip)]
@@ -158,6 +262,7 @@ pub fn build(
     totals: &ControlTotals,
     plan: &PayoutPlan,
     accounts_in_scope: u64,
+    waves: Option<WavesSummary>,
 ) -> Summary {
     let currency = incident.currency;
     let money = |minor: i64| currency.format(minor);
@@ -310,6 +415,7 @@ pub fn build(
         by_class,
         refund_distribution,
         bill_credit_month: plan.bill_credit_month.map(|month| month.to_string()),
+        waves,
         money_format: "decimal text in the currency's major unit",
         refund_total_minor: refunds.iter().map(|r| r.refund_total).sum(),
         refunds_minor: refunded,
@@ -376,6 +482,82 @@ struct PressContext {
     channels: Vec<PressChannel>,
     bill_credit_month: String,
     refund_date: String,
+    waves: Option<PressWaves>,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct PressWave {
+    /// `run`, `paid_file`, `credited_corrections` or `this_run`.
+    source: &'static str,
+    sequence: String,
+    refund_date: String,
+    accounts: String,
+    amount: String,
+}
+
+/// The waves of a supplementary run, formatted for the language.
+#[derive(Debug, Default, Serialize)]
+struct PressWaves {
+    sequence: String,
+    /// `2nd`, `3rd`, `11th`: the English ordinal of the sequence.
+    ordinal: String,
+    rows: Vec<PressWave>,
+    paid_to_date: String,
+    now_owed: String,
+    this_wave: String,
+    this_wave_accounts: String,
+    has_overpaid: bool,
+    overpaid_accounts: String,
+    overpaid: String,
+    /// Earlier waves paid every affected account in full: this run pays nothing.
+    pays_nothing: bool,
+}
+
+/// `1st`, `2nd`, `3rd`, `4th`, `11th`, `21st`.
+fn ordinal(n: u32) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
+fn press_waves(waves: &WavesSummary, currency: Currency, language: Language) -> PressWaves {
+    let money = |text: &str| format_money(currency, minor_of(text, currency), language);
+    let this = waves.waves.iter().find(|row| row.source == "this_run");
+    PressWaves {
+        sequence: waves.sequence.to_string(),
+        ordinal: ordinal(waves.sequence),
+        rows: waves
+            .waves
+            .iter()
+            .map(|row| PressWave {
+                source: row.source,
+                sequence: row.sequence.map(|n| n.to_string()).unwrap_or_default(),
+                refund_date: row
+                    .refund_date
+                    .as_deref()
+                    .and_then(money::parse_date)
+                    .map(|date| format_date(date, language))
+                    .unwrap_or_default(),
+                accounts: group(row.accounts),
+                amount: format_money(currency, row.amount_minor, language),
+            })
+            .collect(),
+        paid_to_date: format_money(currency, waves.paid_to_date_minor, language),
+        now_owed: money(&waves.now_owed),
+        this_wave: this
+            .map(|row| format_money(currency, row.amount_minor, language))
+            .unwrap_or_default(),
+        this_wave_accounts: this.map(|row| group(row.accounts)).unwrap_or_default(),
+        has_overpaid: waves.overpaid_minor > 0,
+        pays_nothing: this.is_none_or(|row| row.amount_minor == 0),
+        overpaid_accounts: group(waves.overpaid_accounts),
+        overpaid: format_money(currency, waves.overpaid_minor, language),
+    }
 }
 
 /// Renders both press-release templates with every section present (see
@@ -387,6 +569,17 @@ pub fn check_press_templates(env: &minijinja::Environment<'static>) -> Result<()
         has_distribution: true,
         has_corrections: true,
         has_underbilled: true,
+        waves: Some(PressWaves {
+            rows: ["run", "paid_file", "credited_corrections", "this_run"]
+                .into_iter()
+                .map(|source| PressWave {
+                    source,
+                    ..PressWave::default()
+                })
+                .collect(),
+            has_overpaid: true,
+            ..PressWaves::default()
+        }),
         ..PressContext::default()
     };
     for language in [Language::Ja, Language::En] {
@@ -418,6 +611,15 @@ pub fn press_release(
     };
     let text = text_for(incident, language);
     let distribution = summary.refund_distribution.as_ref();
+    // What this run sends to the billing system (in a supplementary run, only what is new).
+    let corrections_sent = money::checked_sum(
+        plan.corrections.iter().map(|correction| correction.amount),
+        "bill corrections",
+    )
+    .map_err(|error| NoticeError::Template {
+        name: "press release".to_string(),
+        message: error.to_string(),
+    })?;
     let context = PressContext {
         announced_on: incident
             .announced_on
@@ -464,9 +666,9 @@ pub fn press_release(
         refund_min: distribution.map(|d| money(&d.min)).unwrap_or_default(),
         refund_max: distribution.map(|d| money(&d.max)).unwrap_or_default(),
         refund_mean: distribution.map(|d| money(&d.mean)).unwrap_or_default(),
-        has_corrections: minor_of(&summary.correction_total, currency) > 0,
+        has_corrections: !plan.corrections.is_empty(),
         corrections_count: group(plan.corrections.len() as u64),
-        correction_total: money(&summary.correction_total),
+        correction_total: format_money(currency, corrections_sent, language),
         has_underbilled: minor_of(&summary.underbilled_total, currency) > 0,
         underbilled_accounts: group(summary.accounts_underbilled + summary.accounts_mixed),
         underbilled_total: money(&summary.underbilled_total),
@@ -487,6 +689,10 @@ pub fn press_release(
         refund_date: refund_date
             .map(|date| format_date(date, language))
             .unwrap_or_default(),
+        waves: summary
+            .waves
+            .as_ref()
+            .map(|waves| press_waves(waves, currency, language)),
     };
     render_template(
         env,
@@ -763,6 +969,20 @@ pub fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ordinals() {
+        let all: Vec<String> = [1, 2, 3, 4, 11, 12, 13, 21, 22, 103, 111]
+            .map(ordinal)
+            .to_vec();
+        assert_eq!(
+            all,
+            [
+                "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "103rd",
+                "111th"
+            ]
+        );
+    }
 
     #[test]
     fn nice_bins_and_medians() {

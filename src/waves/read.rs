@@ -1,0 +1,588 @@
+//! Reading what earlier waves paid: an earlier `redress run` output (its manifest, verified against
+//! its ledgers and their recorded SHA-256) and files of refunds paid outside redress.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::WaveError;
+use crate::incident::Incident;
+use crate::load::Encoding;
+use crate::money::{self, Currency, Month};
+
+/// The manifest's record of a supplementary run: its sequence number and every earlier wave and
+/// paid file it netted against (so that a later wave can insist on the same ones).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct WaveEntry {
+    /// 1 for a first run; one more than the highest earlier wave otherwise.
+    pub sequence: u32,
+    pub previous: Vec<PreviousEntry>,
+    pub paid_files: Vec<PaidFileEntry>,
+}
+
+/// An earlier run a supplementary run netted against.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PreviousEntry {
+    pub sequence: u32,
+    /// The directory as given to `--previous`.
+    pub dir: String,
+    /// SHA-256 of its manifest.json: the identity of that wave.
+    pub manifest_sha256: String,
+    pub refund_date: Option<String>,
+    /// Accounts that wave paid (amount > 0) and what it paid them, minor units.
+    pub accounts_paid: u64,
+    pub amount_minor: i64,
+}
+
+/// A file of refunds paid outside redress.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PaidFileEntry {
+    /// The file as given to `--paid`.
+    pub file: String,
+    pub sha256: String,
+    pub rows: u64,
+    pub accounts: u64,
+    pub amount_minor: i64,
+}
+
+/// What one earlier wave paid (or allotted: a claim or a residual line stays that wave's to pay).
+#[derive(Debug, Clone)]
+pub struct PreviousRun {
+    pub entry: PreviousEntry,
+    /// The earlier waves and paid files that run itself netted against.
+    pub chain: Option<WaveEntry>,
+    /// SHA-256 of its refunds.csv (two outputs with the same ledger are the same wave).
+    pub refunds_sha256: String,
+    /// account_id → (refund_id, amount paid in that wave); every affected account, paid or not.
+    pub accounts: BTreeMap<String, (String, i64)>,
+    /// (account_id, billing_month) → correction sent to the billing system in that wave.
+    pub corrections: BTreeMap<(String, Month), i64>,
+}
+
+/// One row of a paid file.
+#[derive(Debug, Clone)]
+pub struct PaidRow {
+    /// 1-based data row (the header is not counted).
+    pub row: u64,
+    pub account_id: Option<String>,
+    pub refund_id: Option<String>,
+    pub amount: i64,
+    pub paid_on: NaiveDate,
+    pub channel: String,
+}
+
+/// A validated paid file.
+#[derive(Debug, Clone)]
+pub struct PaidFile {
+    pub path: PathBuf,
+    pub display: String,
+    pub sha256: String,
+    pub rows: Vec<PaidRow>,
+}
+
+/// The channels a refund paid outside redress may name.
+pub const PAID_CHANNELS: [&str; 5] = ["bill_credit", "bank_transfer", "claim", "cash", "other"];
+
+/// The parts of an earlier manifest a supplementary run relies on.
+#[derive(Debug, Deserialize)]
+struct EarlierManifest {
+    tool: String,
+    incident_id: String,
+    currency: String,
+    refund_date: Option<String>,
+    control_totals: EarlierTotals,
+    #[serde(default)]
+    output_sha256: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    wave: Option<WaveEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+struct EarlierTotals {
+    accounts_affected: u64,
+    refund_total: i64,
+    bill_corrections: EarlierChannel,
+    #[serde(default)]
+    waves: Option<EarlierWaveTotals>,
+}
+
+#[derive(Debug, Deserialize)]
+struct EarlierChannel {
+    amount: i64,
+}
+
+#[derive(Debug, Deserialize)]
+struct EarlierWaveTotals {
+    supplement: i64,
+}
+
+use crate::render::manifest::sha256_hex as sha256_bytes;
+
+fn read_bytes(path: &Path, display: &str) -> Result<Vec<u8>, WaveError> {
+    std::fs::read(path).map_err(|error| {
+        if error.kind() == std::io::ErrorKind::NotFound {
+            WaveError::Missing {
+                file: display.to_string(),
+                message: "does not exist".to_string(),
+            }
+        } else {
+            WaveError::Missing {
+                file: display.to_string(),
+                message: format!("cannot be read: {error}"),
+            }
+        }
+    })
+}
+
+/// Reads and verifies one `--previous` directory.
+pub fn previous_run(incident: &Incident, dir: &Path) -> Result<PreviousRun, WaveError> {
+    let shown = dir.display().to_string();
+    let manifest_path = dir.join("manifest.json");
+    let manifest_display = manifest_path.display().to_string();
+    let bytes = read_bytes(&manifest_path, &manifest_display)?;
+    let manifest_sha256 = sha256_bytes(&bytes);
+    let manifest: EarlierManifest =
+        serde_json::from_slice(&bytes).map_err(|error| WaveError::Bad {
+            file: manifest_display.clone(),
+            message: format!("is not a redress manifest: {error}"),
+            hint: "--previous takes the --out directory of an earlier `redress run`".to_string(),
+        })?;
+    if manifest.tool != "redress" {
+        return Err(WaveError::Bad {
+            file: manifest_display,
+            message: format!("was written by `{}`, not redress", manifest.tool),
+            hint: "--previous takes the --out directory of an earlier `redress run`".to_string(),
+        });
+    }
+    if manifest.incident_id != incident.id {
+        return Err(WaveError::Usage {
+            what: format!("--previous {shown}"),
+            message: format!(
+                "is the output of incident `{}`, not `{}`",
+                manifest.incident_id, incident.id
+            ),
+            hint: "a supplementary run nets only against earlier runs of the same incident id"
+                .to_string(),
+        });
+    }
+    if manifest.currency != incident.currency.code {
+        return Err(WaveError::Usage {
+            what: format!("--previous {shown}"),
+            message: format!(
+                "paid in {}, this incident in {}",
+                manifest.currency, incident.currency.code
+            ),
+            hint: "the incident's currency must not change between waves".to_string(),
+        });
+    }
+    let hashes = manifest.output_sha256.as_ref().ok_or_else(|| WaveError::Bad {
+        file: manifest_display.clone(),
+        message: "records no SHA-256 of its outputs, so what it paid cannot be verified".to_string(),
+        hint: "run that wave again with this redress version (the same data and incident give the same refunds) and pass that output, or give what it paid as --paid".to_string(),
+    })?;
+    for required in ["refunds.csv", "payouts/bill_corrections.csv"] {
+        if !hashes.contains_key(required) {
+            return Err(WaveError::Bad {
+                file: manifest_display.clone(),
+                message: format!("records no SHA-256 of {required}"),
+                hint: "pass the --out directory of a `redress run`, unchanged".to_string(),
+            });
+        }
+    }
+    let mut contents = BTreeMap::new();
+    for (relative, expected) in hashes {
+        let path = safe_join(dir, relative).ok_or_else(|| WaveError::Bad {
+            file: manifest_display.clone(),
+            message: format!("names the output `{relative}`, which is not a path inside {shown}"),
+            hint: "pass the --out directory of a `redress run`, unchanged".to_string(),
+        })?;
+        let display = path.display().to_string();
+        let bytes = read_bytes(&path, &display)?;
+        let actual = sha256_bytes(&bytes);
+        if &actual != expected {
+            return Err(WaveError::Bad {
+                file: display,
+                message: format!(
+                    "was changed after redress wrote it: its SHA-256 is {actual}, the manifest records {expected}"
+                ),
+                hint: "restore that wave's output as it was written; what it paid is read from it"
+                    .to_string(),
+            });
+        }
+        if matches!(
+            relative.as_str(),
+            "refunds.csv" | "payouts/bill_corrections.csv"
+        ) {
+            contents.insert(relative.clone(), (display, bytes));
+        }
+    }
+    let (refunds_display, refunds_bytes) = &contents["refunds.csv"];
+    let refunds_sha256 = hashes["refunds.csv"].clone();
+    let accounts = refunds_paid(refunds_display, refunds_bytes, incident.currency)?;
+    let rows = accounts.len() as u64;
+    let total = money::checked_sum(
+        accounts.values().map(|(_, (_, total))| *total),
+        "an earlier wave's refund_total",
+    )
+    .map_err(|error| overflow(refunds_display, error))?;
+    let paid_total = money::checked_sum(
+        accounts.values().map(|(_, (paid, _))| *paid),
+        "an earlier wave's payments",
+    )
+    .map_err(|error| overflow(refunds_display, error))?;
+    let totals = &manifest.control_totals;
+    let expected_paid = totals
+        .waves
+        .as_ref()
+        .map_or(totals.refund_total, |waves| waves.supplement);
+    if rows != totals.accounts_affected
+        || total != totals.refund_total
+        || paid_total != expected_paid
+    {
+        return Err(WaveError::Bad {
+            file: refunds_display.clone(),
+            message: format!(
+                "holds {rows} accounts, refund_total {total} and paid {paid_total} (minor units); its manifest's control totals say {} accounts, {} and {expected_paid}",
+                totals.accounts_affected, totals.refund_total
+            ),
+            hint: "this output does not reconcile with its own manifest; restore it as written"
+                .to_string(),
+        });
+    }
+    let (corrections_display, corrections_bytes) = &contents["payouts/bill_corrections.csv"];
+    let corrections = corrections(corrections_display, corrections_bytes, incident.currency)?;
+    let corrected = money::checked_sum(corrections.values().copied(), "earlier corrections")
+        .map_err(|error| overflow(corrections_display, error))?;
+    if corrected != totals.bill_corrections.amount {
+        return Err(WaveError::Bad {
+            file: corrections_display.clone(),
+            message: format!(
+                "totals {corrected} (minor units); its manifest's control totals say {}",
+                totals.bill_corrections.amount
+            ),
+            hint: "this output does not reconcile with its own manifest; restore it as written"
+                .to_string(),
+        });
+    }
+    let accounts: BTreeMap<String, (String, i64)> = accounts
+        .into_iter()
+        .map(|(account, (refund_id, (paid, _)))| (account, (refund_id, paid)))
+        .collect();
+    Ok(PreviousRun {
+        entry: PreviousEntry {
+            sequence: manifest.wave.as_ref().map_or(1, |wave| wave.sequence),
+            dir: shown,
+            manifest_sha256,
+            refund_date: manifest.refund_date,
+            accounts_paid: accounts.values().filter(|(_, paid)| *paid > 0).count() as u64,
+            amount_minor: paid_total,
+        },
+        chain: manifest.wave,
+        refunds_sha256,
+        accounts,
+        corrections,
+    })
+}
+
+fn overflow(file: &str, error: money::Overflow) -> WaveError {
+    WaveError::Bad {
+        file: file.to_string(),
+        message: error.to_string(),
+        hint: "restore that wave's output as it was written".to_string(),
+    }
+}
+
+/// `dir/relative` when `relative` stays inside `dir` (plain components only).
+fn safe_join(dir: &Path, relative: &str) -> Option<PathBuf> {
+    let path = Path::new(relative);
+    path.components()
+        .all(|part| matches!(part, std::path::Component::Normal(_)))
+        .then(|| dir.join(path))
+}
+
+/// A CSV reader over UTF-8 bytes (a byte-order mark is skipped).
+fn csv_reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
+    let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+    csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(bytes)
+}
+
+fn column(headers: &csv::StringRecord, name: &str) -> Option<usize> {
+    headers.iter().position(|header| header == name)
+}
+
+/// An earlier ledger's problem: a file redress wrote and its manifest vouches for.
+fn ledger_problem(file: &str, message: String) -> WaveError {
+    WaveError::Bad {
+        file: file.to_string(),
+        message,
+        hint: "pass the --out directory of a `redress run`, unchanged".to_string(),
+    }
+}
+
+type RefundsPaid = BTreeMap<String, (String, (i64, i64))>;
+
+/// refunds.csv: account_id → (refund_id, (paid in that wave, refund_total)). A first run paid its
+/// refund_total; a supplementary run its `supplement`.
+fn refunds_paid(file: &str, bytes: &[u8], currency: Currency) -> Result<RefundsPaid, WaveError> {
+    let mut reader = csv_reader(bytes);
+    let headers = reader
+        .headers()
+        .map_err(|error| ledger_problem(file, format!("header: {error}")))?
+        .clone();
+    let need = |name: &str| {
+        column(&headers, name)
+            .ok_or_else(|| ledger_problem(file, format!("has no column `{name}`")))
+    };
+    let (account, refund_id, total) = (
+        need("account_id")?,
+        need("refund_id")?,
+        need("refund_total")?,
+    );
+    let supplement = column(&headers, "supplement");
+    let mut accounts = BTreeMap::new();
+    for (index, record) in reader.records().enumerate() {
+        let row = index + 1;
+        let record = record.map_err(|error| ledger_problem(file, format!("row {row}: {error}")))?;
+        let amount = |at: usize, name: &str| {
+            let text = record.get(at).unwrap_or("");
+            money::parse_minor(text, currency.digits).map_err(|_| {
+                ledger_problem(
+                    file,
+                    format!("row {row}, column `{name}`: `{text}` is not an amount"),
+                )
+            })
+        };
+        let refund_total = amount(total, "refund_total")?;
+        let paid = match supplement {
+            Some(at) => amount(at, "supplement")?,
+            None => refund_total,
+        };
+        let account_id = record.get(account).unwrap_or("").to_string();
+        let id = record.get(refund_id).unwrap_or("").to_string();
+        if accounts
+            .insert(account_id.clone(), (id, (paid, refund_total)))
+            .is_some()
+        {
+            return Err(ledger_problem(
+                file,
+                format!("row {row}: account `{account_id}` is listed twice"),
+            ));
+        }
+    }
+    Ok(accounts)
+}
+
+/// bill_corrections.csv: (account_id, billing_month) → amount.
+fn corrections(
+    file: &str,
+    bytes: &[u8],
+    currency: Currency,
+) -> Result<BTreeMap<(String, Month), i64>, WaveError> {
+    let mut reader = csv_reader(bytes);
+    let headers = reader
+        .headers()
+        .map_err(|error| ledger_problem(file, format!("header: {error}")))?
+        .clone();
+    let need = |name: &str| {
+        column(&headers, name)
+            .ok_or_else(|| ledger_problem(file, format!("has no column `{name}`")))
+    };
+    let (account, month, amount) = (need("account_id")?, need("billing_month")?, need("amount")?);
+    let mut corrections = BTreeMap::new();
+    for (index, record) in reader.records().enumerate() {
+        let row = index + 1;
+        let record = record.map_err(|error| ledger_problem(file, format!("row {row}: {error}")))?;
+        let text = record.get(month).unwrap_or("");
+        let billing_month = Month::parse(text).ok_or_else(|| {
+            ledger_problem(
+                file,
+                format!("row {row}, column `billing_month`: `{text}` is not YYYY-MM"),
+            )
+        })?;
+        let text = record.get(amount).unwrap_or("");
+        let value = money::parse_minor(text, currency.digits).map_err(|_| {
+            ledger_problem(
+                file,
+                format!("row {row}, column `amount`: `{text}` is not an amount"),
+            )
+        })?;
+        let key = (record.get(account).unwrap_or("").to_string(), billing_month);
+        let entry: &mut i64 = corrections.entry(key).or_default();
+        *entry = entry
+            .checked_add(value)
+            .ok_or_else(|| overflow(file, money::Overflow("earlier corrections")))?;
+    }
+    Ok(corrections)
+}
+
+/// A problem in a paid file: the user's input, named by file, row, column and value.
+fn paid_problem(file: &str, row: u64, column: &str, value: &str, expected: &str) -> WaveError {
+    WaveError::Bad {
+        file: file.to_string(),
+        message: format!("row {row}, column `{column}`: value `{value}` {expected}"),
+        hint: "fix the row; a paid file has the columns account_id (or refund_id), amount, paid_on, channel".to_string(),
+    }
+}
+
+/// Reads and validates one `--paid` file.
+pub fn paid_file(
+    path: &Path,
+    encoding: Encoding,
+    currency: Currency,
+) -> Result<PaidFile, WaveError> {
+    let display = path.display().to_string();
+    let raw = read_bytes(path, &display)?;
+    let sha256 = sha256_bytes(&raw);
+    let text = match encoding {
+        Encoding::Utf8 => std::str::from_utf8(&raw)
+            .map_err(|error| WaveError::Bad {
+                file: display.clone(),
+                message: format!("is not UTF-8 ({error})"),
+                hint: "save it as UTF-8, or pass --encoding cp932 for a Shift_JIS file".to_string(),
+            })?
+            .to_string(),
+        Encoding::Cp932 => {
+            let (text, _, bad) = encoding_rs::SHIFT_JIS.decode(&raw);
+            if bad {
+                return Err(WaveError::Bad {
+                    file: display,
+                    message: "holds bytes that are not CP932 (Shift_JIS)".to_string(),
+                    hint: "check the file's encoding; without --encoding cp932 it is read as UTF-8"
+                        .to_string(),
+                });
+            }
+            text.into_owned()
+        }
+    };
+    let mut reader = csv_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|error| WaveError::Bad {
+            file: display.clone(),
+            message: format!("header: {error}"),
+            hint: "the first line names the columns".to_string(),
+        })?
+        .clone();
+    let missing = |name: &str| WaveError::Bad {
+        file: display.clone(),
+        message: format!("has no column `{name}`"),
+        hint: "a paid file has the columns account_id (or refund_id), amount, paid_on, channel"
+            .to_string(),
+    };
+    let account = column(&headers, "account_id");
+    let refund_id = column(&headers, "refund_id");
+    if account.is_none() && refund_id.is_none() {
+        return Err(missing("account_id"));
+    }
+    let amount = column(&headers, "amount").ok_or_else(|| missing("amount"))?;
+    let paid_on = column(&headers, "paid_on").ok_or_else(|| missing("paid_on"))?;
+    let channel = column(&headers, "channel").ok_or_else(|| missing("channel"))?;
+    let mut rows = Vec::new();
+    for (index, record) in reader.records().enumerate() {
+        let row = index as u64 + 1;
+        let record = record.map_err(|error| WaveError::Bad {
+            file: display.clone(),
+            message: format!("row {row}: {error}"),
+            hint: "every row has as many fields as the header".to_string(),
+        })?;
+        let cell = |at: Option<usize>| {
+            at.and_then(|at| record.get(at))
+                .map(str::trim)
+                .filter(|text| !text.is_empty())
+                .map(str::to_string)
+        };
+        let (account_id, refund) = (cell(account), cell(refund_id));
+        if account_id.is_none() && refund.is_none() {
+            let name = if account.is_some() {
+                "account_id"
+            } else {
+                "refund_id"
+            };
+            return Err(paid_problem(
+                &display,
+                row,
+                name,
+                "",
+                "is empty: name the account paid",
+            ));
+        }
+        if let Some(id) = &refund
+            && (id.len() != 16
+                || !id
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+        {
+            return Err(paid_problem(
+                &display,
+                row,
+                "refund_id",
+                id,
+                "is not a refund_id (16 lower-case hex digits)",
+            ));
+        }
+        let text = record.get(amount).unwrap_or("");
+        let minor = match money::parse_minor(text, currency.digits) {
+            Ok(minor) if minor > 0 => minor,
+            Ok(_) => {
+                return Err(paid_problem(
+                    &display,
+                    row,
+                    "amount",
+                    text,
+                    "is not positive: list only refunds actually paid",
+                ));
+            }
+            Err(money::NumberProblem::NotWhole) => {
+                return Err(paid_problem(
+                    &display,
+                    row,
+                    "amount",
+                    text,
+                    &format!("is not whole in the minor unit of {}", currency.code),
+                ));
+            }
+            Err(_) => {
+                return Err(paid_problem(
+                    &display,
+                    row,
+                    "amount",
+                    text,
+                    "is not an amount (digits and an optional decimal point; no separators or currency signs)",
+                ));
+            }
+        };
+        let text = record.get(paid_on).unwrap_or("");
+        let date = money::parse_date(text).ok_or_else(|| {
+            paid_problem(&display, row, "paid_on", text, "is not a date (YYYY-MM-DD)")
+        })?;
+        let text = record.get(channel).unwrap_or("");
+        if !PAID_CHANNELS.contains(&text) {
+            return Err(paid_problem(
+                &display,
+                row,
+                "channel",
+                text,
+                &format!("is not one of {}", PAID_CHANNELS.join(", ")),
+            ));
+        }
+        rows.push(PaidRow {
+            row,
+            account_id,
+            refund_id: refund,
+            amount: minor,
+            paid_on: date,
+            channel: text.to_string(),
+        });
+    }
+    Ok(PaidFile {
+        path: path.to_path_buf(),
+        display,
+        sha256,
+        rows,
+    })
+}
