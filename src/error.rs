@@ -62,6 +62,8 @@ fn wave_exit_code(error: &crate::waves::WaveError) -> u8 {
         WaveError::Bad { .. } | WaveError::Overflow(_) => EXIT_DATA,
         WaveError::Missing { .. } => EXIT_MISSING,
         WaveError::Internal(_) => EXIT_INTERNAL,
+        WaveError::Interest(crate::interest::InterestError::Overflow(_)) => EXIT_INTERNAL,
+        WaveError::Interest(_) => EXIT_USAGE,
     }
 }
 

@@ -128,6 +128,7 @@ pub fn compute(
             let (plan, waves) = crate::waves::settle(
                 history,
                 incident,
+                settings.refund_date,
                 &identified.inputs,
                 &mut refunds,
                 &review,

@@ -515,31 +515,61 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// refunded invoices of a run: (account, month) → P + T + interest.
+fn refunded_invoices(out: &Path) -> BTreeMap<(String, String), i64> {
+    rows(&out.join("invoices.csv"))
+        .into_iter()
+        .filter(|row| row["class"] == "overbilled" && !row["paid_on"].is_empty())
+        .map(|row| {
+            let total = amount(&row, "principal") + amount(&row, "tax") + amount(&row, "interest");
+            (
+                (row["account_id"].clone(), row["billing_month"].clone()),
+                total,
+            )
+        })
+        .collect()
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 6, ..ProptestConfig::default() })]
 
     /// However the incident is split into waves (each a wider scope than the last, the last the
-    /// full one), each account's supplements over the waves add up to what one full run pays it.
+    /// full one, each refunded on the same or a later date), what the waves pay each account adds
+    /// up to one run's refund of each invoice with interest to the date of the first wave that
+    /// refunded it: nothing is paid twice, and returned money earns no interest after its wave.
     #[test]
     fn supplements_over_random_waves_add_up_to_one_full_run(
-        cuts in proptest::collection::btree_set(0u32..23, 1..4)
+        cuts in proptest::collection::btree_set(0u32..23, 1..4),
+        delays in proptest::collection::vec(0usize..2, 4),
     ) {
         let dir = tempfile::tempdir().unwrap();
         let month = |index: u32| format!("{}-{:02}", 2007 + (3 + index) / 12, (3 + index) % 12 + 1);
-        let full = dir.path().join("full");
-        run(&incident(), &data(), &full, &["--quiet"]).success();
-        let mut earlier: Vec<PathBuf> = Vec::new();
-        let mut paid: BTreeMap<String, i64> = BTreeMap::new();
+        const DATES: [&str; 5] = ["2009-05-29", "2009-06-30", "2009-07-31", "2009-08-31", "2009-09-30"];
         let incidents: Vec<PathBuf> = cuts
             .iter()
             .map(|cut| incident_to(dir.path(), &month(*cut)))
             .chain([incident()])
             .collect();
+        let mut date = 0;
+        let mut earlier: Vec<PathBuf> = Vec::new();
+        let mut paid: BTreeMap<String, i64> = BTreeMap::new();
+        let mut expected: BTreeMap<(String, String), i64> = BTreeMap::new();
         for (wave, incident) in incidents.iter().enumerate() {
+            date += delays[wave];
+            let refund_date = ["--refund-date", DATES[date]];
+            // The reference: this wave's scope refunded in one run on this wave's date.
+            let reference = dir.path().join(format!("reference-{wave}"));
+            let mut extra = vec!["--quiet"];
+            extra.extend(refund_date);
+            run(incident, &data(), &reference, &extra).success();
+            for (key, total) in refunded_invoices(&reference) {
+                expected.entry(key).or_insert(total);
+            }
             let out = dir.path().join(format!("wave-{wave}"));
             let given: Vec<&Path> = earlier.iter().map(PathBuf::as_path).collect();
             let mut extra = args("--previous", &given);
             extra.push("--quiet");
+            extra.extend(refund_date);
             run(incident, &data(), &out, &extra).success();
             let sequence = (wave + 1).to_string();
             let paid_now = paid_per_account(&out, (wave > 0).then_some(sequence.as_str()));
@@ -548,12 +578,11 @@ proptest! {
             }
             earlier.push(out);
         }
-        let whole: BTreeMap<String, i64> = refunds(&full)
-            .into_iter()
-            .map(|(account, row)| (account, amount(&row, "refund_total")))
-            .filter(|(_, total)| *total > 0)
-            .collect();
-        prop_assert_eq!(paid, whole);
+        let mut owed: BTreeMap<String, i64> = BTreeMap::new();
+        for ((account, _), total) in expected {
+            *owed.entry(account).or_insert(0) += total;
+        }
+        prop_assert_eq!(paid, owed);
     }
 }
 
@@ -610,4 +639,85 @@ fn corrections_are_netted_per_invoice_and_a_corrected_bill_since_paid_counts_as_
     let waves = &manifest(&w2)["control_totals"]["waves"];
     assert_eq!(waves["corrections_credited"], february);
     assert_eq!(waves["supplement"], interest);
+}
+
+#[test]
+fn money_an_earlier_wave_returned_earns_no_interest_after_that_wave() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w1, w2, same, late) = (
+        dir.path().join("w1"),
+        dir.path().join("w2"),
+        dir.path().join("same"),
+        dir.path().join("late"),
+    );
+    let later = ["--refund-date", "2009-07-31"];
+    run(
+        &incident_to(dir.path(), "2008-09"),
+        &data(),
+        &w1,
+        &["--quiet"],
+    )
+    .success();
+    // The whole incident refunded on the later date, in one go: the reference for new invoices.
+    run(
+        &incident(),
+        &data(),
+        &late,
+        &["--quiet", later[0], later[1]],
+    )
+    .success();
+    let mut extra = args("--previous", &[&w1]);
+    extra.extend(later);
+    run(&incident(), &data(), &w2, &extra).success();
+
+    let invoices = |out: &Path| -> BTreeMap<(String, String), BTreeMap<String, String>> {
+        rows(&out.join("invoices.csv"))
+            .into_iter()
+            .map(|row| {
+                (
+                    (row["account_id"].clone(), row["billing_month"].clone()),
+                    row,
+                )
+            })
+            .collect()
+    };
+    let (first, second, reference) = (invoices(&w1), invoices(&w2), invoices(&late));
+    let mut checked = 0;
+    for (key, row) in &second {
+        if row["paid_on"].is_empty() || row["class"] != "overbilled" {
+            continue;
+        }
+        // Refunded in wave 1: interest stopped on wave 1's refund date; new: runs to the later one.
+        let expected = first.get(key).unwrap_or(&reference[key]);
+        assert_eq!(row["interest"], expected["interest"], "{key:?}");
+        assert_eq!(row["interest_days"], expected["interest_days"], "{key:?}");
+        checked += 1;
+    }
+    assert!(checked > 20);
+    let (before, now) = (refunds(&w1), refunds(&w2));
+    for (account, row) in &now {
+        let new_invoices: i64 = second
+            .iter()
+            .filter(|((id, _), invoice)| {
+                id == account && invoice["class"] == "overbilled" && !invoice["paid_on"].is_empty()
+            })
+            .filter(|(key, _)| !first.contains_key(*key))
+            .map(|(_, invoice)| {
+                amount(invoice, "principal") + amount(invoice, "tax") + amount(invoice, "interest")
+            })
+            .sum();
+        assert_eq!(amount(row, "supplement"), new_invoices, "{account}");
+        if let Some(earlier) = before.get(account) {
+            assert_eq!(
+                amount(row, "previously_paid"),
+                amount(earlier, "refund_total")
+            );
+        }
+    }
+    // Wave 1 again on its own scope, later: what it paid is settled, nothing more is owed.
+    let mut extra = args("--previous", &[&w1]);
+    extra.extend(later);
+    run(&incident_to(dir.path(), "2008-09"), &data(), &same, &extra)
+        .success()
+        .stderr(predicate::str::contains("nothing to pay"));
 }

@@ -15,6 +15,8 @@ pub mod read;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
+use chrono::NaiveDate;
+
 use serde::Serialize;
 
 use crate::incident::Incident;
@@ -47,6 +49,8 @@ pub enum WaveError {
     Missing { file: String, message: String },
     #[error(transparent)]
     Overflow(#[from] Overflow),
+    #[error(transparent)]
+    Interest(#[from] crate::interest::InterestError),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -352,17 +356,121 @@ fn paid_before(
     Ok(paid)
 }
 
+/// The parts of an invoice's X and the day each stops earning interest: what each earlier wave
+/// refunded of it (beyond the waves before), on that wave's refund date, and the rest on this
+/// run's. An invoice no earlier wave refunded is one part.
+fn interest_parts(
+    history: &History,
+    key: &(String, Month),
+    excess: i64,
+    refund_date: Option<NaiveDate>,
+) -> Vec<(i64, Option<NaiveDate>)> {
+    let mut parts = Vec::new();
+    let mut settled: i64 = 0;
+    for run in &history.runs {
+        let (Some(&earlier), Some(date)) = (
+            run.refunded.get(key),
+            run.entry
+                .refund_date
+                .as_deref()
+                .and_then(crate::money::parse_date),
+        ) else {
+            continue;
+        };
+        let covered = earlier.min(excess);
+        if covered > settled {
+            parts.push((covered - settled, Some(date)));
+            settled = covered;
+        }
+    }
+    if excess > settled {
+        parts.push((excess - settled, refund_date));
+    }
+    parts
+}
+
+/// Interest on each refunded invoice of the account stops, for the part an earlier wave refunded,
+/// at that wave's refund date: money already returned earns nothing more. Each part's interest is
+/// computed (and rounded) as for an invoice of that amount; the refund's interest and total follow.
+fn settle_interest(
+    history: &History,
+    incident: &Incident,
+    refund_date: Option<NaiveDate>,
+    refund: &mut AccountRefund,
+) -> Result<(), WaveError> {
+    let mut changed = false;
+    for invoice in refund
+        .invoices
+        .iter_mut()
+        .filter(|invoice| invoice.is_refunded())
+    {
+        let Some(paid_on) = invoice.paid_on else {
+            continue;
+        };
+        let key = (refund.account_id.clone(), invoice.billing_month);
+        let parts = interest_parts(history, &key, invoice.excess(), refund_date);
+        if parts.len() == 1 && parts[0].1 == refund_date {
+            continue;
+        }
+        let mut amount: i64 = 0;
+        let mut last = None;
+        let mut segments = Vec::new();
+        for (part, date) in parts {
+            let interest = crate::interest::compute(part, paid_on, date, &incident.interest)?;
+            amount = amount
+                .checked_add(interest.amount)
+                .ok_or(Overflow("an invoice's interest"))?;
+            segments.extend(interest.segments.iter().copied());
+            last = Some(interest);
+        }
+        if let Some(last) = last {
+            invoice.interest = crate::interest::Interest {
+                days: last.days,
+                rate: last.rate,
+                amount,
+                segments,
+            };
+            changed = true;
+        }
+    }
+    if changed {
+        refund.refund_interest = crate::money::checked_sum(
+            refund
+                .invoices
+                .iter()
+                .filter(|invoice| invoice.is_refunded())
+                .map(|invoice| invoice.interest.amount),
+            "refund_interest",
+        )?;
+        refund.refund_total = crate::money::checked_sum(
+            [
+                refund.refund_principal,
+                refund.refund_tax,
+                refund.refund_interest,
+            ],
+            "refund_total",
+        )?;
+        refund.supplement = refund.refund_total;
+    }
+    Ok(())
+}
+
 /// Nets the run against its history: sets each refund's previously_paid, supplement and channel,
 /// builds the payout plan of the supplements (`plan_of`), nets the corrections per invoice and
 /// lists what was overpaid.
+#[allow(clippy::too_many_arguments)]
 pub fn settle(
     history: History,
     incident: &Incident,
+    refund_date: Option<NaiveDate>,
     inputs: &[AccountInvoices],
     refunds: &mut [AccountRefund],
     review: &[(String, ReviewReason)],
     plan_of: impl FnOnce(&[AccountRefund]) -> PayoutPlan,
 ) -> Result<(PayoutPlan, Waves), WaveError> {
+    for refund in refunds.iter_mut() {
+        settle_interest(&history, incident, refund_date, refund)?;
+    }
     let mut paid = paid_before(&history, incident, inputs)?;
     let mut corrected: BTreeMap<(String, Month), i64> = BTreeMap::new();
     for run in &history.runs {

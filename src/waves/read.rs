@@ -59,6 +59,9 @@ pub struct PreviousRun {
     pub accounts: BTreeMap<String, (String, i64)>,
     /// (account_id, billing_month) → correction sent to the billing system in that wave.
     pub corrections: BTreeMap<(String, Month), i64>,
+    /// (account_id, billing_month) → X (= P + T) of each invoice that wave refunded, with interest
+    /// to its refund date.
+    pub refunded: BTreeMap<(String, Month), i64>,
 }
 
 /// One row of a paid file.
@@ -81,6 +84,13 @@ pub struct PaidFile {
     pub sha256: String,
     pub rows: Vec<PaidRow>,
 }
+
+/// The ledgers of an earlier run that a supplementary run reads (each verified by its SHA-256).
+const LEDGERS: [&str; 3] = [
+    "refunds.csv",
+    "invoices.csv",
+    "payouts/bill_corrections.csv",
+];
 
 /// The channels a refund paid outside redress may name.
 pub const PAID_CHANNELS: [&str; 5] = ["bill_credit", "bank_transfer", "claim", "cash", "other"];
@@ -182,7 +192,11 @@ pub fn previous_run(incident: &Incident, dir: &Path) -> Result<PreviousRun, Wave
         message: "records no SHA-256 of its outputs, so what it paid cannot be verified".to_string(),
         hint: "run that wave again with this redress version (the same data and incident give the same refunds) and pass that output, or give what it paid as --paid".to_string(),
     })?;
-    for required in ["refunds.csv", "payouts/bill_corrections.csv"] {
+    for required in [
+        "refunds.csv",
+        "invoices.csv",
+        "payouts/bill_corrections.csv",
+    ] {
         if !hashes.contains_key(required) {
             return Err(WaveError::Bad {
                 file: manifest_display.clone(),
@@ -211,15 +225,17 @@ pub fn previous_run(incident: &Incident, dir: &Path) -> Result<PreviousRun, Wave
                     .to_string(),
             });
         }
-        if matches!(
-            relative.as_str(),
-            "refunds.csv" | "payouts/bill_corrections.csv"
-        ) {
+        if LEDGERS.contains(&relative.as_str()) {
             contents.insert(relative.clone(), (display, bytes));
         }
     }
-    let (refunds_display, refunds_bytes) = &contents["refunds.csv"];
-    let refunds_sha256 = hashes["refunds.csv"].clone();
+    let ledger = |name: &str| {
+        contents.get(name).ok_or_else(|| {
+            WaveError::Internal(format!("{name} of {shown} was verified but not kept"))
+        })
+    };
+    let (refunds_display, refunds_bytes) = ledger("refunds.csv")?;
+    let refunds_sha256 = sha256_bytes(refunds_bytes);
     let accounts = refunds_paid(refunds_display, refunds_bytes, incident.currency)?;
     let rows = accounts.len() as u64;
     let total = money::checked_sum(
@@ -251,7 +267,7 @@ pub fn previous_run(incident: &Incident, dir: &Path) -> Result<PreviousRun, Wave
                 .to_string(),
         });
     }
-    let (corrections_display, corrections_bytes) = &contents["payouts/bill_corrections.csv"];
+    let (corrections_display, corrections_bytes) = ledger("payouts/bill_corrections.csv")?;
     let corrections = corrections(corrections_display, corrections_bytes, incident.currency)?;
     let corrected = money::checked_sum(corrections.values().copied(), "earlier corrections")
         .map_err(|error| overflow(corrections_display, error))?;
@@ -266,6 +282,8 @@ pub fn previous_run(incident: &Incident, dir: &Path) -> Result<PreviousRun, Wave
                 .to_string(),
         });
     }
+    let (invoices_display, invoices_bytes) = ledger("invoices.csv")?;
+    let refunded = refunded_invoices(invoices_display, invoices_bytes, incident.currency)?;
     let accounts: BTreeMap<String, (String, i64)> = accounts
         .into_iter()
         .map(|(account, (refund_id, (paid, _)))| (account, (refund_id, paid)))
@@ -283,7 +301,65 @@ pub fn previous_run(incident: &Incident, dir: &Path) -> Result<PreviousRun, Wave
         refunds_sha256,
         accounts,
         corrections,
+        refunded,
     })
+}
+
+/// invoices.csv: (account_id, billing_month) → X of each paid over-billed invoice.
+fn refunded_invoices(
+    file: &str,
+    bytes: &[u8],
+    currency: Currency,
+) -> Result<BTreeMap<(String, Month), i64>, WaveError> {
+    let mut reader = csv_reader(bytes);
+    let headers = reader
+        .headers()
+        .map_err(|error| ledger_problem(file, format!("header: {error}")))?
+        .clone();
+    let need = |name: &str| {
+        column(&headers, name)
+            .ok_or_else(|| ledger_problem(file, format!("has no column `{name}`")))
+    };
+    let (account, month, class, principal, tax, paid_on) = (
+        need("account_id")?,
+        need("billing_month")?,
+        need("class")?,
+        need("principal")?,
+        need("tax")?,
+        need("paid_on")?,
+    );
+    let mut refunded = BTreeMap::new();
+    for (index, record) in reader.records().enumerate() {
+        let row = index + 1;
+        let record = record.map_err(|error| ledger_problem(file, format!("row {row}: {error}")))?;
+        if record.get(class) != Some("overbilled") || record.get(paid_on).unwrap_or("").is_empty() {
+            continue;
+        }
+        let text = record.get(month).unwrap_or("");
+        let billing_month = Month::parse(text).ok_or_else(|| {
+            ledger_problem(
+                file,
+                format!("row {row}, column `billing_month`: `{text}` is not YYYY-MM"),
+            )
+        })?;
+        let amount = |at: usize, name: &str| {
+            let text = record.get(at).unwrap_or("");
+            money::parse_minor(text, currency.digits).map_err(|_| {
+                ledger_problem(
+                    file,
+                    format!("row {row}, column `{name}`: `{text}` is not an amount"),
+                )
+            })
+        };
+        let excess = amount(principal, "principal")?
+            .checked_add(amount(tax, "tax")?)
+            .ok_or_else(|| overflow(file, money::Overflow("an earlier invoice")))?;
+        refunded.insert(
+            (record.get(account).unwrap_or("").to_string(), billing_month),
+            excess,
+        );
+    }
+    Ok(refunded)
 }
 
 fn overflow(file: &str, error: money::Overflow) -> WaveError {
