@@ -721,3 +721,35 @@ fn money_an_earlier_wave_returned_earns_no_interest_after_that_wave() {
         .success()
         .stderr(predicate::str::contains("nothing to pay"));
 }
+
+#[test]
+fn an_account_paid_before_and_in_review_now_is_reported_not_paid() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w1, w2) = (dir.path().join("w1"), dir.path().join("w2"));
+    run(&incident(), &data(), &w1, &["--quiet"]).success();
+    let spoiled = dir.path().join("data");
+    std::fs::create_dir(&spoiled).unwrap();
+    for name in ["accounts.csv", "events.csv"] {
+        std::fs::copy(data().join(name), spoiled.join(name)).unwrap();
+    }
+    let charges = std::fs::read_to_string(data().join("charges.csv")).unwrap();
+    let charges = charges.replacen(
+        "ADSL-0002,2008-03,2008-03-01,2008-03-31,base_fee,1,2900,,,2900,",
+        "ADSL-0002,2008-03,2008-03-01,2008-03-31,base_fee,1,2900,,,29x0,",
+        1,
+    );
+    std::fs::write(spoiled.join("charges.csv"), charges).unwrap();
+    let mut extra = args("--previous", &[&w1]);
+    extra.extend(["--on-bad-rows", "reject"]);
+    run(&incident(), &spoiled, &w2, &extra).success();
+    assert!(!refunds(&w2).contains_key("ADSL-0002"));
+    let overpaid = rows(&w2.join("payouts/overpaid.csv"));
+    assert_eq!(overpaid.len(), 1, "{overpaid:?}");
+    assert_eq!(overpaid[0]["account_id"], "ADSL-0002");
+    assert_eq!(overpaid[0]["reason"], "in_review");
+    assert_eq!(
+        overpaid[0]["previously_paid"],
+        refunds(&w1)["ADSL-0002"]["refund_total"]
+    );
+    assert!(!paid_per_account(&w2, Some("2")).contains_key("ADSL-0002"));
+}

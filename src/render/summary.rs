@@ -115,6 +115,8 @@ pub struct WavesSummary {
     #[serde(skip)]
     pub paid_to_date_minor: i64,
     #[serde(skip)]
+    pub now_owed_minor: i64,
+    #[serde(skip)]
     pub overpaid_minor: i64,
 }
 
@@ -180,6 +182,7 @@ pub fn waves_summary(
         overpaid_accounts: totals.overpaid.accounts,
         overpaid: money(totals.overpaid.amount),
         paid_to_date_minor: paid_to_date,
+        now_owed_minor: totals.now_owed,
         overpaid_minor: totals.overpaid.amount,
     })
 }
@@ -526,7 +529,6 @@ fn ordinal(n: u32) -> String {
 }
 
 fn press_waves(waves: &WavesSummary, currency: Currency, language: Language) -> PressWaves {
-    let money = |text: &str| format_money(currency, minor_of(text, currency), language);
     let this = waves.waves.iter().find(|row| row.source == "this_run");
     PressWaves {
         sequence: waves.sequence.to_string(),
@@ -548,7 +550,7 @@ fn press_waves(waves: &WavesSummary, currency: Currency, language: Language) -> 
             })
             .collect(),
         paid_to_date: format_money(currency, waves.paid_to_date_minor, language),
-        now_owed: money(&waves.now_owed),
+        now_owed: format_money(currency, waves.now_owed_minor, language),
         this_wave: this
             .map(|row| format_money(currency, row.amount_minor, language))
             .unwrap_or_default(),
@@ -846,6 +848,43 @@ fn group_signed(minor: i64, currency: Currency) -> String {
 }
 
 /// A one-page HTML report for an incident lead.
+/// The waves of a supplementary run: what each paid, and the total to date.
+fn report_waves(out: &mut String, waves: &WavesSummary, currency: Currency) {
+    let money = |minor: i64| escape_html(&format_money(currency, minor, Language::En));
+    let _ = writeln!(
+        out,
+        "<h2>Waves (this is wave {})</h2>\n<table><tr><th>wave</th><th>source</th><th>refund date</th><th>accounts paid</th><th>amount</th></tr>",
+        waves.sequence
+    );
+    for row in &waves.waves {
+        let source = match row.source {
+            "run" => format!("redress run <code>{}</code>", escape_html(&row.name)),
+            "paid_file" => format!(
+                "paid outside redress <code>{}</code>",
+                escape_html(&row.name)
+            ),
+            "credited_corrections" => "earlier bill corrections, bills since paid".to_string(),
+            _ => "this run (supplements)".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{source}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            row.sequence.map(|n| n.to_string()).unwrap_or_default(),
+            escape_html(row.refund_date.as_deref().unwrap_or("")),
+            group(row.accounts),
+            money(row.amount_minor)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "<tr><td></td><td><b>paid to date</b></td><td></td><td></td><td><b>{}</b></td></tr>\n</table>\n<p>Owed to date {}; overpaid by earlier waves {} on {} accounts (payouts/overpaid.csv), not clawed back.</p>",
+        money(waves.paid_to_date_minor),
+        money(waves.now_owed_minor),
+        money(waves.overpaid_minor),
+        group(waves.overpaid_accounts)
+    );
+}
+
 pub fn report_html(incident: &Incident, summary: &Summary, svg: &str) -> String {
     let currency = incident.currency;
     let money = |text: &str| {
@@ -883,7 +922,11 @@ pub fn report_html(incident: &Incident, summary: &Summary, svg: &str) -> String 
     ] {
         let _ = writeln!(out, "<div class=\"figure\">{label}<b>{value}</b></div>");
     }
-    let _ = writeln!(out, "</div>\n<h2>Refund distribution</h2>\n{svg}");
+    let _ = writeln!(out, "</div>");
+    if let Some(waves) = &summary.waves {
+        report_waves(&mut out, waves, currency);
+    }
+    let _ = writeln!(out, "<h2>Refund distribution</h2>\n{svg}");
     let _ = writeln!(
         out,
         "<h2>By region</h2>\n<table><tr><th>region</th><th>over-billed</th><th>under-billed</th><th>mixed</th><th>refunded</th><th>refund total</th><th>average</th><th>corrections</th><th>under-billed total</th></tr>"
