@@ -31,6 +31,24 @@ fn incident() -> PathBuf {
     root().join(SAMPLE_INCIDENT)
 }
 
+/// A copy of the demo data in `dir/data` with one table's text edited (`from` → `to`, which must
+/// occur in it).
+fn data_with(dir: &Path, table: &str, edits: &[(&str, &str)]) -> PathBuf {
+    let target = dir.join("data");
+    std::fs::create_dir(&target).unwrap();
+    for name in ["accounts.csv", "charges.csv", "events.csv"] {
+        let mut text = std::fs::read_to_string(data().join(name)).unwrap();
+        if name == table {
+            for (from, to) in edits {
+                assert!(text.contains(from), "{from}");
+                text = text.replacen(from, to, 1);
+            }
+        }
+        std::fs::write(target.join(name), text).unwrap();
+    }
+    target
+}
+
 /// The demo incident with its billing months ending at `to` (a narrower first wave).
 fn incident_to(dir: &Path, to: &str) -> PathBuf {
     let text = std::fs::read_to_string(incident()).unwrap();
@@ -224,19 +242,17 @@ fn a_data_correction_that_lowers_amounts_is_reported_as_overpaid_never_clawed_ba
     let (w1, w2) = (dir.path().join("w1"), dir.path().join("w2"));
     run(&incident(), &data(), &w1, &["--quiet"]).success();
     // The correction: ADSL-0001 asked to cancel a year later; ISDN-0005 never asked.
-    let corrected = dir.path().join("data");
-    std::fs::create_dir(&corrected).unwrap();
-    for name in ["accounts.csv", "charges.csv"] {
-        std::fs::copy(data().join(name), corrected.join(name)).unwrap();
-    }
-    let events = std::fs::read_to_string(data().join("events.csv")).unwrap();
-    let events = events
-        .replace(
-            "ADSL-0001,cancel_requested,2007-06-12",
-            "ADSL-0001,cancel_requested,2008-06-12",
-        )
-        .replace("ISDN-0005,cancel_requested,2007-04-05,,\n", "");
-    std::fs::write(corrected.join("events.csv"), events).unwrap();
+    let corrected = data_with(
+        dir.path(),
+        "events.csv",
+        &[
+            (
+                "ADSL-0001,cancel_requested,2007-06-12",
+                "ADSL-0001,cancel_requested,2008-06-12",
+            ),
+            ("ISDN-0005,cancel_requested,2007-04-05,,\n", ""),
+        ],
+    );
     run(&incident(), &corrected, &w2, &args("--previous", &[&w1]))
         .success()
         .stderr(predicate::str::contains(
@@ -601,22 +617,20 @@ fn corrections_are_netted_per_invoice_and_a_corrected_bill_since_paid_counts_as_
     };
     let february = corrected("ADSL-0004", "2009-02");
     // Since the first wave, the customer paid the (corrected) February bill.
-    let later = dir.path().join("data");
-    std::fs::create_dir(&later).unwrap();
-    for name in ["accounts.csv", "events.csv"] {
-        std::fs::copy(data().join(name), later.join(name)).unwrap();
-    }
-    let charges = std::fs::read_to_string(data().join("charges.csv")).unwrap();
-    let charges = charges
-        .replace(
-            "ADSL-0004,2009-02,2009-02-01,2009-02-28,base_fee,1,2900,,,2900,0.05,\n",
-            "ADSL-0004,2009-02,2009-02-01,2009-02-28,base_fee,1,2900,,,2900,0.05,2009-03-26\n",
-        )
-        .replace(
-            "ADSL-0004,2009-02,2009-02-01,2009-02-28,isp_fee,1,1000,,,1000,0.05,\n",
-            "ADSL-0004,2009-02,2009-02-01,2009-02-28,isp_fee,1,1000,,,1000,0.05,2009-03-26\n",
-        );
-    std::fs::write(later.join("charges.csv"), charges).unwrap();
+    let later = data_with(
+        dir.path(),
+        "charges.csv",
+        &[
+            (
+                "ADSL-0004,2009-02,2009-02-01,2009-02-28,base_fee,1,2900,,,2900,0.05,\n",
+                "ADSL-0004,2009-02,2009-02-01,2009-02-28,base_fee,1,2900,,,2900,0.05,2009-03-26\n",
+            ),
+            (
+                "ADSL-0004,2009-02,2009-02-01,2009-02-28,isp_fee,1,1000,,,1000,0.05,\n",
+                "ADSL-0004,2009-02,2009-02-01,2009-02-28,isp_fee,1,1000,,,1000,0.05,2009-03-26\n",
+            ),
+        ],
+    );
     run(&incident(), &later, &w2, &args("--previous", &[&w1])).success();
 
     let (first, second) = (refunds(&w1), refunds(&w2));
@@ -727,18 +741,14 @@ fn an_account_paid_before_and_in_review_now_is_reported_not_paid() {
     let dir = tempfile::tempdir().unwrap();
     let (w1, w2) = (dir.path().join("w1"), dir.path().join("w2"));
     run(&incident(), &data(), &w1, &["--quiet"]).success();
-    let spoiled = dir.path().join("data");
-    std::fs::create_dir(&spoiled).unwrap();
-    for name in ["accounts.csv", "events.csv"] {
-        std::fs::copy(data().join(name), spoiled.join(name)).unwrap();
-    }
-    let charges = std::fs::read_to_string(data().join("charges.csv")).unwrap();
-    let charges = charges.replacen(
-        "ADSL-0002,2008-03,2008-03-01,2008-03-31,base_fee,1,2900,,,2900,",
-        "ADSL-0002,2008-03,2008-03-01,2008-03-31,base_fee,1,2900,,,29x0,",
-        1,
+    let spoiled = data_with(
+        dir.path(),
+        "charges.csv",
+        &[(
+            "ADSL-0002,2008-03,2008-03-01,2008-03-31,base_fee,1,2900,,,2900,",
+            "ADSL-0002,2008-03,2008-03-01,2008-03-31,base_fee,1,2900,,,29x0,",
+        )],
     );
-    std::fs::write(spoiled.join("charges.csv"), charges).unwrap();
     let mut extra = args("--previous", &[&w1]);
     extra.extend(["--on-bad-rows", "reject"]);
     run(&incident(), &spoiled, &w2, &extra).success();

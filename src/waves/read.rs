@@ -305,63 +305,6 @@ pub fn previous_run(incident: &Incident, dir: &Path) -> Result<PreviousRun, Wave
     })
 }
 
-/// invoices.csv: (account_id, billing_month) → X of each paid over-billed invoice.
-fn refunded_invoices(
-    file: &str,
-    bytes: &[u8],
-    currency: Currency,
-) -> Result<BTreeMap<(String, Month), i64>, WaveError> {
-    let mut reader = csv_reader(bytes);
-    let headers = reader
-        .headers()
-        .map_err(|error| ledger_problem(file, format!("header: {error}")))?
-        .clone();
-    let need = |name: &str| {
-        column(&headers, name)
-            .ok_or_else(|| ledger_problem(file, format!("has no column `{name}`")))
-    };
-    let (account, month, class, principal, tax, paid_on) = (
-        need("account_id")?,
-        need("billing_month")?,
-        need("class")?,
-        need("principal")?,
-        need("tax")?,
-        need("paid_on")?,
-    );
-    let mut refunded = BTreeMap::new();
-    for (index, record) in reader.records().enumerate() {
-        let row = index + 1;
-        let record = record.map_err(|error| ledger_problem(file, format!("row {row}: {error}")))?;
-        if record.get(class) != Some("overbilled") || record.get(paid_on).unwrap_or("").is_empty() {
-            continue;
-        }
-        let text = record.get(month).unwrap_or("");
-        let billing_month = Month::parse(text).ok_or_else(|| {
-            ledger_problem(
-                file,
-                format!("row {row}, column `billing_month`: `{text}` is not YYYY-MM"),
-            )
-        })?;
-        let amount = |at: usize, name: &str| {
-            let text = record.get(at).unwrap_or("");
-            money::parse_minor(text, currency.digits).map_err(|_| {
-                ledger_problem(
-                    file,
-                    format!("row {row}, column `{name}`: `{text}` is not an amount"),
-                )
-            })
-        };
-        let excess = amount(principal, "principal")?
-            .checked_add(amount(tax, "tax")?)
-            .ok_or_else(|| overflow(file, money::Overflow("an earlier invoice")))?;
-        refunded.insert(
-            (record.get(account).unwrap_or("").to_string(), billing_month),
-            excess,
-        );
-    }
-    Ok(refunded)
-}
-
 fn overflow(file: &str, error: money::Overflow) -> WaveError {
     WaveError::Bad {
         file: file.to_string(),
@@ -400,53 +343,121 @@ fn ledger_problem(file: &str, message: String) -> WaveError {
     }
 }
 
+/// The rows of an earlier run's ledger, with the positions of the columns it must have; each cell
+/// read names the file, row and column when it is not what redress writes.
+struct LedgerRows<'a> {
+    file: &'a str,
+    headers: csv::StringRecord,
+    reader: csv::Reader<&'a [u8]>,
+}
+
+/// One row of an earlier ledger.
+struct LedgerRow<'a> {
+    file: &'a str,
+    row: usize,
+    record: csv::StringRecord,
+}
+
+impl<'a> LedgerRows<'a> {
+    fn open(file: &'a str, bytes: &'a [u8]) -> Result<LedgerRows<'a>, WaveError> {
+        let mut reader = csv_reader(bytes);
+        let headers = reader
+            .headers()
+            .map_err(|error| ledger_problem(file, format!("header: {error}")))?
+            .clone();
+        Ok(LedgerRows {
+            file,
+            headers,
+            reader,
+        })
+    }
+
+    /// The positions of `names`, each required.
+    fn columns<const N: usize>(&self, names: [&str; N]) -> Result<[usize; N], WaveError> {
+        let mut positions = [0; N];
+        for (position, name) in positions.iter_mut().zip(names) {
+            *position = column(&self.headers, name)
+                .ok_or_else(|| ledger_problem(self.file, format!("has no column `{name}`")))?;
+        }
+        Ok(positions)
+    }
+
+    fn optional(&self, name: &str) -> Option<usize> {
+        column(&self.headers, name)
+    }
+
+    fn rows(&mut self) -> impl Iterator<Item = Result<LedgerRow<'a>, WaveError>> + '_ {
+        let file = self.file;
+        self.reader
+            .records()
+            .enumerate()
+            .map(move |(index, record)| {
+                let row = index + 1;
+                record
+                    .map(|record| LedgerRow { file, row, record })
+                    .map_err(|error| ledger_problem(file, format!("row {row}: {error}")))
+            })
+    }
+}
+
+impl LedgerRow<'_> {
+    fn text(&self, at: usize) -> &str {
+        self.record.get(at).unwrap_or("")
+    }
+
+    fn money(&self, at: usize, name: &str, currency: Currency) -> Result<i64, WaveError> {
+        let text = self.text(at);
+        money::parse_minor(text, currency.digits).map_err(|_| {
+            ledger_problem(
+                self.file,
+                format!(
+                    "row {}, column `{name}`: `{text}` is not an amount",
+                    self.row
+                ),
+            )
+        })
+    }
+
+    fn month(&self, at: usize) -> Result<Month, WaveError> {
+        let text = self.text(at);
+        Month::parse(text).ok_or_else(|| {
+            ledger_problem(
+                self.file,
+                format!(
+                    "row {}, column `billing_month`: `{text}` is not YYYY-MM",
+                    self.row
+                ),
+            )
+        })
+    }
+}
+
 type RefundsPaid = BTreeMap<String, (String, (i64, i64))>;
 
 /// refunds.csv: account_id → (refund_id, (paid in that wave, refund_total)). A first run paid its
 /// refund_total; a supplementary run its `supplement`.
 fn refunds_paid(file: &str, bytes: &[u8], currency: Currency) -> Result<RefundsPaid, WaveError> {
-    let mut reader = csv_reader(bytes);
-    let headers = reader
-        .headers()
-        .map_err(|error| ledger_problem(file, format!("header: {error}")))?
-        .clone();
-    let need = |name: &str| {
-        column(&headers, name)
-            .ok_or_else(|| ledger_problem(file, format!("has no column `{name}`")))
-    };
-    let (account, refund_id, total) = (
-        need("account_id")?,
-        need("refund_id")?,
-        need("refund_total")?,
-    );
-    let supplement = column(&headers, "supplement");
+    let mut ledger = LedgerRows::open(file, bytes)?;
+    let [account, refund_id, total] =
+        ledger.columns(["account_id", "refund_id", "refund_total"])?;
+    let supplement = ledger.optional("supplement");
     let mut accounts = BTreeMap::new();
-    for (index, record) in reader.records().enumerate() {
-        let row = index + 1;
-        let record = record.map_err(|error| ledger_problem(file, format!("row {row}: {error}")))?;
-        let amount = |at: usize, name: &str| {
-            let text = record.get(at).unwrap_or("");
-            money::parse_minor(text, currency.digits).map_err(|_| {
-                ledger_problem(
-                    file,
-                    format!("row {row}, column `{name}`: `{text}` is not an amount"),
-                )
-            })
-        };
-        let refund_total = amount(total, "refund_total")?;
+    for row in ledger.rows() {
+        let row = row?;
+        let refund_total = row.money(total, "refund_total", currency)?;
         let paid = match supplement {
-            Some(at) => amount(at, "supplement")?,
+            Some(at) => row.money(at, "supplement", currency)?,
             None => refund_total,
         };
-        let account_id = record.get(account).unwrap_or("").to_string();
-        let id = record.get(refund_id).unwrap_or("").to_string();
+        let account_id = row.text(account).to_string();
+        let id = row.text(refund_id).to_string();
         if accounts
             .insert(account_id.clone(), (id, (paid, refund_total)))
             .is_some()
         {
             return Err(ledger_problem(
                 file,
-                format!("row {row}: account `{account_id}` is listed twice"),
+                format!("row {}: account `{account_id}` is listed twice", row.row),
             ));
         }
     }
@@ -459,41 +470,49 @@ fn corrections(
     bytes: &[u8],
     currency: Currency,
 ) -> Result<BTreeMap<(String, Month), i64>, WaveError> {
-    let mut reader = csv_reader(bytes);
-    let headers = reader
-        .headers()
-        .map_err(|error| ledger_problem(file, format!("header: {error}")))?
-        .clone();
-    let need = |name: &str| {
-        column(&headers, name)
-            .ok_or_else(|| ledger_problem(file, format!("has no column `{name}`")))
-    };
-    let (account, month, amount) = (need("account_id")?, need("billing_month")?, need("amount")?);
+    let mut ledger = LedgerRows::open(file, bytes)?;
+    let [account, month, amount] = ledger.columns(["account_id", "billing_month", "amount"])?;
     let mut corrections = BTreeMap::new();
-    for (index, record) in reader.records().enumerate() {
-        let row = index + 1;
-        let record = record.map_err(|error| ledger_problem(file, format!("row {row}: {error}")))?;
-        let text = record.get(month).unwrap_or("");
-        let billing_month = Month::parse(text).ok_or_else(|| {
-            ledger_problem(
-                file,
-                format!("row {row}, column `billing_month`: `{text}` is not YYYY-MM"),
-            )
-        })?;
-        let text = record.get(amount).unwrap_or("");
-        let value = money::parse_minor(text, currency.digits).map_err(|_| {
-            ledger_problem(
-                file,
-                format!("row {row}, column `amount`: `{text}` is not an amount"),
-            )
-        })?;
-        let key = (record.get(account).unwrap_or("").to_string(), billing_month);
+    for row in ledger.rows() {
+        let row = row?;
+        let key = (row.text(account).to_string(), row.month(month)?);
+        let value = row.money(amount, "amount", currency)?;
         let entry: &mut i64 = corrections.entry(key).or_default();
         *entry = entry
             .checked_add(value)
             .ok_or_else(|| overflow(file, money::Overflow("earlier corrections")))?;
     }
     Ok(corrections)
+}
+
+/// invoices.csv: (account_id, billing_month) → X of each paid over-billed invoice.
+fn refunded_invoices(
+    file: &str,
+    bytes: &[u8],
+    currency: Currency,
+) -> Result<BTreeMap<(String, Month), i64>, WaveError> {
+    let mut ledger = LedgerRows::open(file, bytes)?;
+    let [account, month, class, principal, tax, paid_on] = ledger.columns([
+        "account_id",
+        "billing_month",
+        "class",
+        "principal",
+        "tax",
+        "paid_on",
+    ])?;
+    let mut refunded = BTreeMap::new();
+    for row in ledger.rows() {
+        let row = row?;
+        if row.text(class) != "overbilled" || row.text(paid_on).is_empty() {
+            continue;
+        }
+        let excess = row
+            .money(principal, "principal", currency)?
+            .checked_add(row.money(tax, "tax", currency)?)
+            .ok_or_else(|| overflow(file, money::Overflow("an earlier invoice")))?;
+        refunded.insert((row.text(account).to_string(), row.month(month)?), excess);
+    }
+    Ok(refunded)
 }
 
 /// A problem in a paid file: the user's input, named by file, row, column and value.
