@@ -763,3 +763,36 @@ fn an_account_paid_before_and_in_review_now_is_reported_not_paid() {
     );
     assert!(!paid_per_account(&w2, Some("2")).contains_key("ADSL-0002"));
 }
+
+#[test]
+fn the_minimum_transfer_applies_to_the_supplement() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(incident()).unwrap();
+    let minimum = text.replace("minimum_transfer = \"0\"", "minimum_transfer = \"30000\"");
+    assert_ne!(text, minimum);
+    let full = dir.path().join("minimum.toml");
+    std::fs::write(&full, &minimum).unwrap();
+    let narrow = dir.path().join("minimum-narrow.toml");
+    std::fs::write(
+        &narrow,
+        minimum.replace("to = \"2009-03\"", "to = \"2008-09\""),
+    )
+    .unwrap();
+    let (w1, w2) = (dir.path().join("w1"), dir.path().join("w2"));
+    run(&narrow, &data(), &w1, &["--quiet"]).success();
+    run(&full, &data(), &w2, &args("--previous", &[&w1])).success();
+    let account = &refunds(&w2)["ADSL-0002"];
+    // Owed 61,973 in all, more than the minimum; the supplement, 25,625, is below it.
+    assert_eq!(amount(account, "now_owed"), 61_973);
+    assert_eq!(amount(account, "supplement"), 25_625);
+    assert_eq!(account["payout_channel"], "residual");
+    let residual = rows(&w2.join("payouts/residual.csv"));
+    assert!(residual.iter().any(|row| row["account_id"] == "ADSL-0002"
+        && row["amount"] == "25625"
+        && row["supplement_sequence"] == "2"));
+    assert!(
+        !rows(&w2.join("payouts/bank_transfers.csv"))
+            .iter()
+            .any(|row| row["account_id"] == "ADSL-0002")
+    );
+}
