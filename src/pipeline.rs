@@ -855,6 +855,18 @@ pub fn explain(
             );
             return Ok(text);
         }
+        identify::Explained::UnknownAccount => {
+            return Err(RunError::Usage(format!(
+                "account `{account_id}` is not in the accounts table ({})\nhint: check the account_id (they are exact and case-sensitive)",
+                tables
+                    .accounts
+                    .files
+                    .iter()
+                    .map(|file| file.display.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
         identify::Explained::NotInScope => {
             return Err(RunError::Usage(format!(
                 "account `{account_id}` is not in scope of incident `{}`\nhint: it needs a `{}` event{} inside the scope filters; `redress check` prints the scope counts",

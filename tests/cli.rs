@@ -525,6 +525,13 @@ fn incident_file_errors_name_the_key_and_file() {
             &["TOML float", "0.145"],
         ),
         (
+            Box::new(|t| t.replace("refund_date = 2009-05-29", "refund_date = \"2009-05-29\"")),
+            &[
+                "expected a TOML datetime",
+                "hint: write dates without quotes: a TOML date is `key = 2009-05-29`",
+            ],
+        ),
+        (
             Box::new(|t| t.replace("rate = \"0.145\"\n", "")),
             &["interest.rate", "required with policy = \"fixed\""],
         ),
@@ -815,6 +822,23 @@ fn explain_shows_every_step_of_one_account() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("not in scope"));
+    // An account_id that is nowhere in accounts is said to be unknown, not out of scope.
+    redress()
+        .args([
+            "explain",
+            "--incident",
+            SAMPLE_INCIDENT,
+            "--data",
+            SAMPLE_DATA,
+            "--account",
+            "adsl-0004",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "account `adsl-0004` is not in the accounts table (accounts.csv)",
+        ))
+        .stderr(predicate::str::contains("not in scope").not());
 }
 
 #[test]

@@ -402,7 +402,18 @@ pub(crate) fn focus(
         })
         .map_err(error(table))?;
     if selection.height() == 0 {
-        return Ok(Explained::NotInScope);
+        let known = accounts
+            .known
+            .clone()
+            .lazy()
+            .filter(col("account_id").eq(lit(account_id.to_string())))
+            .collect()
+            .map_err(error(&tables.accounts))?;
+        return Ok(if known.height() == 0 {
+            Explained::UnknownAccount
+        } else {
+            Explained::NotInScope
+        });
     }
     let rows = selected_rows(incident, table, &selection)?;
     let sums = sums(incident, rows, context, None, true).map_err(error(table))?;

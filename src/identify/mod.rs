@@ -106,6 +106,8 @@ pub struct Focus {
 /// What `explain` gets: the whole validation, and the focus account when it is in scope.
 pub enum Explained {
     Review(ReviewReason),
+    /// No row of accounts has this account_id.
+    UnknownAccount,
     NotInScope,
     Account(Box<Focus>),
 }

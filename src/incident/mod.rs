@@ -207,11 +207,23 @@ impl Incident {
         let file: wire::IncidentFile =
             toml::from_str(text).map_err(|error| ConfigError::Parse {
                 path: path.to_path_buf(),
-                message: error.to_string(),
+                message: parse_message(&error),
             })?;
         let sha256 = hex(&Sha256::digest(bytes));
         Validator { path }.incident(file, sha256)
     }
+}
+
+/// The TOML error, with the fix when it is a known mistake: a date written in quotes is a string,
+/// not a TOML date.
+fn parse_message(error: &toml::de::Error) -> String {
+    let mut message = error.to_string();
+    if error.message().contains("expected a TOML datetime") && error.message().contains("string") {
+        message.push_str(
+            "hint: write dates without quotes: a TOML date is `key = 2009-05-29`, not `key = \"2009-05-29\"`",
+        );
+    }
+    message
 }
 
 /// Lower-case hex of bytes.
