@@ -367,6 +367,11 @@ pub fn run(
     )?;
     staging.write("notices/index.csv", &index)?;
     files.add("notices/index.csv", index);
+    render::excel::render(&mut files, Some("notices/index.csv"))
+        .map_err(|error| RunError::Internal(error.to_string()))?;
+    if let Some(bytes) = files.get("excel/notices_index.csv") {
+        staging.write("excel/notices_index.csv", bytes)?;
+    }
 
     reporter.step("hashing input files");
     let mut manifest = match inputs {
@@ -477,6 +482,8 @@ fn render_files(
     )
     .map_err(|error| RunError::Internal(format!("rendering Parquet output: {error}")))?;
     render_payout_files(&mut files, settings, computed, refund_accounts)?;
+    render::excel::render(&mut files, None)
+        .map_err(|error| RunError::Internal(error.to_string()))?;
     let summary = render::summary::build(
         incident,
         settings.refund_date,

@@ -972,3 +972,46 @@ fn manifest_hashes_are_the_input_files_sha256() {
         assert_eq!(input["sha256"].as_str().unwrap(), expected, "{file}");
     }
 }
+
+#[test]
+fn excel_copies_have_a_bom_crlf_codes_as_text_and_no_formulas() {
+    let formula = |t: String| t.replace("ADSL-0002", "@SUM(1)");
+    let data = data_with(&[
+        ("accounts.csv", &formula),
+        ("charges.csv", &formula),
+        ("events.csv", &formula),
+    ]);
+    let out = tempfile::tempdir().unwrap();
+    let out = out.path().join("out");
+    run(&root().join(SAMPLE_INCIDENT), data.path(), &out, &[]).success();
+    // The machine CSVs stay exact.
+    let transfers = read(&out.join("payouts/bank_transfers.csv"));
+    assert!(transfers.starts_with("refund_id,account_id,amount,bank_code"));
+    assert!(transfers.contains(",@SUM(1),61973,0005,123,ordinary,7654321,ｻﾄｳ ﾊﾅｺ\n"));
+    // The Excel copies: BOM, CRLF, kana intact, codes as text, the formula neutralised.
+    let excel = std::fs::read(out.join("excel/bank_transfers.csv")).unwrap();
+    let excel = String::from_utf8(excel).unwrap();
+    assert!(excel.starts_with("\u{feff}refund_id,account_id,amount,bank_code"));
+    assert!(
+        excel.contains(",'@SUM(1),61973,\"=\"\"0005\"\"\",\"=\"\"123\"\"\",ordinary,\"=\"\"7654321\"\"\",ｻﾄｳ ﾊﾅｺ\r\n"),
+        "{excel}"
+    );
+    assert!(!excel.replace("\r\n", "").contains('\n'));
+    for name in [
+        "refunds.csv",
+        "invoices.csv",
+        "review.csv",
+        "bill_credits.csv",
+        "claims.csv",
+        "residual.csv",
+        "bill_corrections.csv",
+        "notices_index.csv",
+    ] {
+        let text = String::from_utf8(std::fs::read(out.join("excel").join(name)).unwrap()).unwrap();
+        assert!(text.starts_with('\u{feff}'), "{name}");
+        assert!(!text.contains(",@SUM"), "{name}: {text}");
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_str(&read(&out.join("manifest.json"))).unwrap();
+    assert!(manifest["output_sha256"]["excel/notices_index.csv"].is_string());
+}

@@ -1,6 +1,7 @@
 //! Rendering: pure functions from computed values to file bytes. Nothing here computes money;
 //! everything is formatted through `money::Currency::format`.
 
+pub mod excel;
 pub mod ledger;
 pub mod manifest;
 pub mod notices;
