@@ -369,8 +369,15 @@ pub fn run(
     files.add("notices/index.csv", index);
     render::excel::render(&mut files, Some("notices/index.csv"))
         .map_err(|error| RunError::Internal(error.to_string()))?;
-    if let Some(bytes) = files.get("excel/notices_index.csv") {
-        staging.write("excel/notices_index.csv", bytes)?;
+    let index_copies: Vec<String> = files
+        .paths()
+        .filter(|path| path.starts_with("excel/notices_index"))
+        .map(str::to_string)
+        .collect();
+    for path in index_copies {
+        if let Some(bytes) = files.get(&path) {
+            staging.write(&path, bytes)?;
+        }
     }
 
     reporter.step("hashing input files");

@@ -3,7 +3,8 @@
 //! mark (without it Excel reads the kana of `bank_transfers.csv` as CP932), CRLF line ends, codes
 //! kept as text (`0001`, `2009-03` and a refund_id such as `12e45678…` would otherwise become
 //! numbers or dates), and cells that Excel would run as a formula (`=`, `+`, `-`, `@`, tab, CR at
-//! the start, and not a number) neutralised with a leading `'`.
+//! the start, and not a number) neutralised with a leading `'`. A file longer than an Excel sheet
+//! is split into parts, each with the header.
 
 use std::borrow::Cow;
 
@@ -47,8 +48,12 @@ pub struct ExcelError {
     pub message: String,
 }
 
+/// Data rows per sheet: Excel opens at most 1,048,576 rows, the header included.
+pub const EXCEL_MAX_ROWS: usize = 1_048_575;
+
 /// Adds the `excel/` copy of every file of [`EXCEL_FILES`] present in `files` (those given by
-/// `only`, when set).
+/// `only`, when set). A file with more data rows than a sheet holds is split into `NAME-1.csv`,
+/// `NAME-2.csv`, … each with the header.
 pub fn render(files: &mut OutputFiles, only: Option<&str>) -> Result<(), ExcelError> {
     for (source, target) in EXCEL_FILES {
         if only.is_some_and(|name| name != source) {
@@ -57,39 +62,58 @@ pub fn render(files: &mut OutputFiles, only: Option<&str>) -> Result<(), ExcelEr
         let Some(bytes) = files.get(source) else {
             continue;
         };
-        let converted = convert(bytes).map_err(|message| ExcelError {
+        let mut parts = convert(bytes, EXCEL_MAX_ROWS).map_err(|message| ExcelError {
             file: target.trim_start_matches("excel/").to_string(),
             message,
         })?;
-        files.add(target, converted);
+        if parts.len() == 1 {
+            files.add(target, parts.remove(0));
+            continue;
+        }
+        let stem = target.trim_end_matches(".csv");
+        for (index, part) in parts.into_iter().enumerate() {
+            files.add(format!("{stem}-{}.csv", index + 1), part);
+        }
     }
     Ok(())
 }
 
-/// One CSV as Excel should read it.
-pub fn convert(csv_bytes: &[u8]) -> Result<Vec<u8>, String> {
+/// One CSV as Excel should read it, in parts of at most `max_rows` data rows (at least one part).
+pub fn convert(csv_bytes: &[u8], max_rows: usize) -> Result<Vec<Vec<u8>>, String> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .from_reader(csv_bytes);
-    let mut out = Vec::with_capacity(csv_bytes.len() + csv_bytes.len() / 8 + 3);
-    out.extend_from_slice("\u{feff}".as_bytes());
-    let mut writer = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .flexible(true)
-        .from_writer(out);
-    let mut text_columns: Vec<bool> = Vec::new();
-    for (index, record) in reader.records().enumerate() {
+    let new_part = |header: &csv::StringRecord| -> Result<csv::Writer<Vec<u8>>, String> {
+        let mut out = Vec::with_capacity(csv_bytes.len().min(64 << 20) + 3);
+        out.extend_from_slice("\u{feff}".as_bytes());
+        let mut writer = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .flexible(true)
+            .from_writer(out);
+        writer
+            .write_record(header)
+            .map_err(|error| error.to_string())?;
+        Ok(writer)
+    };
+    let mut records = reader.records();
+    let header = match records.next() {
+        Some(record) => record.map_err(|error| error.to_string())?,
+        None => csv::StringRecord::new(),
+    };
+    let text_columns: Vec<bool> = header
+        .iter()
+        .map(|name| TEXT_COLUMNS.contains(&name))
+        .collect();
+    let mut parts = Vec::new();
+    let mut writer = new_part(&header)?;
+    let mut rows = 0;
+    for record in records {
         let record = record.map_err(|error| error.to_string())?;
-        if index == 0 {
-            text_columns = record
-                .iter()
-                .map(|name| TEXT_COLUMNS.contains(&name))
-                .collect();
-            writer
-                .write_record(&record)
-                .map_err(|error| error.to_string())?;
-            continue;
+        if rows == max_rows {
+            parts.push(writer.into_inner().map_err(|error| error.to_string())?);
+            writer = new_part(&header)?;
+            rows = 0;
         }
         let cells = record
             .iter()
@@ -98,8 +122,10 @@ pub fn convert(csv_bytes: &[u8]) -> Result<Vec<u8>, String> {
         writer
             .write_record(cells.map(|cell| cell.into_owned()))
             .map_err(|error| error.to_string())?;
+        rows += 1;
     }
-    writer.into_inner().map_err(|error| error.to_string())
+    parts.push(writer.into_inner().map_err(|error| error.to_string())?);
+    Ok(parts)
 }
 
 /// A cell as Excel should read it: a code that Excel would turn into a number or a date becomes
@@ -151,11 +177,35 @@ mod tests {
 
     #[test]
     fn a_csv_gets_a_bom_crlf_and_quoting() {
-        let converted =
-            convert(b"account_id,amount,bank_code,name\n=1+2,-5,0005,\"a, b\"\n").unwrap();
+        let converted = convert(
+            b"account_id,amount,bank_code,name\n=1+2,-5,0005,\"a, b\"\n",
+            EXCEL_MAX_ROWS,
+        )
+        .unwrap();
+        assert_eq!(converted.len(), 1);
         assert_eq!(
-            String::from_utf8(converted).unwrap(),
+            String::from_utf8(converted[0].clone()).unwrap(),
             "\u{feff}account_id,amount,bank_code,name\r\n'=1+2,-5,\"=\"\"0005\"\"\",\"a, b\"\r\n"
         );
+    }
+
+    #[test]
+    fn more_rows_than_a_sheet_holds_are_split_with_the_header() {
+        let parts = convert(b"account_id,amount\nA,1\nB,2\nC,3\n", 2).unwrap();
+        let parts: Vec<String> = parts
+            .into_iter()
+            .map(|part| String::from_utf8(part).unwrap())
+            .collect();
+        assert_eq!(
+            parts,
+            [
+                "\u{feff}account_id,amount\r\nA,1\r\nB,2\r\n",
+                "\u{feff}account_id,amount\r\nC,3\r\n"
+            ]
+        );
+        let exact = convert(b"account_id,amount\nA,1\nB,2\n", 2).unwrap();
+        assert_eq!(exact.len(), 1);
+        let empty = convert(b"account_id,amount\n", 2).unwrap();
+        assert_eq!(empty.len(), 1);
     }
 }
