@@ -352,7 +352,13 @@ pub fn run(
 
     reporter.step("writing outputs");
     let refund_accounts = refunded_accounts(&computed)?;
-    let files = render_files(settings, &computed, &refund_accounts, &template_env)?;
+    let files = render_files(
+        settings,
+        &computed,
+        &refund_accounts,
+        &template_env,
+        reporter,
+    )?;
     staging.write_all(&files)?;
     verify_read_back(&staging, &computed.totals, settings.incident.currency)?;
 
@@ -398,7 +404,9 @@ pub fn run(
     };
     manifest.run_time_ms = started.elapsed().as_millis() as u64;
     reporter.step("committing output directory");
-    staging.write("manifest.json", &render::manifest::render(&manifest))?;
+    let manifest_bytes = render::manifest::render(&manifest)
+        .map_err(|error| RunError::Internal(format!("writing manifest.json: {error}")))?;
+    staging.write("manifest.json", &manifest_bytes)?;
     let out = staging.commit()?;
     reporter.finish();
     Ok(RunReport {
@@ -471,6 +479,7 @@ fn render_files(
     computed: &Computed,
     refund_accounts: &[&crate::model::Account],
     template_env: &minijinja::Environment<'static>,
+    reporter: &dyn Reporter,
 ) -> Result<OutputFiles, RunError> {
     let incident = &settings.incident;
     let mut files = OutputFiles::default();
@@ -488,7 +497,7 @@ fn render_files(
         computed.waves.as_ref(),
     )
     .map_err(|error| RunError::Internal(format!("rendering Parquet output: {error}")))?;
-    render_payout_files(&mut files, settings, computed, refund_accounts)?;
+    render_payout_files(&mut files, settings, computed, refund_accounts, reporter)?;
     render::excel::render(&mut files, None)
         .map_err(|error| RunError::Internal(error.to_string()))?;
     let summary = render::summary::build(
@@ -535,7 +544,10 @@ fn render_files(
         settings.refund_date,
         &computed.plan,
     )
-    .map_err(|error| RunError::Usage(error.to_string()))?;
+    .map_err(|error| match error {
+        render::notices::NoticeError::Serialize { .. } => RunError::Internal(error.to_string()),
+        other => RunError::Usage(other.to_string()),
+    })?;
     Ok(files)
 }
 
@@ -670,6 +682,7 @@ fn render_payout_files(
     settings: &Settings,
     computed: &Computed,
     refund_accounts: &[&crate::model::Account],
+    reporter: &dyn Reporter,
 ) -> Result<(), RunError> {
     let incident = &settings.incident;
     let by_id: std::collections::HashMap<&str, &crate::model::Account> = refund_accounts
@@ -735,16 +748,16 @@ fn render_payout_files(
                 }
             })?;
         files.add("payouts/zengin.txt", bytes);
-    } else if !transfers.is_empty() && !settings.quiet {
-        eprintln!(
-            "warning: {} bank transfers are listed in payouts/bank_transfers.csv, but no payouts/zengin.txt was written: {}",
+    } else if !transfers.is_empty() {
+        reporter.warn(&format!(
+            "{} bank transfers are listed in payouts/bank_transfers.csv, but no payouts/zengin.txt was written: {}",
             transfers.len(),
             if incident.currency.code == "JPY" {
                 "add [payout.zengin] to the incident file"
             } else {
                 "Zengin files are for JPY"
             }
-        );
+        ));
     }
     Ok(())
 }

@@ -15,13 +15,26 @@ pub trait Reporter: Sync {
     fn advance(&self, _done: u64, _total: u64) {}
     /// All steps are done.
     fn finish(&self) {}
+    /// Something the user should know that does not stop the run (printed unless `--quiet`).
+    fn warn(&self, _message: &str) {}
 }
 
-/// Reports nothing (`--quiet`, tests, or a non-terminal stderr).
+/// Reports nothing (`--quiet`, tests).
 pub struct Silent;
 
 impl Reporter for Silent {
     fn step(&self, _name: &str) {}
+}
+
+/// No progress, warnings only: stderr is not a terminal (a log, a pipe).
+pub struct Plain;
+
+impl Reporter for Plain {
+    fn step(&self, _name: &str) {}
+
+    fn warn(&self, message: &str) {
+        eprintln!("warning: {message}");
+    }
 }
 
 /// Prints each step's wall time to stderr when it ends (`REDRESS_TIMINGS=1`), for benchmarks.
@@ -62,6 +75,10 @@ impl Reporter for Timings {
             self.close(&mut slot);
         }
     }
+
+    fn warn(&self, message: &str) {
+        eprintln!("warning: {message}");
+    }
 }
 
 /// Spinners and bars on stderr.
@@ -70,12 +87,15 @@ pub struct TerminalReporter {
 }
 
 impl TerminalReporter {
-    /// A terminal reporter when stderr is a terminal and not quiet; otherwise silent.
+    /// A terminal reporter when stderr is a terminal and not quiet; warnings only when stderr is
+    /// not a terminal; nothing when quiet.
     pub fn for_stderr(quiet: bool) -> Box<dyn Reporter> {
         if std::env::var_os("REDRESS_TIMINGS").is_some_and(|value| value == "1") {
             Box::new(Timings::new())
-        } else if quiet || !std::io::stderr().is_terminal() {
+        } else if quiet {
             Box::new(Silent)
+        } else if !std::io::stderr().is_terminal() {
+            Box::new(Plain)
         } else {
             Box::new(TerminalReporter {
                 bar: Mutex::new(None),
@@ -121,6 +141,18 @@ impl Reporter for TerminalReporter {
             && let Some(bar) = slot.take()
         {
             bar.finish_and_clear();
+        }
+    }
+
+    fn warn(&self, message: &str) {
+        let line = format!("warning: {message}");
+        match self.bar.lock() {
+            Ok(slot) if slot.is_some() => {
+                if let Some(bar) = slot.as_ref() {
+                    bar.suspend(|| eprintln!("{line}"));
+                }
+            }
+            _ => eprintln!("{line}"),
         }
     }
 }

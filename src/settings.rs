@@ -45,9 +45,8 @@ impl Settings {
             (Some(data), _) => data.clone(),
             (None, Some(aggregates)) => aggregates.to_path_buf(),
             (None, None) => {
-                return Err(ConfigError::Key {
-                    path: args.incident.clone(),
-                    key: "--data".to_string(),
+                return Err(ConfigError::Flag {
+                    flag: "--data",
                     message: "is required: the directory holding accounts, charges and events"
                         .to_string(),
                     hint: Some(
@@ -58,9 +57,8 @@ impl Settings {
             }
         };
         let refund_date = match &args.refund_date {
-            Some(text) => Some(money::parse_date(text).ok_or_else(|| ConfigError::Key {
-                path: args.incident.clone(),
-                key: "--refund-date".to_string(),
+            Some(text) => Some(money::parse_date(text).ok_or_else(|| ConfigError::Flag {
+                flag: "--refund-date",
                 message: format!("`{text}` is not a date"),
                 hint: Some("write it as YYYY-MM-DD".to_string()),
             })?),
@@ -81,27 +79,31 @@ impl Settings {
             (refund_date, &incident.payout.zengin, incident.currency.code)
             && let Some(why) = bank_holiday(date)
         {
-            let key = if args.refund_date.is_some() {
-                "--refund-date"
+            let message = format!(
+                "{date} is {why}: the Zengin transfer file is dated on the refund date, and banks do not execute transfers on it"
+            );
+            let hint = Some(format!(
+                "choose a bank business day, e.g. {}",
+                next_business_day(date)
+            ));
+            return Err(if args.refund_date.is_some() {
+                ConfigError::Flag {
+                    flag: "--refund-date",
+                    message,
+                    hint,
+                }
             } else {
-                "incident.refund_date"
-            };
-            return Err(ConfigError::Key {
-                path: args.incident.clone(),
-                key: key.to_string(),
-                message: format!(
-                    "{date} is {why}: the Zengin transfer file is dated on the refund date, and banks do not execute transfers on it"
-                ),
-                hint: Some(format!(
-                    "choose a bank business day, e.g. {}",
-                    next_business_day(date)
-                )),
+                ConfigError::Key {
+                    path: args.incident.clone(),
+                    key: "incident.refund_date".to_string(),
+                    message,
+                    hint,
+                }
             });
         }
         if aggregates.is_some() && args.on_bad_rows == OnBadRowsArg::Reject {
-            return Err(ConfigError::Key {
-                path: args.incident.clone(),
-                key: "--on-bad-rows".to_string(),
+            return Err(ConfigError::Flag {
+                flag: "--on-bad-rows",
                 message: "`reject` needs the rows themselves; a run from aggregates stops on bad data"
                     .to_string(),
                 hint: Some(
@@ -111,9 +113,8 @@ impl Settings {
             });
         }
         if args.threads == Some(0) {
-            return Err(ConfigError::Key {
-                path: args.incident.clone(),
-                key: "--threads".to_string(),
+            return Err(ConfigError::Flag {
+                flag: "--threads",
                 message: "must be at least 1".to_string(),
                 hint: None,
             });

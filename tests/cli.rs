@@ -1015,3 +1015,54 @@ fn excel_copies_have_a_bom_crlf_codes_as_text_and_no_formulas() {
         serde_json::from_str(&read(&out.join("manifest.json"))).unwrap();
     assert!(manifest["output_sha256"]["excel/notices_index.csv"].is_string());
 }
+
+#[test]
+fn warnings_reach_a_log_unless_quiet_and_flags_are_not_blamed_on_the_incident_file() {
+    // Dollars: the transfers are listed, no Zengin file (a yen format) is written, and the user is told.
+    let incident = incident_with(|t| t.replace("currency = \"JPY\"", "currency = \"USD\""));
+    let out = tempfile::tempdir().unwrap();
+    redress()
+        .args(["run", "--incident"])
+        .arg(incident.path())
+        .args(["--data", SAMPLE_DATA, "--out"])
+        .arg(out.path().join("loud"))
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "warning: 3 bank transfers are listed in payouts/bank_transfers.csv, but no payouts/zengin.txt was written: Zengin files are for JPY",
+        ));
+    assert!(!out.path().join("loud/payouts/zengin.txt").exists());
+    run(
+        incident.path(),
+        &root().join(SAMPLE_DATA),
+        &out.path().join("quiet"),
+        &[],
+    )
+    .success()
+    .stderr(predicate::str::is_empty());
+    // A bad option is the command line's, not the incident file's.
+    for (args, message) in [
+        (
+            ["--threads", "0"],
+            "command line, option `--threads`: must be at least 1",
+        ),
+        (
+            ["--refund-date", "2009-13-01"],
+            "command line, option `--refund-date`: `2009-13-01` is not a date",
+        ),
+    ] {
+        redress()
+            .args([
+                "check",
+                "--incident",
+                SAMPLE_INCIDENT,
+                "--data",
+                SAMPLE_DATA,
+            ])
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(message))
+            .stderr(predicate::str::contains("incident file").not());
+    }
+}

@@ -607,7 +607,8 @@ fn a_zengin_transfer_dated_on_a_sunday_is_refused() {
     .assert()
     .code(2)
     .stderr(predicate::str::contains(
-        "key `--refund-date`: 2009-05-31 is a Sunday",
+        "command line, option `--refund-date`: 2009-05-31 is a Sunday",
     ))
+    .stderr(predicate::str::contains("incident file").not())
     .stderr(predicate::str::contains("e.g. 2009-06-01"));
 }

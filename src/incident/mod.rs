@@ -33,6 +33,13 @@ pub enum ConfigError {
         message: String,
         hint: Option<String>,
     },
+    /// A command-line option is wrong: never blamed on the incident file.
+    #[error("command line, option `{flag}`: {message}{}", hint.as_ref().map(|hint| format!("\nhint: {hint}")).unwrap_or_default())]
+    Flag {
+        flag: &'static str,
+        message: String,
+        hint: Option<String>,
+    },
 }
 
 /// Which charge items a rule touches.

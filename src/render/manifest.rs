@@ -91,8 +91,9 @@ pub fn input_entries(files: &[FileStats], hashes: &[String]) -> Vec<InputFileEnt
         .collect()
 }
 
-pub fn render(manifest: &Manifest) -> Vec<u8> {
-    let mut text = serde_json::to_string_pretty(manifest).unwrap_or_default();
+/// manifest.json; a serialisation failure is an error, never an empty file.
+pub fn render(manifest: &Manifest) -> Result<Vec<u8>, serde_json::Error> {
+    let mut text = serde_json::to_string_pretty(manifest)?;
     text.push('\n');
-    text.into_bytes()
+    Ok(text.into_bytes())
 }

@@ -49,6 +49,8 @@ pub enum NoticeError {
     Template { name: String, message: String },
     #[error(transparent)]
     Output(#[from] OutputError),
+    #[error("writing {file}: {message}")]
+    Serialize { file: &'static str, message: String },
 }
 
 /// One line of the refund statement.

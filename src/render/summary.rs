@@ -990,7 +990,11 @@ pub fn render(
     refund_date: Option<NaiveDate>,
     plan: &PayoutPlan,
 ) -> Result<(), NoticeError> {
-    let mut json = serde_json::to_string_pretty(summary).unwrap_or_default();
+    let mut json =
+        serde_json::to_string_pretty(summary).map_err(|error| NoticeError::Serialize {
+            file: "summary/summary.json",
+            message: error.to_string(),
+        })?;
     json.push('\n');
     files.add("summary/summary.json", json);
     for language in [Language::Ja, Language::En] {
