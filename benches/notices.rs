@@ -109,6 +109,7 @@ fn main() {
         &refunds,
         &account_refs,
         &[],
+        &redress::progress::Silent,
     )
     .expect("notices");
     let seconds = started.elapsed().as_secs_f64();

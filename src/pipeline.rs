@@ -370,6 +370,7 @@ pub fn run(
         &computed,
         &refund_accounts,
         &template_env,
+        reporter,
     )?;
     staging.write("notices/index.csv", &index)?;
     files.add("notices/index.csv", index);
@@ -558,6 +559,7 @@ fn write_notices(
     computed: &Computed,
     refund_accounts: &[&crate::model::Account],
     template_env: &minijinja::Environment<'static>,
+    reporter: &dyn Reporter,
 ) -> Result<Vec<u8>, RunError> {
     let notify = |refund: &AccountRefund| {
         computed
@@ -581,6 +583,7 @@ fn write_notices(
         &refunds,
         &accounts,
         &computed.return_lines,
+        reporter,
     )
     .map_err(|error| match error {
         render::notices::NoticeError::Output(error) => RunError::Output(error),

@@ -81,6 +81,10 @@ impl Reporter for Timings {
     }
 }
 
+/// A step with a known amount of work: counts with separators, percentage, elapsed time and ETA.
+const BAR: &str =
+    "{msg} [{bar:30}] {human_pos}/{human_len} ({percent}%) {elapsed} elapsed, ETA {eta}";
+
 /// Spinners and bars on stderr.
 pub struct TerminalReporter {
     bar: Mutex<Option<ProgressBar>>,
@@ -128,7 +132,7 @@ impl Reporter for TerminalReporter {
             if bar.length() != Some(total) {
                 bar.set_length(total);
                 bar.set_style(
-                    ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {elapsed}")
+                    ProgressStyle::with_template(BAR)
                         .unwrap_or_else(|_| ProgressStyle::default_bar()),
                 );
             }
@@ -154,5 +158,13 @@ impl Reporter for TerminalReporter {
             }
             _ => eprintln!("{line}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_bar_template_is_valid() {
+        assert!(indicatif::ProgressStyle::with_template(super::BAR).is_ok());
     }
 }

@@ -288,3 +288,54 @@ fn templates_can_be_overridden() {
         .stderr(predicates::str::contains("notice.ja.md"));
     assert!(!dir.path().join("never").exists());
 }
+
+/// Records what a run reports, as a terminal would show it.
+#[derive(Default)]
+struct Recorder {
+    events: std::sync::Mutex<Vec<(String, u64, u64)>>,
+}
+
+impl redress::progress::Reporter for Recorder {
+    fn step(&self, name: &str) {
+        self.events.lock().unwrap().push((name.to_string(), 0, 0));
+    }
+
+    fn advance(&self, done: u64, total: u64) {
+        let mut events = self.events.lock().unwrap();
+        let step = events
+            .last()
+            .map(|(name, _, _)| name.clone())
+            .unwrap_or_default();
+        events.push((step, done, total));
+    }
+}
+
+#[test]
+fn progress_counts_accounts_computed_and_notices_written_to_their_totals() {
+    let settings = redress::settings::Settings::resolve(&redress::cli::InputArgs {
+        incident: std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("samples/incidents/demo.toml"),
+        data: Some(std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples/data/demo")),
+        refund_date: None,
+        on_bad_rows: redress::cli::OnBadRowsArg::Abort,
+        encoding: redress::cli::EncodingArg::Utf8,
+        threads: None,
+        quiet: true,
+    })
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let recorder = Recorder::default();
+    let report =
+        redress::pipeline::run(&settings, &out.path().join("out"), false, None, &recorder).unwrap();
+    let events = recorder.events.lock().unwrap();
+    let last = |step: &str| {
+        events
+            .iter()
+            .rfind(|(name, done, _)| name == step && *done > 0)
+            .map(|(_, done, total)| (*done, *total))
+    };
+    let notices = report.totals.accounts_affected;
+    assert_eq!(last("writing notices"), Some((notices, notices)));
+    let in_scope = report.accounts_in_scope;
+    assert_eq!(last("computing refunds"), Some((in_scope, in_scope)));
+}

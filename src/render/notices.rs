@@ -670,7 +670,10 @@ pub fn write_all(
     refunds: &[AccountRefund],
     accounts: &[&Account],
     returns: &[ReturnLine],
+    reporter: &dyn crate::progress::Reporter,
 ) -> Result<Vec<u8>, NoticeError> {
+    let total = refunds.len() as u64;
+    let written = std::sync::atomic::AtomicU64::new(0);
     let pairs: Vec<(&AccountRefund, &Account)> =
         refunds.iter().zip(accounts.iter().copied()).collect();
     let returns_of = return_invoice::by_account(returns);
@@ -725,6 +728,9 @@ pub fn write_all(
                     refund.class.as_str().to_string(),
                 ]);
             }
+            let done = written.fetch_add(chunk.len() as u64, std::sync::atomic::Ordering::Relaxed)
+                + chunk.len() as u64;
+            reporter.advance(done, total);
             Ok(index)
         })
         .collect::<Result<_, NoticeError>>()?;
