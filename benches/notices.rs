@@ -95,7 +95,7 @@ fn main() {
             }
         })
         .collect();
-    let account_refs: Vec<&Account> = accounts.iter().collect();
+    let pairs: Vec<(&AccountRefund, &Account)> = refunds.iter().zip(accounts.iter()).collect();
     let dir = tempfile::tempdir().expect("temporary directory");
     let staging = Staging::new(&dir.path().join("out"), false, &[]).expect("staging directory");
     let env = notices::environment(None).expect("built-in templates");
@@ -106,8 +106,7 @@ fn main() {
         &incident,
         refund_date,
         &plan,
-        &refunds,
-        &account_refs,
+        &pairs,
         &[],
         &redress::progress::Silent,
     )

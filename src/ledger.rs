@@ -230,6 +230,55 @@ fn reconcile_waves(
     Ok(())
 }
 
+/// One account's own identities: principal + tax + interest = refund_total; a channel exactly
+/// when something is paid; what is paid settles what is owed (or was overpaid before).
+fn check_account(
+    refund: &AccountRefund,
+    waves: Option<&crate::waves::WaveTotals>,
+) -> Result<(), LedgerError> {
+    let parts = money::checked_sum(
+        [
+            refund.refund_principal,
+            refund.refund_tax,
+            refund.refund_interest,
+        ],
+        "an account's refund",
+    )?;
+    if parts != refund.refund_total {
+        return Err(LedgerError::Mismatch(format!(
+            "account `{}`: principal + tax + interest = {parts} but refund_total = {}",
+            refund.account_id, refund.refund_total
+        )));
+    }
+    if (refund.payout_channel == PayoutChannel::None) != (refund.supplement == 0) {
+        return Err(LedgerError::Mismatch(format!(
+            "account `{}`: payout channel {} paying {}",
+            refund.account_id,
+            refund.payout_channel.as_str(),
+            refund.supplement
+        )));
+    }
+    let netted = refund
+        .previously_paid
+        .checked_add(refund.supplement)
+        .ok_or(Overflow("an account's payments to date"))?;
+    let consistent = match waves {
+        None => refund.previously_paid == 0 && refund.supplement == refund.refund_total,
+        Some(_) => {
+            refund.supplement >= 0
+                && (netted == refund.refund_total
+                    || (refund.supplement == 0 && refund.previously_paid > refund.refund_total))
+        }
+    };
+    if !consistent {
+        return Err(LedgerError::Mismatch(format!(
+            "account `{}`: previously paid {} + supplement {} does not settle refund_total {}",
+            refund.account_id, refund.previously_paid, refund.supplement, refund.refund_total
+        )));
+    }
+    Ok(())
+}
+
 /// Computes the control totals and checks every identity SPEC §5 requires.
 pub fn reconcile(
     refunds: &[AccountRefund],
@@ -253,46 +302,7 @@ pub fn reconcile(
         }
         totals.invoices_overbilled += u64::from(refund.overbilled_invoices);
         totals.invoices_underbilled += u64::from(refund.underbilled_invoices);
-        let parts = money::checked_sum(
-            [
-                refund.refund_principal,
-                refund.refund_tax,
-                refund.refund_interest,
-            ],
-            "an account's refund",
-        )?;
-        if parts != refund.refund_total {
-            return Err(LedgerError::Mismatch(format!(
-                "account `{}`: principal + tax + interest = {parts} but refund_total = {}",
-                refund.account_id, refund.refund_total
-            )));
-        }
-        if (refund.payout_channel == PayoutChannel::None) != (refund.supplement == 0) {
-            return Err(LedgerError::Mismatch(format!(
-                "account `{}`: payout channel {} paying {}",
-                refund.account_id,
-                refund.payout_channel.as_str(),
-                refund.supplement
-            )));
-        }
-        let netted = refund
-            .previously_paid
-            .checked_add(refund.supplement)
-            .ok_or(Overflow("an account's payments to date"))?;
-        let consistent = match waves {
-            None => refund.previously_paid == 0 && refund.supplement == refund.refund_total,
-            Some(_) => {
-                refund.supplement >= 0
-                    && (netted == refund.refund_total
-                        || (refund.supplement == 0 && refund.previously_paid > refund.refund_total))
-            }
-        };
-        if !consistent {
-            return Err(LedgerError::Mismatch(format!(
-                "account `{}`: previously paid {} + supplement {} does not settle refund_total {}",
-                refund.account_id, refund.previously_paid, refund.supplement, refund.refund_total
-            )));
-        }
+        check_account(refund, waves)?;
     }
     totals.refund_principal = sum(
         &mut refunds.iter().map(|r| r.refund_principal),

@@ -364,28 +364,15 @@ pub fn run(
 
     reporter.step("writing notices");
     let mut files = files;
-    let index = write_notices(
+    write_notices(
         &staging,
+        &mut files,
         settings,
         &computed,
         &refund_accounts,
         &template_env,
         reporter,
     )?;
-    staging.write("notices/index.csv", &index)?;
-    files.add("notices/index.csv", index);
-    render::excel::render(&mut files, Some("notices/index.csv"))
-        .map_err(|error| RunError::Internal(error.to_string()))?;
-    let index_copies: Vec<String> = files
-        .paths()
-        .filter(|path| path.starts_with("excel/notices_index"))
-        .map(str::to_string)
-        .collect();
-    for path in index_copies {
-        if let Some(bytes) = files.get(&path) {
-            staging.write(&path, bytes)?;
-        }
-    }
 
     reporter.step("hashing input files");
     let mut manifest = match inputs {
@@ -552,43 +539,56 @@ fn render_files(
     Ok(files)
 }
 
-/// One notice per refunded account, and their index.
+/// One notice per account to notify, and their index (with its excel/ copy), written to the
+/// staging directory and added to `files` for the manifest.
+#[allow(clippy::too_many_arguments)]
 fn write_notices(
     staging: &Staging,
+    files: &mut OutputFiles,
     settings: &Settings,
     computed: &Computed,
     refund_accounts: &[&crate::model::Account],
     template_env: &minijinja::Environment<'static>,
     reporter: &dyn Reporter,
-) -> Result<Vec<u8>, RunError> {
+) -> Result<(), RunError> {
     let notify = |refund: &AccountRefund| {
         computed
             .waves
             .as_ref()
             .is_none_or(|waves| waves.needs_notice(refund, &computed.plan))
     };
-    let (refunds, accounts): (Vec<AccountRefund>, Vec<&crate::model::Account>) = computed
+    let pairs: Vec<(&AccountRefund, &crate::model::Account)> = computed
         .refunds
         .iter()
         .zip(refund_accounts.iter().copied())
         .filter(|(refund, _)| notify(refund))
-        .map(|(refund, account)| (refund.clone(), account))
-        .unzip();
-    render::notices::write_all(
+        .collect();
+    let index = render::notices::write_all(
         staging,
         template_env,
         &settings.incident,
         settings.refund_date,
         &computed.plan,
-        &refunds,
-        &accounts,
+        &pairs,
         &computed.return_lines,
         reporter,
     )
     .map_err(|error| match error {
         render::notices::NoticeError::Output(error) => RunError::Output(error),
         other => RunError::Usage(other.to_string()),
-    })
+    })?;
+    files.add("notices/index.csv", index);
+    render::excel::render(files, Some("notices/index.csv"))
+        .map_err(|error| RunError::Internal(error.to_string()))?;
+    for path in files
+        .paths()
+        .filter(|path| *path == "notices/index.csv" || path.starts_with("excel/notices_index"))
+    {
+        if let Some(bytes) = files.get(path) {
+            staging.write(path, bytes)?;
+        }
+    }
+    Ok(())
 }
 
 /// What was read, computed and written, for manifest.json.

@@ -56,51 +56,7 @@ impl Settings {
                 });
             }
         };
-        let refund_date = match &args.refund_date {
-            Some(text) => Some(money::parse_date(text).ok_or_else(|| ConfigError::Flag {
-                flag: "--refund-date",
-                message: format!("`{text}` is not a date"),
-                hint: Some("write it as YYYY-MM-DD".to_string()),
-            })?),
-            None => incident.refund_date,
-        };
-        if refund_date.is_none() && !matches!(incident.interest.source, RateSource::None) {
-            return Err(ConfigError::Key {
-                path: args.incident.clone(),
-                key: "incident.refund_date".to_string(),
-                message: "is required: interest runs to the refund date".to_string(),
-                hint: Some(
-                    "add refund_date = YYYY-MM-DD under [incident], or pass --refund-date"
-                        .to_string(),
-                ),
-            });
-        }
-        if let (Some(date), Some(_), "JPY") =
-            (refund_date, &incident.payout.zengin, incident.currency.code)
-            && let Some(why) = bank_holiday(date)
-        {
-            let message = format!(
-                "{date} is {why}: the Zengin transfer file is dated on the refund date, and banks do not execute transfers on it"
-            );
-            let hint = Some(format!(
-                "choose a bank business day, e.g. {}",
-                next_business_day(date)
-            ));
-            return Err(if args.refund_date.is_some() {
-                ConfigError::Flag {
-                    flag: "--refund-date",
-                    message,
-                    hint,
-                }
-            } else {
-                ConfigError::Key {
-                    path: args.incident.clone(),
-                    key: "incident.refund_date".to_string(),
-                    message,
-                    hint,
-                }
-            });
-        }
+        let refund_date = refund_date(args, &incident)?;
         if aggregates.is_some() && args.on_bad_rows == OnBadRowsArg::Reject {
             return Err(ConfigError::Flag {
                 flag: "--on-bad-rows",
@@ -138,6 +94,56 @@ impl Settings {
             paid: Vec::new(),
         })
     }
+}
+
+/// The date interest runs to: `--refund-date`, else `incident.refund_date`; required when interest
+/// is computed, and a bank business day when a Zengin file is dated on it.
+fn refund_date(args: &InputArgs, incident: &Incident) -> Result<Option<NaiveDate>, ConfigError> {
+    let refund_date = match &args.refund_date {
+        Some(text) => Some(money::parse_date(text).ok_or_else(|| ConfigError::Flag {
+            flag: "--refund-date",
+            message: format!("`{text}` is not a date"),
+            hint: Some("write it as YYYY-MM-DD".to_string()),
+        })?),
+        None => incident.refund_date,
+    };
+    if refund_date.is_none() && !matches!(incident.interest.source, RateSource::None) {
+        return Err(ConfigError::Key {
+            path: args.incident.clone(),
+            key: "incident.refund_date".to_string(),
+            message: "is required: interest runs to the refund date".to_string(),
+            hint: Some(
+                "add refund_date = YYYY-MM-DD under [incident], or pass --refund-date".to_string(),
+            ),
+        });
+    }
+    if let (Some(date), Some(_), "JPY") =
+        (refund_date, &incident.payout.zengin, incident.currency.code)
+        && let Some(why) = bank_holiday(date)
+    {
+        let message = format!(
+            "{date} is {why}: the Zengin transfer file is dated on the refund date, and banks do not execute transfers on it"
+        );
+        let hint = Some(format!(
+            "choose a bank business day, e.g. {}",
+            next_business_day(date)
+        ));
+        return Err(if args.refund_date.is_some() {
+            ConfigError::Flag {
+                flag: "--refund-date",
+                message,
+                hint,
+            }
+        } else {
+            ConfigError::Key {
+                path: args.incident.clone(),
+                key: "incident.refund_date".to_string(),
+                message,
+                hint,
+            }
+        });
+    }
+    Ok(refund_date)
 }
 
 /// Why Japanese banks are closed on `date`, if they are: weekends and the year-end holidays

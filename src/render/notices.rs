@@ -659,7 +659,7 @@ pub fn escape_html(text: &str) -> String {
         .replace('\'', "&#39;")
 }
 
-/// Renders and writes every notice; returns `notices/index.csv`.
+/// Renders and writes the notice of every (refund, account) pair; returns `notices/index.csv`.
 #[allow(clippy::too_many_arguments)]
 pub fn write_all(
     staging: &Staging,
@@ -667,15 +667,12 @@ pub fn write_all(
     incident: &Incident,
     refund_date: Option<NaiveDate>,
     plan: &PayoutPlan,
-    refunds: &[AccountRefund],
-    accounts: &[&Account],
+    pairs: &[(&AccountRefund, &Account)],
     returns: &[ReturnLine],
     reporter: &dyn crate::progress::Reporter,
 ) -> Result<Vec<u8>, NoticeError> {
-    let total = refunds.len() as u64;
+    let total = pairs.len() as u64;
     let written = std::sync::atomic::AtomicU64::new(0);
-    let pairs: Vec<(&AccountRefund, &Account)> =
-        refunds.iter().zip(accounts.iter().copied()).collect();
     let returns_of = return_invoice::by_account(returns);
     let mut corrections_of: HashMap<&str, Vec<&Correction>> = HashMap::new();
     for correction in &plan.corrections {

@@ -285,8 +285,8 @@ fn paid_before(
     history: &History,
     incident: &Incident,
     inputs: &[AccountInvoices],
-) -> Result<BTreeMap<String, (String, i64)>, WaveError> {
-    let mut paid: BTreeMap<String, (String, i64)> = BTreeMap::new();
+) -> Result<PaidBefore, WaveError> {
+    let mut paid = PaidBefore::new();
     let mut add = |account: &str, refund_id: &str, amount: i64| -> Result<(), Overflow> {
         let entry = paid
             .entry(account.to_string())
@@ -450,29 +450,19 @@ fn settle_interest(
             ],
             "refund_total",
         )?;
-        refund.supplement = refund.refund_total;
     }
     Ok(())
 }
 
-/// Nets the run against its history: sets each refund's previously_paid, supplement and channel,
-/// builds the payout plan of the supplements (`plan_of`), nets the corrections per invoice and
-/// lists what was overpaid.
-#[allow(clippy::too_many_arguments)]
-pub fn settle(
-    history: History,
-    incident: &Incident,
-    refund_date: Option<NaiveDate>,
-    inputs: &[AccountInvoices],
-    refunds: &mut [AccountRefund],
-    review: &[(String, ReviewReason)],
-    plan_of: impl FnOnce(&[AccountRefund]) -> PayoutPlan,
-) -> Result<(PayoutPlan, Waves), WaveError> {
-    for refund in refunds.iter_mut() {
-        settle_interest(&history, incident, refund_date, refund)?;
-    }
-    let mut paid = paid_before(&history, incident, inputs)?;
-    let mut corrected: BTreeMap<(String, Month), i64> = BTreeMap::new();
+/// What each account was paid before, by account_id: (refund_id, amount).
+type PaidBefore = BTreeMap<String, (String, i64)>;
+
+/// Earlier corrections of unpaid bills, by (account_id, billing_month).
+type Corrected = BTreeMap<(String, Month), i64>;
+
+/// Σ of every earlier wave's corrections, per invoice.
+fn corrected_before(history: &History) -> Result<Corrected, WaveError> {
+    let mut corrected = Corrected::new();
     for run in &history.runs {
         for (key, amount) in &run.corrections {
             let entry = corrected.entry(key.clone()).or_default();
@@ -481,39 +471,55 @@ pub fn settle(
                 .ok_or(Overflow("earlier corrections"))?;
         }
     }
-    let previously_corrected =
-        crate::money::checked_sum(corrected.values().copied(), "earlier corrections")?;
-    let in_review: BTreeSet<&str> = review.iter().map(|(account, _)| account.as_str()).collect();
-    let accounts: HashMap<&str, &crate::model::Account> = inputs
-        .iter()
-        .map(|input| (input.account.account_id.as_str(), &input.account))
-        .collect();
+    Ok(corrected)
+}
 
-    // An earlier correction of a bill this run finds paid: the customer already had it off the bill.
+/// An earlier correction of a bill this run finds paid: the customer already had it off the bill,
+/// so it counts as paid toward the refund. Returns Σ of what was credited.
+fn credit_corrections_since_paid(
+    refunds: &[AccountRefund],
+    corrected: &mut Corrected,
+    paid: &mut PaidBefore,
+) -> Result<i64, WaveError> {
     let mut credited: i64 = 0;
-    for refund in refunds.iter() {
+    for refund in refunds {
         for invoice in refund
             .invoices
             .iter()
             .filter(|invoice| invoice.is_refunded())
         {
-            if let Some(amount) =
-                corrected.remove(&(refund.account_id.clone(), invoice.billing_month))
-            {
-                let entry = paid
-                    .entry(refund.account_id.clone())
-                    .or_insert_with(|| (refund.refund_id.clone(), 0));
-                entry.1 = entry
-                    .1
-                    .checked_add(amount)
-                    .ok_or(Overflow("an account's earlier payments"))?;
-                credited = credited
-                    .checked_add(amount)
-                    .ok_or(Overflow("credited corrections"))?;
-            }
+            let key = (refund.account_id.clone(), invoice.billing_month);
+            let Some(amount) = corrected.remove(&key) else {
+                continue;
+            };
+            let entry = paid
+                .entry(refund.account_id.clone())
+                .or_insert_with(|| (refund.refund_id.clone(), 0));
+            entry.1 = entry
+                .1
+                .checked_add(amount)
+                .ok_or(Overflow("an account's earlier payments"))?;
+            credited = credited
+                .checked_add(amount)
+                .ok_or(Overflow("credited corrections"))?;
         }
     }
+    Ok(credited)
+}
 
+/// Sets each refund's previously_paid, supplement and channel; lists the accounts paid more than
+/// they are owed now, and those paid before that this run does not refund (taken out of `paid`).
+fn supplement_refunds(
+    incident: &Incident,
+    inputs: &[AccountInvoices],
+    refunds: &mut [AccountRefund],
+    paid: &mut PaidBefore,
+    reason_for: &dyn Fn(&str) -> OverpaidReason,
+) -> Result<Vec<OverpaidLine>, WaveError> {
+    let accounts: HashMap<&str, &crate::model::Account> = inputs
+        .iter()
+        .map(|input| (input.account.account_id.as_str(), &input.account))
+        .collect();
     let mut overpaid = Vec::new();
     for refund in refunds.iter_mut() {
         let previously_paid = paid
@@ -543,14 +549,7 @@ pub fn settle(
             });
         }
     }
-    let reason_for = |account: &str| {
-        if in_review.contains(account) {
-            OverpaidReason::InReview
-        } else {
-            OverpaidReason::NoLongerAffected
-        }
-    };
-    for (account, (refund_id, amount)) in paid {
+    for (account, (refund_id, amount)) in std::mem::take(paid) {
         overpaid.push(OverpaidLine {
             reason: reason_for(&account),
             refund_id,
@@ -562,8 +561,18 @@ pub fn settle(
             overpaid: amount,
         });
     }
+    Ok(overpaid)
+}
 
-    let mut plan = plan_of(refunds);
+/// Keeps of the plan's corrections only what is added to earlier ones, per invoice; lists the
+/// earlier corrections this run finds too large or no longer owed.
+fn net_corrections(
+    incident: &Incident,
+    plan: &mut PayoutPlan,
+    mut corrected: Corrected,
+    reason_for: &dyn Fn(&str) -> OverpaidReason,
+) -> Vec<OverpaidLine> {
+    let mut overpaid = Vec::new();
     let mut kept = Vec::with_capacity(plan.corrections.len());
     for mut correction in std::mem::take(&mut plan.corrections) {
         let before = corrected
@@ -599,30 +608,35 @@ pub fn settle(
             overpaid: amount,
         });
     }
-    overpaid.sort_by(|a, b| {
-        (&a.account_id, a.kind, a.billing_month).cmp(&(&b.account_id, b.kind, b.billing_month))
-    });
+    overpaid
+}
 
+/// The wave's control totals, from what was netted.
+fn wave_totals(
+    history: &History,
+    refunds: &[AccountRefund],
+    plan: &PayoutPlan,
+    overpaid: &[OverpaidLine],
+    previously_corrected: i64,
+    corrections_credited: i64,
+) -> Result<WaveTotals, WaveError> {
     let sum = |values: &mut dyn Iterator<Item = i64>, what: &'static str| {
         crate::money::checked_sum(values, what)
     };
-    let refund_rows = || {
-        overpaid
-            .iter()
-            .filter(|line| line.kind == OverpaidKind::Refund)
+    let rows = |kind: OverpaidKind| overpaid.iter().filter(move |line| line.kind == kind);
+    let channel = |kind: OverpaidKind, what: &'static str| -> Result<ChannelTotal, Overflow> {
+        Ok(ChannelTotal {
+            accounts: rows(kind).count() as u64,
+            amount: sum(&mut rows(kind).map(|line| line.overpaid), what)?,
+        })
     };
-    let correction_rows = || {
-        overpaid
-            .iter()
-            .filter(|line| line.kind == OverpaidKind::BillCorrection)
-    };
-    let totals = WaveTotals {
+    Ok(WaveTotals {
         sequence: history.sequence(),
         previous_runs: history.runs.len() as u64,
         paid_files: history.paid_files.len() as u64,
         previously_paid: sum(
             &mut refunds.iter().map(|refund| refund.previously_paid).chain(
-                refund_rows()
+                rows(OverpaidKind::Refund)
                     .filter(|line| line.reason != OverpaidReason::AmountLowered)
                     .map(|line| line.previously_paid),
             ),
@@ -640,24 +654,61 @@ pub fn settle(
             .iter()
             .filter(|refund| refund.supplement > 0)
             .count() as u64,
-        overpaid: ChannelTotal {
-            accounts: refund_rows().count() as u64,
-            amount: sum(&mut refund_rows().map(|line| line.overpaid), "overpaid")?,
-        },
+        overpaid: channel(OverpaidKind::Refund, "overpaid")?,
         previously_corrected,
         correction_supplement: sum(
             &mut plan.corrections.iter().map(|c| c.amount),
             "corrections",
         )?,
-        overcorrected: ChannelTotal {
-            accounts: correction_rows().count() as u64,
-            amount: sum(
-                &mut correction_rows().map(|line| line.overpaid),
-                "overcorrected",
-            )?,
-        },
-        corrections_credited: credited,
+        overcorrected: channel(OverpaidKind::BillCorrection, "overcorrected")?,
+        corrections_credited,
+    })
+}
+
+/// Nets the run against its history: interest on what earlier waves returned stops at their
+/// refund dates; each refund's previously_paid, supplement and channel are set; the payout plan of
+/// the supplements is built (`plan_of`); the corrections are netted per invoice; what was
+/// overpaid is listed.
+#[allow(clippy::too_many_arguments)]
+pub fn settle(
+    history: History,
+    incident: &Incident,
+    refund_date: Option<NaiveDate>,
+    inputs: &[AccountInvoices],
+    refunds: &mut [AccountRefund],
+    review: &[(String, ReviewReason)],
+    plan_of: impl FnOnce(&[AccountRefund]) -> PayoutPlan,
+) -> Result<(PayoutPlan, Waves), WaveError> {
+    for refund in refunds.iter_mut() {
+        settle_interest(&history, incident, refund_date, refund)?;
+    }
+    let mut paid = paid_before(&history, incident, inputs)?;
+    let mut corrected = corrected_before(&history)?;
+    let previously_corrected =
+        crate::money::checked_sum(corrected.values().copied(), "earlier corrections")?;
+    let credited = credit_corrections_since_paid(refunds, &mut corrected, &mut paid)?;
+    let in_review: BTreeSet<&str> = review.iter().map(|(account, _)| account.as_str()).collect();
+    let reason_for = |account: &str| {
+        if in_review.contains(account) {
+            OverpaidReason::InReview
+        } else {
+            OverpaidReason::NoLongerAffected
+        }
     };
+    let mut overpaid = supplement_refunds(incident, inputs, refunds, &mut paid, &reason_for)?;
+    let mut plan = plan_of(refunds);
+    overpaid.extend(net_corrections(incident, &mut plan, corrected, &reason_for));
+    overpaid.sort_by(|a, b| {
+        (&a.account_id, a.kind, a.billing_month).cmp(&(&b.account_id, b.kind, b.billing_month))
+    });
+    let totals = wave_totals(
+        &history,
+        refunds,
+        &plan,
+        &overpaid,
+        previously_corrected,
+        credited,
+    )?;
     let notified_before = history
         .runs
         .iter()

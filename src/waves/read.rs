@@ -146,24 +146,29 @@ fn read_bytes(path: &Path, display: &str) -> Result<Vec<u8>, WaveError> {
     })
 }
 
-/// Reads and verifies one `--previous` directory.
-pub fn previous_run(incident: &Incident, dir: &Path) -> Result<PreviousRun, WaveError> {
+/// The manifest of an earlier output, with its SHA-256; refused when it is not redress's or is of
+/// another incident or currency.
+fn earlier_manifest(
+    incident: &Incident,
+    dir: &Path,
+) -> Result<(EarlierManifest, String, String), WaveError> {
     let shown = dir.display().to_string();
     let manifest_path = dir.join("manifest.json");
-    let manifest_display = manifest_path.display().to_string();
-    let bytes = read_bytes(&manifest_path, &manifest_display)?;
-    let manifest_sha256 = sha256_bytes(&bytes);
+    let display = manifest_path.display().to_string();
+    let bytes = read_bytes(&manifest_path, &display)?;
+    let sha256 = sha256_bytes(&bytes);
+    let not_an_output = "--previous takes the --out directory of an earlier `redress run`";
     let manifest: EarlierManifest =
         serde_json::from_slice(&bytes).map_err(|error| WaveError::Bad {
-            file: manifest_display.clone(),
+            file: display.clone(),
             message: format!("is not a redress manifest: {error}"),
-            hint: "--previous takes the --out directory of an earlier `redress run`".to_string(),
+            hint: not_an_output.to_string(),
         })?;
     if manifest.tool != "redress" {
         return Err(WaveError::Bad {
-            file: manifest_display,
+            file: display,
             message: format!("was written by `{}`, not redress", manifest.tool),
-            hint: "--previous takes the --out directory of an earlier `redress run`".to_string(),
+            hint: not_an_output.to_string(),
         });
     }
     if manifest.incident_id != incident.id {
@@ -187,30 +192,36 @@ pub fn previous_run(incident: &Incident, dir: &Path) -> Result<PreviousRun, Wave
             hint: "the incident's currency must not change between waves".to_string(),
         });
     }
+    Ok((manifest, sha256, display))
+}
+
+/// Every output the manifest lists, re-hashed against its record; the bytes of the [`LEDGERS`]
+/// (by name, with their display path).
+fn verified_ledgers(
+    dir: &Path,
+    manifest: &EarlierManifest,
+    manifest_display: &str,
+) -> Result<BTreeMap<String, (String, Vec<u8>)>, WaveError> {
+    let shown = dir.display().to_string();
+    let unchanged = "pass the --out directory of a `redress run`, unchanged";
     let hashes = manifest.output_sha256.as_ref().ok_or_else(|| WaveError::Bad {
-        file: manifest_display.clone(),
+        file: manifest_display.to_string(),
         message: "records no SHA-256 of its outputs, so what it paid cannot be verified".to_string(),
         hint: "run that wave again with this redress version (the same data and incident give the same refunds) and pass that output, or give what it paid as --paid".to_string(),
     })?;
-    for required in [
-        "refunds.csv",
-        "invoices.csv",
-        "payouts/bill_corrections.csv",
-    ] {
-        if !hashes.contains_key(required) {
-            return Err(WaveError::Bad {
-                file: manifest_display.clone(),
-                message: format!("records no SHA-256 of {required}"),
-                hint: "pass the --out directory of a `redress run`, unchanged".to_string(),
-            });
-        }
+    if let Some(required) = LEDGERS.iter().find(|name| !hashes.contains_key(**name)) {
+        return Err(WaveError::Bad {
+            file: manifest_display.to_string(),
+            message: format!("records no SHA-256 of {required}"),
+            hint: unchanged.to_string(),
+        });
     }
     let mut contents = BTreeMap::new();
     for (relative, expected) in hashes {
         let path = safe_join(dir, relative).ok_or_else(|| WaveError::Bad {
-            file: manifest_display.clone(),
+            file: manifest_display.to_string(),
             message: format!("names the output `{relative}`, which is not a path inside {shown}"),
-            hint: "pass the --out directory of a `redress run`, unchanged".to_string(),
+            hint: unchanged.to_string(),
         })?;
         let display = path.display().to_string();
         let bytes = read_bytes(&path, &display)?;
@@ -229,61 +240,84 @@ pub fn previous_run(incident: &Incident, dir: &Path) -> Result<PreviousRun, Wave
             contents.insert(relative.clone(), (display, bytes));
         }
     }
-    let ledger = |name: &str| {
-        contents.get(name).ok_or_else(|| {
-            WaveError::Internal(format!("{name} of {shown} was verified but not kept"))
-        })
-    };
-    let (refunds_display, refunds_bytes) = ledger("refunds.csv")?;
-    let refunds_sha256 = sha256_bytes(refunds_bytes);
-    let accounts = refunds_paid(refunds_display, refunds_bytes, incident.currency)?;
+    Ok(contents)
+}
+
+/// An earlier ledger that does not reconcile with its own manifest.
+fn unreconciled(file: &str, message: String) -> WaveError {
+    WaveError::Bad {
+        file: file.to_string(),
+        message,
+        hint: "this output does not reconcile with its own manifest; restore it as written"
+            .to_string(),
+    }
+}
+
+/// refunds.csv against the manifest's control totals (rows, Σ refund_total, Σ paid); returns Σ paid.
+fn reconcile_refunds(
+    file: &str,
+    accounts: &RefundsPaid,
+    totals: &EarlierTotals,
+) -> Result<i64, WaveError> {
     let rows = accounts.len() as u64;
     let total = money::checked_sum(
         accounts.values().map(|(_, (_, total))| *total),
         "an earlier wave's refund_total",
     )
-    .map_err(|error| overflow(refunds_display, error))?;
-    let paid_total = money::checked_sum(
+    .map_err(|error| overflow(file, error))?;
+    let paid = money::checked_sum(
         accounts.values().map(|(_, (paid, _))| *paid),
         "an earlier wave's payments",
     )
-    .map_err(|error| overflow(refunds_display, error))?;
-    let totals = &manifest.control_totals;
+    .map_err(|error| overflow(file, error))?;
     let expected_paid = totals
         .waves
         .as_ref()
         .map_or(totals.refund_total, |waves| waves.supplement);
-    if rows != totals.accounts_affected
-        || total != totals.refund_total
-        || paid_total != expected_paid
-    {
-        return Err(WaveError::Bad {
-            file: refunds_display.clone(),
-            message: format!(
-                "holds {rows} accounts, refund_total {total} and paid {paid_total} (minor units); its manifest's control totals say {} accounts, {} and {expected_paid}",
+    if rows != totals.accounts_affected || total != totals.refund_total || paid != expected_paid {
+        return Err(unreconciled(
+            file,
+            format!(
+                "holds {rows} accounts, refund_total {total} and paid {paid} (minor units); its manifest's control totals say {} accounts, {} and {expected_paid}",
                 totals.accounts_affected, totals.refund_total
             ),
-            hint: "this output does not reconcile with its own manifest; restore it as written"
-                .to_string(),
-        });
+        ));
     }
+    Ok(paid)
+}
+
+/// Reads and verifies one `--previous` directory.
+pub fn previous_run(incident: &Incident, dir: &Path) -> Result<PreviousRun, WaveError> {
+    let (manifest, manifest_sha256, manifest_display) = earlier_manifest(incident, dir)?;
+    let contents = verified_ledgers(dir, &manifest, &manifest_display)?;
+    let ledger = |name: &str| {
+        contents.get(name).ok_or_else(|| {
+            WaveError::Internal(format!(
+                "{name} of {} was verified but not kept",
+                dir.display()
+            ))
+        })
+    };
+    let currency = incident.currency;
+    let totals = &manifest.control_totals;
+    let (refunds_display, refunds_bytes) = ledger("refunds.csv")?;
+    let accounts = refunds_paid(refunds_display, refunds_bytes, currency)?;
+    let paid_total = reconcile_refunds(refunds_display, &accounts, totals)?;
     let (corrections_display, corrections_bytes) = ledger("payouts/bill_corrections.csv")?;
-    let corrections = corrections(corrections_display, corrections_bytes, incident.currency)?;
+    let corrections = corrections(corrections_display, corrections_bytes, currency)?;
     let corrected = money::checked_sum(corrections.values().copied(), "earlier corrections")
         .map_err(|error| overflow(corrections_display, error))?;
     if corrected != totals.bill_corrections.amount {
-        return Err(WaveError::Bad {
-            file: corrections_display.clone(),
-            message: format!(
+        return Err(unreconciled(
+            corrections_display,
+            format!(
                 "totals {corrected} (minor units); its manifest's control totals say {}",
                 totals.bill_corrections.amount
             ),
-            hint: "this output does not reconcile with its own manifest; restore it as written"
-                .to_string(),
-        });
+        ));
     }
     let (invoices_display, invoices_bytes) = ledger("invoices.csv")?;
-    let refunded = refunded_invoices(invoices_display, invoices_bytes, incident.currency)?;
+    let refunded = refunded_invoices(invoices_display, invoices_bytes, currency)?;
     let accounts: BTreeMap<String, (String, i64)> = accounts
         .into_iter()
         .map(|(account, (refund_id, (paid, _)))| (account, (refund_id, paid)))
@@ -291,14 +325,14 @@ pub fn previous_run(incident: &Incident, dir: &Path) -> Result<PreviousRun, Wave
     Ok(PreviousRun {
         entry: PreviousEntry {
             sequence: manifest.wave.as_ref().map_or(1, |wave| wave.sequence),
-            dir: shown,
+            dir: dir.display().to_string(),
             manifest_sha256,
             refund_date: manifest.refund_date,
             accounts_paid: accounts.values().filter(|(_, paid)| *paid > 0).count() as u64,
             amount_minor: paid_total,
         },
         chain: manifest.wave,
-        refunds_sha256,
+        refunds_sha256: sha256_bytes(refunds_bytes),
         accounts,
         corrections,
         refunded,
@@ -524,6 +558,147 @@ fn paid_problem(file: &str, row: u64, column: &str, value: &str, expected: &str)
     }
 }
 
+/// A paid file's text in the run's encoding.
+fn decode(raw: &[u8], encoding: Encoding, display: &str) -> Result<String, WaveError> {
+    match encoding {
+        Encoding::Utf8 => std::str::from_utf8(raw)
+            .map(str::to_string)
+            .map_err(|error| WaveError::Bad {
+                file: display.to_string(),
+                message: format!("is not UTF-8 ({error})"),
+                hint: "save it as UTF-8, or pass --encoding cp932 for a Shift_JIS file".to_string(),
+            }),
+        Encoding::Cp932 => {
+            let (text, _, bad) = encoding_rs::SHIFT_JIS.decode(raw);
+            if bad {
+                return Err(WaveError::Bad {
+                    file: display.to_string(),
+                    message: "holds bytes that are not CP932 (Shift_JIS)".to_string(),
+                    hint: "check the file's encoding; without --encoding cp932 it is read as UTF-8"
+                        .to_string(),
+                });
+            }
+            Ok(text.into_owned())
+        }
+    }
+}
+
+/// The positions of a paid file's columns (account_id or refund_id, or both).
+struct PaidColumns {
+    account: Option<usize>,
+    refund_id: Option<usize>,
+    amount: usize,
+    paid_on: usize,
+    channel: usize,
+}
+
+impl PaidColumns {
+    fn of(headers: &csv::StringRecord, display: &str) -> Result<PaidColumns, WaveError> {
+        let missing = |name: &str| WaveError::Bad {
+            file: display.to_string(),
+            message: format!("has no column `{name}`"),
+            hint: "a paid file has the columns account_id (or refund_id), amount, paid_on, channel"
+                .to_string(),
+        };
+        let account = column(headers, "account_id");
+        let refund_id = column(headers, "refund_id");
+        if account.is_none() && refund_id.is_none() {
+            return Err(missing("account_id"));
+        }
+        Ok(PaidColumns {
+            account,
+            refund_id,
+            amount: column(headers, "amount").ok_or_else(|| missing("amount"))?,
+            paid_on: column(headers, "paid_on").ok_or_else(|| missing("paid_on"))?,
+            channel: column(headers, "channel").ok_or_else(|| missing("channel"))?,
+        })
+    }
+}
+
+/// One validated row of a paid file.
+fn paid_row(
+    record: &csv::StringRecord,
+    row: u64,
+    columns: &PaidColumns,
+    display: &str,
+    currency: Currency,
+) -> Result<PaidRow, WaveError> {
+    let problem = |column: &str, value: &str, expected: &str| {
+        paid_problem(display, row, column, value, expected)
+    };
+    let cell = |at: Option<usize>| {
+        at.and_then(|at| record.get(at))
+            .map(str::trim)
+            .filter(|text| !text.is_empty())
+            .map(str::to_string)
+    };
+    let (account_id, refund_id) = (cell(columns.account), cell(columns.refund_id));
+    if account_id.is_none() && refund_id.is_none() {
+        let name = if columns.account.is_some() {
+            "account_id"
+        } else {
+            "refund_id"
+        };
+        return Err(problem(name, "", "is empty: name the account paid"));
+    }
+    if let Some(id) = &refund_id
+        && (id.len() != 16
+            || !id
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+    {
+        return Err(problem(
+            "refund_id",
+            id,
+            "is not a refund_id (16 lower-case hex digits)",
+        ));
+    }
+    let text = record.get(columns.amount).unwrap_or("");
+    let amount = match money::parse_minor(text, currency.digits) {
+        Ok(minor) if minor > 0 => minor,
+        Ok(_) => {
+            return Err(problem(
+                "amount",
+                text,
+                "is not positive: list only refunds actually paid",
+            ));
+        }
+        Err(money::NumberProblem::NotWhole) => {
+            return Err(problem(
+                "amount",
+                text,
+                &format!("is not whole in the minor unit of {}", currency.code),
+            ));
+        }
+        Err(_) => {
+            return Err(problem(
+                "amount",
+                text,
+                "is not an amount (digits and an optional decimal point; no separators or currency signs)",
+            ));
+        }
+    };
+    let text = record.get(columns.paid_on).unwrap_or("");
+    let paid_on = money::parse_date(text)
+        .ok_or_else(|| problem("paid_on", text, "is not a date (YYYY-MM-DD)"))?;
+    let channel = record.get(columns.channel).unwrap_or("");
+    if !PAID_CHANNELS.contains(&channel) {
+        return Err(problem(
+            "channel",
+            channel,
+            &format!("is not one of {}", PAID_CHANNELS.join(", ")),
+        ));
+    }
+    Ok(PaidRow {
+        row,
+        account_id,
+        refund_id,
+        amount,
+        paid_on,
+        channel: channel.to_string(),
+    })
+}
+
 /// Reads and validates one `--paid` file.
 pub fn paid_file(
     path: &Path,
@@ -532,28 +707,7 @@ pub fn paid_file(
 ) -> Result<PaidFile, WaveError> {
     let display = path.display().to_string();
     let raw = read_bytes(path, &display)?;
-    let sha256 = sha256_bytes(&raw);
-    let text = match encoding {
-        Encoding::Utf8 => std::str::from_utf8(&raw)
-            .map_err(|error| WaveError::Bad {
-                file: display.clone(),
-                message: format!("is not UTF-8 ({error})"),
-                hint: "save it as UTF-8, or pass --encoding cp932 for a Shift_JIS file".to_string(),
-            })?
-            .to_string(),
-        Encoding::Cp932 => {
-            let (text, _, bad) = encoding_rs::SHIFT_JIS.decode(&raw);
-            if bad {
-                return Err(WaveError::Bad {
-                    file: display,
-                    message: "holds bytes that are not CP932 (Shift_JIS)".to_string(),
-                    hint: "check the file's encoding; without --encoding cp932 it is read as UTF-8"
-                        .to_string(),
-                });
-            }
-            text.into_owned()
-        }
-    };
+    let text = decode(&raw, encoding, &display)?;
     let mut reader = csv_reader(text.as_bytes());
     let headers = reader
         .headers()
@@ -563,20 +717,7 @@ pub fn paid_file(
             hint: "the first line names the columns".to_string(),
         })?
         .clone();
-    let missing = |name: &str| WaveError::Bad {
-        file: display.clone(),
-        message: format!("has no column `{name}`"),
-        hint: "a paid file has the columns account_id (or refund_id), amount, paid_on, channel"
-            .to_string(),
-    };
-    let account = column(&headers, "account_id");
-    let refund_id = column(&headers, "refund_id");
-    if account.is_none() && refund_id.is_none() {
-        return Err(missing("account_id"));
-    }
-    let amount = column(&headers, "amount").ok_or_else(|| missing("amount"))?;
-    let paid_on = column(&headers, "paid_on").ok_or_else(|| missing("paid_on"))?;
-    let channel = column(&headers, "channel").ok_or_else(|| missing("channel"))?;
+    let columns = PaidColumns::of(&headers, &display)?;
     let mut rows = Vec::new();
     for (index, record) in reader.records().enumerate() {
         let row = index as u64 + 1;
@@ -585,99 +726,12 @@ pub fn paid_file(
             message: format!("row {row}: {error}"),
             hint: "every row has as many fields as the header".to_string(),
         })?;
-        let cell = |at: Option<usize>| {
-            at.and_then(|at| record.get(at))
-                .map(str::trim)
-                .filter(|text| !text.is_empty())
-                .map(str::to_string)
-        };
-        let (account_id, refund) = (cell(account), cell(refund_id));
-        if account_id.is_none() && refund.is_none() {
-            let name = if account.is_some() {
-                "account_id"
-            } else {
-                "refund_id"
-            };
-            return Err(paid_problem(
-                &display,
-                row,
-                name,
-                "",
-                "is empty: name the account paid",
-            ));
-        }
-        if let Some(id) = &refund
-            && (id.len() != 16
-                || !id
-                    .bytes()
-                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
-        {
-            return Err(paid_problem(
-                &display,
-                row,
-                "refund_id",
-                id,
-                "is not a refund_id (16 lower-case hex digits)",
-            ));
-        }
-        let text = record.get(amount).unwrap_or("");
-        let minor = match money::parse_minor(text, currency.digits) {
-            Ok(minor) if minor > 0 => minor,
-            Ok(_) => {
-                return Err(paid_problem(
-                    &display,
-                    row,
-                    "amount",
-                    text,
-                    "is not positive: list only refunds actually paid",
-                ));
-            }
-            Err(money::NumberProblem::NotWhole) => {
-                return Err(paid_problem(
-                    &display,
-                    row,
-                    "amount",
-                    text,
-                    &format!("is not whole in the minor unit of {}", currency.code),
-                ));
-            }
-            Err(_) => {
-                return Err(paid_problem(
-                    &display,
-                    row,
-                    "amount",
-                    text,
-                    "is not an amount (digits and an optional decimal point; no separators or currency signs)",
-                ));
-            }
-        };
-        let text = record.get(paid_on).unwrap_or("");
-        let date = money::parse_date(text).ok_or_else(|| {
-            paid_problem(&display, row, "paid_on", text, "is not a date (YYYY-MM-DD)")
-        })?;
-        let text = record.get(channel).unwrap_or("");
-        if !PAID_CHANNELS.contains(&text) {
-            return Err(paid_problem(
-                &display,
-                row,
-                "channel",
-                text,
-                &format!("is not one of {}", PAID_CHANNELS.join(", ")),
-            ));
-        }
-        rows.push(PaidRow {
-            row,
-            account_id,
-            refund_id: refund,
-            amount: minor,
-            paid_on: date,
-            channel: text.to_string(),
-        });
+        rows.push(paid_row(&record, row, &columns, &display, currency)?);
     }
     Ok(PaidFile {
         path: path.to_path_buf(),
+        sha256: sha256_bytes(&raw),
         display,
-        sha256,
         rows,
     })
 }
