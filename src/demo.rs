@@ -53,7 +53,15 @@ pub fn demo(out: &Path) -> Result<String, RunError> {
     let currency = settings.incident.currency;
     let totals = &report.totals;
     let mut text = String::new();
-    let _ = writeln!(text, "redress demo — {}", settings.incident.title);
+    let _ = writeln!(
+        text,
+        "redress demo — {}",
+        settings
+            .incident
+            .texts
+            .title(settings.incident.texts.language)
+            .unwrap_or(&settings.incident.id)
+    );
     let _ = writeln!(
         text,
         "  {} input rows read, {} accounts in scope",

@@ -191,6 +191,9 @@ pub trait Recipe: Sync {
 
     /// The incident's title (Japanese, as a company would announce it).
     fn title(&self) -> &'static str;
+
+    /// The same title in English.
+    fn title_en(&self) -> &'static str;
 }
 
 /// The days an account exists in the generated months.
@@ -801,5 +804,34 @@ fn incident_file(kind: IncidentKind, options: &GenerateOptions) -> String {
     let payout = "[payout]\nactive = \"bill_credit\"\nclosed = \"bank_transfer\"\nminimum_transfer = \"100\"\n\n[payout.zengin]\nrequester_code = \"0000012345\"\nrequester_name = \"ｻﾝﾌﾟﾙﾂｳｼﾝ(ｶ\"\nbank_code = \"0001\"\nbank_name = \"ﾐｽﾞﾎ\"\nbranch_code = \"001\"\nbranch_name = \"ﾄｳｷﾖｳ\"\naccount_type = \"ordinary\"\naccount_number = \"1234567\"\n";
     let recipe = kind.spec().recipe();
     let (body, title) = (recipe.incident_body(), recipe.title());
-    format!("{}{body}{payout}", header(title))
+    format!(
+        "{}{}{body}{payout}{DISPLAY}",
+        header(title),
+        incident_texts(recipe.title(), recipe.title_en())
+    )
+}
+
+/// What the generated accounts' region codes are called in documents.
+const DISPLAY: &str = "\n[display.region.east]\nja = \"東日本\"\nen = \"Eastern Japan\"\n\n[display.region.west]\nja = \"西日本\"\nen = \"Western Japan\"\n";
+
+/// Complete texts in both languages, so that every generated account's notice and both press
+/// releases can be written.
+fn incident_texts(title: &str, title_en: &str) -> String {
+    format!(
+        "[incident.text.ja]\n\
+         summary = \"一部のお客さまについて、{title}が発生していたことが判明いたしました。\"\n\
+         cause = \"料金システムの設定の誤りによるものです。\"\n\
+         response = \"該当するお客さまに、過大にご請求した額に消費税相当額と利息を加えてご返金いたします。\"\n\
+         prevention = \"設定の変更時に、請求結果を照合する手順を設けました。\"\n\
+         contact = \"サンプル通信 お客さまセンター 0120-000-000（受付時間 9:00〜17:00）\"\n\n\
+         [incident.text.en]\n\
+         title = \"{title_en}\"\n\
+         company = \"Sample Telecom Co., Ltd.\"\n\
+         summary = \"We found that some customers were affected: {}.\"\n\
+         cause = \"A setting in our billing system was wrong.\"\n\
+         response = \"We refund what we over-billed, with the consumption tax on it and interest.\"\n\
+         prevention = \"We now check billing results whenever a setting changes.\"\n\
+         contact = \"Sample Telecom customer centre 0120-000-000 (9:00-17:00)\"\n\n",
+        title_en.to_lowercase()
+    )
 }

@@ -24,11 +24,37 @@ impl Status {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+/// A language documents are written in (`accounts.language`, `[incident] language`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Language {
     Ja,
     En,
+}
+
+impl Language {
+    /// Every language documents are written in, in a fixed order.
+    pub const ALL: [Language; 2] = [Language::Ja, Language::En];
+
+    /// `ja` or `en`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::Ja => "ja",
+            Language::En => "en",
+        }
+    }
 }
 
 /// Bank details as found in accounts; possibly incomplete.

@@ -43,6 +43,8 @@ pub struct Computed {
     pub return_lines: Vec<return_invoice::ReturnLine>,
     /// A supplementary run: its earlier waves and what was overpaid.
     pub waves: Option<crate::waves::Waves>,
+    /// The languages the documents are written in.
+    pub languages: render::languages::DocumentLanguages,
 }
 
 /// Finds the three tables; each CSV file's structure is checked (`load::shape`).
@@ -144,6 +146,7 @@ pub fn compute(
         waves.as_ref().map(|waves| &waves.totals),
     )?;
     let return_lines = return_invoices(settings, &refunds)?;
+    let languages = render::languages::decide(incident, &identified.inputs, &refunds)?;
     Ok(Computed {
         identified,
         refunds,
@@ -152,6 +155,7 @@ pub fn compute(
         totals,
         return_lines,
         waves,
+        languages,
     })
 }
 
@@ -350,6 +354,14 @@ pub fn run(
         }
     };
 
+    for gap in &computed.languages.skipped {
+        reporter.warn(&format!(
+            "summary/press_release.{}.md not written: no affected account reads `{}`, and the incident file lacks {}",
+            gap.language.code(),
+            gap.language.code(),
+            gap.keys.join(", ")
+        ));
+    }
     reporter.step("writing outputs");
     let refund_accounts = refunded_accounts(&computed)?;
     let files = render_files(
@@ -531,6 +543,7 @@ fn render_files(
         &summary,
         settings.refund_date,
         &computed.plan,
+        &computed.languages.press_releases,
     )
     .map_err(|error| match error {
         render::notices::NoticeError::Serialize { .. } => RunError::Internal(error.to_string()),
@@ -824,6 +837,35 @@ pub fn check(settings: &Settings, reporter: &dyn Reporter) -> Result<String, Run
         totals.accounts_mixed
     );
     let _ = writeln!(text, "for review:            {}", computed.review.len());
+    let languages = &computed.languages;
+    let _ = writeln!(
+        text,
+        "documents:             notices {}; press releases {}",
+        if languages.notices.is_empty() {
+            "none".to_string()
+        } else {
+            languages
+                .notices
+                .iter()
+                .map(|(language, count)| format!("{} {}", language.code(), count))
+                .collect::<Vec<_>>()
+                .join(", ")
+        },
+        languages
+            .press_releases
+            .iter()
+            .map(|language| language.code())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    for gap in &languages.skipped {
+        let _ = writeln!(
+            text,
+            "                       press release in `{}` not written: lacks {}",
+            gap.language.code(),
+            gap.keys.join(", ")
+        );
+    }
     let _ = writeln!(
         text,
         "refund total:          {} {} (principal {}, tax {}, interest {})",

@@ -43,11 +43,15 @@ fn sum_column(csv: &str, column: &str) -> i64 {
 
 /// The file of an account's notice, from notices/index.csv.
 fn notice_of(out: &Path, account_id: &str, extension: &str) -> String {
-    let index = read(&out.join("notices/index.csv"));
+    let mut index = csv::Reader::from_path(out.join("notices/index.csv")).unwrap();
+    let headers = index.headers().unwrap().clone();
+    let column = |name: &str| headers.iter().position(|header| header == name).unwrap();
+    let (account, file) = (column("account_id"), column("file"));
     let file = index
-        .lines()
-        .find(|line| line.starts_with(&format!("{account_id},")))
-        .and_then(|line| line.split(',').nth(2))
+        .records()
+        .map(Result::unwrap)
+        .find(|record| &record[account] == account_id)
+        .map(|record| record[file].to_string())
         .unwrap()
         .replace(".html", extension);
     read(&out.join("notices").join(file))
@@ -76,7 +80,20 @@ fn notices_read_like_the_real_letters() {
         1 + 9,
         "one notice per affected account"
     );
-    assert!(index.contains("ADSL-0004,en,225aecfab4cc34c6.html,4244,overbilled"));
+    assert!(index.starts_with(
+        "refund_id,account_id,holder_name,postal_code,address,email,language,letter,class,channel,amount,enclosures,file\n"
+    ));
+    // A mail merge needs the name and address; the letter type and enclosures say what to print.
+    assert!(index.contains("225aecfab4cc34c6,ADSL-0004,"), "{index}");
+    assert!(
+        index.contains(",en,mixed,overbilled,bill_credit,4244,,225aecfab4cc34c6.html\n"),
+        "{index}"
+    );
+    assert!(index.contains(",ja,refund,overbilled,claim,"), "{index}");
+    assert!(
+        index.contains("refund_account_form;refund_statement"),
+        "{index}"
+    );
 }
 
 #[test]

@@ -291,11 +291,15 @@ fn read(path: &Path) -> String {
 }
 
 fn notice_of(out: &Path, account_id: &str) -> String {
-    let index = read(&out.join("notices/index.csv"));
+    let mut index = csv::Reader::from_path(out.join("notices/index.csv")).unwrap();
+    let headers = index.headers().unwrap().clone();
+    let column = |name: &str| headers.iter().position(|header| header == name).unwrap();
+    let (account, file) = (column("account_id"), column("file"));
     let file = index
-        .lines()
-        .find(|line| line.starts_with(&format!("{account_id},")))
-        .and_then(|line| line.split(',').nth(2))
+        .records()
+        .map(Result::unwrap)
+        .find(|record| &record[account] == account_id)
+        .map(|record| record[file].to_string())
         .unwrap()
         .replace(".html", ".md");
     read(&out.join("notices").join(file))

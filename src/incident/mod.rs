@@ -1,6 +1,7 @@
 //! The incident file: read once, validated once, turned into domain types that later stages use
 //! without re-checking. Every error names the file and the key. Never reads data tables.
 
+pub mod texts;
 pub mod wire;
 
 use std::collections::BTreeSet;
@@ -11,9 +12,9 @@ use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 
 use crate::money::{self, Currency, Month, Rounding};
+pub use texts::{MissingText, Text, Texts};
 pub use wire::{
-    ActiveChannel, Basis, ClosedChannel, FirstDay, IncidentKind, IncidentText, IncidentTextSection,
-    Proration, RateAt,
+    ActiveChannel, Basis, ClosedChannel, DateStyle, FirstDay, IncidentKind, Proration, RateAt,
 };
 
 /// A configuration problem in the incident file (exit 2).
@@ -32,6 +33,12 @@ pub enum ConfigError {
         key: String,
         message: String,
         hint: Option<String>,
+    },
+    /// The affected accounts need documents in a language whose texts the file does not give.
+    #[error("incident file `{path}`: {}", missing_texts_message(missing))]
+    MissingTexts {
+        path: PathBuf,
+        missing: Vec<MissingText>,
     },
     /// A command-line option is wrong: never blamed on the incident file.
     #[error("command line, option `{flag}`: {message}{}", hint.as_ref().map(|hint| format!("\nhint: {hint}")).unwrap_or_default())]
@@ -177,13 +184,12 @@ pub struct Incident {
     pub file_sha256: String,
     pub id: String,
     pub kind: IncidentKind,
-    pub title: String,
-    pub company: String,
     pub announced_on: Option<NaiveDate>,
     /// From the file; the effective refund date is resolved in `settings`.
     pub refund_date: Option<NaiveDate>,
     pub currency: Currency,
-    pub text: IncidentTextSection,
+    /// Title, company and paragraphs per language, and the names shown for codes.
+    pub texts: Texts,
     pub scope: Scope,
     pub trigger: Trigger,
     pub rule: Rule,
@@ -230,6 +236,29 @@ fn parse_message(error: &toml::de::Error) -> String {
             "hint: write dates without quotes: a TOML date is `key = 2009-05-29`, not `key = \"2009-05-29\"`",
         );
     }
+    message
+}
+
+/// Each language's missing keys, why the language is needed, and the fix.
+fn missing_texts_message(missing: &[MissingText]) -> String {
+    let mut message = String::new();
+    for (index, language) in missing.iter().enumerate() {
+        if index > 0 {
+            message.push_str("\n  ");
+        }
+        message.push_str(&format!(
+            "documents in `{}` ({}) need {}",
+            language.language.code(),
+            language.needed_by,
+            language
+                .keys
+                .iter()
+                .map(|key| format!("`{key}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    message.push_str("\nhint: a document never shows another language's words or a code: give every paragraph in [incident.text.<language>] (title, company, summary, cause, response, prevention, contact), and name each region in [display.region.<code>] with `ja = \"…\"` and `en = \"…\"`");
     message
 }
 
@@ -442,12 +471,10 @@ impl Validator<'_> {
             file_sha256,
             id: section.id.clone(),
             kind: section.kind,
-            title: section.title.clone().unwrap_or_default(),
-            company: section.company.clone().unwrap_or_default(),
             announced_on: self.opt_date("incident.announced_on", &section.announced_on)?,
             refund_date,
             currency,
-            text: section.text.clone(),
+            texts: self.texts(section, &file.display)?,
             scope,
             trigger,
             rule,
@@ -456,6 +483,24 @@ impl Validator<'_> {
             payout,
             return_invoice,
         })
+    }
+
+    /// Texts and display names as written; only what can be judged without data is checked here
+    /// (which languages must be complete depends on the affected accounts: `pipeline`).
+    fn texts(
+        &self,
+        section: &wire::IncidentSection,
+        display: &wire::DisplaySection,
+    ) -> Result<Texts, ConfigError> {
+        let texts = Texts::from_wire(section, display);
+        if let Some(code) = texts.unknown_channels().first() {
+            return Err(self.error_hint(
+                &format!("display.channel.{code}"),
+                "is not a payout channel".to_string(),
+                format!("name one of {}", Texts::channel_codes()),
+            ));
+        }
+        Ok(texts)
     }
 
     fn return_invoice(

@@ -95,6 +95,9 @@ pub struct IncidentFile {
     pub interest: InterestSection,
     #[serde(default)]
     pub payout: PayoutSection,
+    /// What documents call regions, plans and payout channels, per language.
+    #[serde(default)]
+    pub display: DisplaySection,
 }
 
 /// `incident.kind`: one of the kinds in [`KINDS`], each owned by its file in `src/rules/`.
@@ -182,8 +185,16 @@ pub struct IncidentSection {
     /// Stable id; part of every refund_id.
     pub id: String,
     pub kind: IncidentKind,
+    /// The title in the incident's language (`language`); `[incident.text.<lang>] title` gives it
+    /// in another.
     pub title: Option<String>,
+    /// The company's name in the incident's language; `[incident.text.<lang>] company` in another.
     pub company: Option<String>,
+    /// The language of `title` and `company`, and of `report.html`: `ja` (default) or `en`.
+    pub language: Option<crate::model::Language>,
+    /// How dates are written in Japanese documents: `gregorian` (default, 2001年8月22日) or
+    /// `wareki` (平成13年8月22日).
+    pub date_style: Option<DateStyle>,
     pub announced_on: Option<WireDate>,
     /// Interest runs to this date; `--refund-date` overrides.
     pub refund_date: Option<WireDate>,
@@ -217,9 +228,49 @@ pub struct IncidentTextSection {
     pub en: Option<IncidentText>,
 }
 
+/// How Japanese documents write dates.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DateStyle {
+    /// 2001年8月22日
+    #[default]
+    Gregorian,
+    /// 平成13年8月22日 (元年 for an era's first year)
+    Wareki,
+}
+
+/// `[display]`: names documents show instead of codes, e.g.
+/// `[display.region.east] ja = "NTT東日本", en = "NTT East"`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DisplaySection {
+    /// By `accounts.region` code.
+    #[serde(default)]
+    pub region: std::collections::BTreeMap<String, DisplayName>,
+    /// By `accounts.plan` code.
+    #[serde(default)]
+    pub plan: std::collections::BTreeMap<String, DisplayName>,
+    /// By payout channel (`bill_credit`, `bank_transfer`, `claim`, `residual`, `bill_correction`);
+    /// each has a built-in name in both languages.
+    #[serde(default)]
+    pub channel: std::collections::BTreeMap<String, DisplayName>,
+}
+
+/// One code's name per language.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DisplayName {
+    pub ja: Option<String>,
+    pub en: Option<String>,
+}
+
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IncidentText {
+    /// The title in this language (in the incident's own language, `[incident] title` serves).
+    pub title: Option<String>,
+    /// The company's name in this language.
+    pub company: Option<String>,
     pub summary: Option<String>,
     pub cause: Option<String>,
     pub response: Option<String>,

@@ -2,8 +2,10 @@
 //! everything is formatted through `money::Currency::format`.
 
 pub mod excel;
+pub mod languages;
 pub mod ledger;
 pub mod manifest;
 pub mod notices;
 pub mod summary;
+pub mod wareki;
 pub mod zengin;

@@ -15,7 +15,7 @@ use minijinja::{AutoEscape, Environment, Value};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::incident::{Incident, IncidentText};
+use crate::incident::{DateStyle, Incident, Text};
 use crate::ledger::{Correction, PayoutPlan};
 use crate::model::{Account, Language};
 use crate::money::{Currency, Month, format_rate};
@@ -24,9 +24,17 @@ use crate::refund::{AccountRefund, InvoiceClass};
 use crate::return_invoice::{self, Issuer, ReturnLine};
 
 /// Built-in templates by name; `--templates DIR` may provide files of the same names.
-const BUILT_IN: [(&str, &str); 4] = [
+const BUILT_IN: [(&str, &str); 6] = [
     ("notice.ja.md", include_str!("../../templates/notice.ja.md")),
     ("notice.en.md", include_str!("../../templates/notice.en.md")),
+    (
+        "notice_statement.ja.md",
+        include_str!("../../templates/notice_statement.ja.md"),
+    ),
+    (
+        "notice_statement.en.md",
+        include_str!("../../templates/notice_statement.en.md"),
+    ),
     (
         "press_release.ja.md",
         include_str!("../../templates/press_release.ja.md"),
@@ -51,6 +59,10 @@ pub enum NoticeError {
     Output(#[from] OutputError),
     #[error("writing {file}: {message}")]
     Serialize { file: &'static str, message: String },
+    #[error(
+        "the texts in `{language}` are incomplete, yet a document in that language was rendered"
+    )]
+    MissingText { language: &'static str },
 }
 
 /// One line of the refund statement.
@@ -101,10 +113,60 @@ pub struct ReturnInvoiceSection {
     pub excludes_earlier_sales: bool,
 }
 
+/// Numbers of the sections a letter has (0 = absent), so that each letter numbers its own.
+#[derive(Debug, Default, Serialize, Clone, Copy, PartialEq, Eq)]
+pub struct Sections {
+    /// The refund statement in the letter (not enclosed).
+    pub statement: u8,
+    /// How the refund is paid.
+    pub payment: u8,
+    /// Corrections of unpaid bills.
+    pub corrections: u8,
+    /// Under-billed amounts not collected.
+    pub underbilled: u8,
+}
+
+impl Sections {
+    fn number(
+        has_statement: bool,
+        has_payment: bool,
+        corrections: bool,
+        underbilled: bool,
+    ) -> Self {
+        let mut next = 2u8;
+        let mut take = |present: bool| {
+            if present {
+                next += 1;
+                next
+            } else {
+                0
+            }
+        };
+        Sections {
+            statement: take(has_statement),
+            payment: take(has_payment),
+            corrections: take(corrections),
+            underbilled: take(underbilled),
+        }
+    }
+}
+
 /// Every variable a notice template can use (documented in README, "Notice templates").
 #[derive(Debug, Default, Serialize)]
 pub struct NoticeContext {
     pub language: &'static str,
+    /// The letter's situation: `refund`, `correction` (of an unpaid bill only), `waived`
+    /// (under-billing not collected, only) or `mixed` (more than one of them).
+    pub letter: &'static str,
+    /// The letter's heading, composed for the situation without repeating the title's words.
+    pub heading: String,
+    /// Section numbers after 1 (what happened) and 2 (cause); 0 when the section is absent.
+    pub sections: Sections,
+    /// The statement and a refund-account form are enclosed as 別紙2 and 別紙1 (transfer and
+    /// claim letters, as seed 000 encloses them).
+    pub enclosures: bool,
+    /// The name of the account's plan, when the incident names it in `[display.plan]`.
+    pub plan: String,
     pub title: String,
     /// The title without a trailing 「について」 or apology, for headings that add their own.
     pub title_stem: String,
@@ -148,6 +210,8 @@ pub struct NoticeContext {
     pub paid_in_full: bool,
     /// bill_credit, bank_transfer, claim, residual or none
     pub channel: &'static str,
+    /// The channel as the language names it (`[display.channel]` or built in).
+    pub channel_name: String,
     pub bill_credit_month: String,
     pub transfer_date: String,
     pub refund_date: String,
@@ -198,33 +262,140 @@ pub fn group_digits(digits: &str) -> String {
 }
 
 pub fn format_date(date: NaiveDate, language: Language) -> String {
-    match language {
-        Language::Ja => format!("{}年{}月{}日", date.year(), date.month(), date.day()),
-        Language::En => date.format("%-d %B %Y").to_string(),
-    }
+    Dates::new(language, DateStyle::Gregorian).date(date)
 }
 
 pub fn format_month(month: Month, language: Language) -> String {
-    match language {
-        Language::Ja => format!("{}年{}月", month.year(), month.month()),
-        Language::En => month.first_day().format("%B %Y").to_string(),
+    Dates::new(language, DateStyle::Gregorian).month(month)
+}
+
+/// How one document writes dates and months: its language and, in Japanese, the incident's
+/// `date_style` (era dates, 平成13年8月22日, when it asks for them).
+#[derive(Debug, Clone, Copy)]
+pub struct Dates {
+    pub language: Language,
+    pub style: DateStyle,
+}
+
+impl Dates {
+    pub fn new(language: Language, style: DateStyle) -> Dates {
+        Dates { language, style }
+    }
+
+    /// The dates of `incident`'s documents in `language`.
+    pub fn of(incident: &Incident, language: Language) -> Dates {
+        Dates::new(language, incident.texts.date_style)
+    }
+
+    pub fn date(self, date: NaiveDate) -> String {
+        match (self.language, self.style) {
+            (Language::Ja, DateStyle::Wareki) => crate::render::wareki::date(date),
+            (Language::Ja, DateStyle::Gregorian) => {
+                format!("{}年{}月{}日", date.year(), date.month(), date.day())
+            }
+            (Language::En, _) => date.format("%-d %B %Y").to_string(),
+        }
+    }
+
+    pub fn month(self, month: Month) -> String {
+        match (self.language, self.style) {
+            (Language::Ja, DateStyle::Wareki) => crate::render::wareki::month(month.first_day()),
+            (Language::Ja, DateStyle::Gregorian) => {
+                format!("{}年{}月", month.year(), month.month())
+            }
+            (Language::En, _) => month.first_day().format("%B %Y").to_string(),
+        }
     }
 }
 
-/// A Japanese title without what the headings add themselves: a trailing 「について」 and an
-/// apology (「…の発生について」 → 「…の発生」, 「…請求に関するお詫び」 → 「…請求」), so that a notice is
-/// never titled 「…に関するお詫びに関するお詫び…」.
-pub fn title_stem(title: &str) -> &str {
-    let title = title.strip_suffix("について").unwrap_or(title);
-    for apology in ["に関するお詫び", "についてのお詫び", "のお詫び", "お詫び"]
-    {
-        if let Some(stem) = title.strip_suffix(apology)
-            && !stem.is_empty()
-        {
-            return stem;
+/// A title without what the headings add themselves. In Japanese a trailing 「について」 and an
+/// apology go (「…の発生について」 → 「…の発生」, 「…請求に関するお詫び」 → 「…請求」), so that a
+/// notice is never titled 「…に関するお詫びに関するお詫び…」; in English a leading "Our apology
+/// for" / "Apology:" does.
+pub fn title_stem(title: &str, language: Language) -> &str {
+    match language {
+        Language::Ja => {
+            let title = title.strip_suffix("について").unwrap_or(title);
+            for apology in ["に関するお詫び", "についてのお詫び", "のお詫び", "お詫び"]
+            {
+                if let Some(stem) = title.strip_suffix(apology)
+                    && !stem.is_empty()
+                {
+                    return stem;
+                }
+            }
+            title
+        }
+        Language::En => {
+            for apology in [
+                "Our apology for ",
+                "Our apology: ",
+                "Apology: ",
+                "Apology for ",
+            ] {
+                if let Some(stem) = title.strip_prefix(apology)
+                    && !stem.is_empty()
+                {
+                    return stem;
+                }
+            }
+            title
         }
     }
-    title
+}
+
+/// The situation a letter is written for, from what the account's notice carries.
+pub fn letter(has_refund: bool, has_corrections: bool, has_underbilled: bool) -> &'static str {
+    match (has_refund, has_corrections, has_underbilled) {
+        (true, false, false) => "refund",
+        (false, true, false) => "correction",
+        (false, false, true) => "waived",
+        _ => "mixed",
+    }
+}
+
+/// The heading of a letter, composed for its situation from the title's stem: 「…に関するお詫びと
+/// ご返金のお知らせ」, 「…に関するお詫びとご請求額訂正のお知らせ」, 「…に関するお詫びとお知らせ」,
+/// 「…に関する追加のご返金のお知らせ」; never repeating the title's own 返金 or お詫び.
+pub fn heading(
+    title: &str,
+    language: Language,
+    refunds: bool,
+    corrects: bool,
+    is_supplement: bool,
+) -> String {
+    let stem = title_stem(title, language);
+    match language {
+        Language::Ja => {
+            if is_supplement {
+                return format!("{stem}に関する追加のご返金のお知らせ");
+            }
+            let mut parts = Vec::new();
+            if refunds && !stem.ends_with("返金") {
+                parts.push("ご返金");
+            }
+            if corrects {
+                parts.push("ご請求額訂正");
+            }
+            if parts.is_empty() {
+                format!("{stem}に関するお詫びとお知らせ")
+            } else {
+                format!("{stem}に関するお詫びと{}のお知らせ", parts.join("・"))
+            }
+        }
+        Language::En => {
+            if is_supplement {
+                return format!("{stem}: your additional refund");
+            }
+            let what = match (refunds, corrects) {
+                (true, true) => "our apology, your refund and a correction to your bill",
+                (true, false) => "our apology and your refund",
+                (false, true) => "our apology and a correction to your bill",
+                (false, false) => "our apology",
+            };
+            format!("{stem}: {what}")
+        }
+    }
 }
 
 /// Escapes data for Markdown: HTML specials become entities and Markdown control characters are
@@ -250,7 +421,12 @@ pub fn escape_markdown(text: &str) -> String {
 }
 
 /// A notice context with every section present, for checking templates before any data is read.
-fn sample_context(language: Language, channel: &'static str, class: &'static str) -> NoticeContext {
+fn sample_context(
+    language: Language,
+    channel: &'static str,
+    class: &'static str,
+    letter: &'static str,
+) -> NoticeContext {
     let line = || StatementLine {
         month: "2009-03".into(),
         principal: "1".into(),
@@ -264,6 +440,10 @@ fn sample_context(language: Language, channel: &'static str, class: &'static str
     };
     NoticeContext {
         language: language_code(language),
+        letter,
+        heading: "t".into(),
+        sections: Sections::number(true, true, true, true),
+        enclosures: true,
         title: "t".into(),
         class,
         channel,
@@ -292,7 +472,10 @@ fn check_notice_templates(env: &Environment<'static>) -> Result<(), NoticeError>
         let name = format!("notice.{}.md", language_code(language));
         for channel in ["bill_credit", "bank_transfer", "claim", "residual", "none"] {
             for class in ["overbilled", "underbilled", "mixed"] {
-                render_template(env, &name, &sample_context(language, channel, class))?;
+                for letter in ["refund", "correction", "waived", "mixed"] {
+                    let context = sample_context(language, channel, class, letter);
+                    render_template(env, &name, &context)?;
+                }
             }
         }
     }
@@ -384,45 +567,24 @@ pub fn render_template<T: Serialize>(
         })
 }
 
-/// `[incident.text]` in a language, each field falling back to the other language.
-pub fn text_for(incident: &Incident, language: Language) -> IncidentText {
-    let texts = &incident.text;
-    let (first, second) = match language {
-        Language::Ja => (&texts.ja, &texts.en),
-        Language::En => (&texts.en, &texts.ja),
-    };
-    let pick = |get: fn(&IncidentText) -> &Option<String>| {
-        first
-            .as_ref()
-            .and_then(|text| get(text).clone())
-            .or_else(|| second.as_ref().and_then(|text| get(text).clone()))
-    };
-    IncidentText {
-        summary: pick(|text| &text.summary),
-        cause: pick(|text| &text.cause),
-        response: pick(|text| &text.response),
-        prevention: pick(|text| &text.prevention),
-        contact: pick(|text| &text.contact),
-        // Named on a tax document: never another language's words.
-        service: first.as_ref().and_then(|text| text.service.clone()),
-    }
+/// `[incident.text.<language>]`, complete: `render::languages` refused the run before rendering
+/// when a language a document needs is incomplete, so a gap here is a bug.
+pub fn text_of(incident: &Incident, language: Language) -> Result<Text, NoticeError> {
+    incident
+        .texts
+        .text(language)
+        .ok_or_else(|| NoticeError::MissingText {
+            language: language_code(language),
+        })
 }
 
 /// A span of billing months as a notice names the original sales.
-fn sales_period(from: Month, to: Month, language: Language) -> String {
-    match language {
-        Language::Ja if from == to => format!("{}分", format_month(from, language)),
-        Language::Ja => format!(
-            "{}分～{}分",
-            format_month(from, language),
-            format_month(to, language)
-        ),
-        Language::En if from == to => format_month(from, language),
-        Language::En => format!(
-            "{} to {}",
-            format_month(from, language),
-            format_month(to, language)
-        ),
+fn sales_period(from: Month, to: Month, dates: Dates) -> String {
+    match dates.language {
+        Language::Ja if from == to => format!("{}分", dates.month(from)),
+        Language::Ja => format!("{}分～{}分", dates.month(from), dates.month(to)),
+        Language::En if from == to => dates.month(from),
+        Language::En => format!("{} to {}", dates.month(from), dates.month(to)),
     }
 }
 
@@ -431,9 +593,10 @@ fn return_invoice_section(
     incident: &Incident,
     refund_date: Option<NaiveDate>,
     lines: &[&ReturnLine],
-    language: Language,
-    service: Option<String>,
+    dates: Dates,
+    text: &Text,
 ) -> Option<ReturnInvoiceSection> {
+    let language = dates.language;
     let policy = &incident.return_invoice;
     let Issuer::Registered(number) = &policy.issuer else {
         return None;
@@ -465,24 +628,22 @@ fn return_invoice_section(
         }
     };
     Some(ReturnInvoiceSection {
-        company: incident.company.clone(),
+        company: text.company.clone(),
         registration_number: number.as_str().to_string(),
-        refund_date: refund_date
-            .map(|date| format_date(date, language))
-            .unwrap_or_default(),
-        service: service.unwrap_or_else(|| {
+        refund_date: refund_date.map(|date| dates.date(date)).unwrap_or_default(),
+        service: text.service.clone().unwrap_or_else(|| {
             match language {
                 Language::Ja => "電気通信サービスのご利用料金",
                 Language::En => "telecommunications service charges",
             }
             .to_string()
         }),
-        sales_period: sales_period(from, to, language),
+        sales_period: sales_period(from, to, dates),
         lines: qualified
             .iter()
             .map(|line| ReturnRateLine {
                 rate: rate(line),
-                sales: sales_period(line.sales_from, line.sales_to, language),
+                sales: sales_period(line.sales_from, line.sales_to, dates),
                 principal: money(line.principal),
                 tax: money(line.tax),
                 total: money(line.total),
@@ -501,20 +662,20 @@ fn statement(
     refund: &AccountRefund,
     sent: &[&Correction],
     currency: Currency,
-    language: Language,
+    dates: Dates,
 ) -> (Vec<StatementLine>, Vec<AmountLine>, Vec<AmountLine>) {
-    let money = |minor: i64| format_money(currency, minor, language);
+    let money = |minor: i64| format_money(currency, minor, dates.language);
     let mut invoices = Vec::new();
     let corrections = sent
         .iter()
         .map(|correction| AmountLine {
-            month: format_month(correction.billing_month, language),
+            month: dates.month(correction.billing_month),
             amount: money(correction.amount),
         })
         .collect();
     let mut underbilled = Vec::new();
     for invoice in &refund.invoices {
-        let month = format_month(invoice.billing_month, language);
+        let month = dates.month(invoice.billing_month);
         match invoice.class {
             InvoiceClass::Overbilled if invoice.paid_on.is_some() => invoices.push(StatementLine {
                 month,
@@ -543,19 +704,14 @@ pub fn context(
     account: &Account,
     returns: &[&ReturnLine],
     corrections: &[&Correction],
-) -> NoticeContext {
+) -> Result<NoticeContext, NoticeError> {
     let language = account.language;
+    let dates = Dates::of(incident, language);
     let currency = incident.currency;
     let money = |minor: i64| format_money(currency, minor, language);
-    let text = text_for(incident, language);
-    let return_invoice = return_invoice_section(
-        incident,
-        refund_date,
-        returns,
-        language,
-        text.service.clone(),
-    );
-    let (invoices, corrections, underbilled) = statement(refund, corrections, currency, language);
+    let text = text_of(incident, language)?;
+    let return_invoice = return_invoice_section(incident, refund_date, returns, dates, &text);
+    let (invoices, corrections, underbilled) = statement(refund, corrections, currency, dates);
     let interest_rate_text = refund
         .invoices
         .iter()
@@ -565,32 +721,59 @@ pub fn context(
             format!("{percent}%")
         })
         .unwrap_or_default();
-    NoticeContext {
+    let has_refund = !invoices.is_empty();
+    let has_corrections = !corrections.is_empty();
+    let has_underbilled = !underbilled.is_empty();
+    let is_supplement = refund.previously_paid > 0 && refund.supplement > 0;
+    let paid_in_full = refund.refund_total > 0 && refund.supplement == 0;
+    let channel = refund.payout_channel.as_str();
+    // Seed 000: a letter that pays by transfer or asks for an account encloses the form (別紙1)
+    // and the statement (別紙2).
+    let enclosures = has_refund && !paid_in_full && matches!(channel, "bank_transfer" | "claim");
+    let stem = title_stem(&text.title, language);
+    let date = |date: Option<NaiveDate>| date.map(|date| dates.date(date)).unwrap_or_default();
+    Ok(NoticeContext {
         language: language_code(language),
-        title: incident.title.clone(),
-        title_stem: title_stem(&incident.title).to_string(),
-        title_has_refund: title_stem(&incident.title).ends_with("返金"),
-        company: incident.company.clone(),
-        issued_on: incident
-            .announced_on
-            .or(refund_date)
-            .map(|date| format_date(date, language))
+        letter: letter(has_refund, has_corrections, has_underbilled),
+        heading: heading(
+            &text.title,
+            language,
+            has_refund,
+            has_corrections,
+            is_supplement,
+        ),
+        sections: Sections::number(
+            has_refund && !enclosures,
+            has_refund,
+            has_corrections,
+            has_underbilled,
+        ),
+        enclosures,
+        plan: account
+            .plan
+            .as_deref()
+            .and_then(|code| incident.texts.plan(code, language))
             .unwrap_or_default(),
+        title_stem: stem.to_string(),
+        title_has_refund: stem.ends_with("返金"),
+        title: text.title,
+        company: text.company,
+        issued_on: date(incident.announced_on.or(refund_date)),
         incident_id: incident.id.clone(),
         account_id: refund.account_id.clone(),
         refund_id: refund.refund_id.clone(),
         holder_name: account.holder_name.clone(),
         postal_code: account.postal_code.clone().unwrap_or_default(),
         address: account.address.clone().unwrap_or_default(),
-        summary: text.summary.unwrap_or_default(),
-        cause: text.cause.unwrap_or_default(),
-        response: text.response.unwrap_or_default(),
-        prevention: text.prevention.unwrap_or_default(),
-        contact: text.contact.unwrap_or_default(),
+        summary: text.summary,
+        cause: text.cause,
+        response: text.response,
+        prevention: text.prevention,
+        contact: text.contact,
         class: refund.class.as_str(),
-        has_refund: !invoices.is_empty(),
-        has_corrections: !corrections.is_empty(),
-        has_underbilled: !underbilled.is_empty(),
+        has_refund,
+        has_corrections,
+        has_underbilled,
         invoices,
         corrections,
         underbilled,
@@ -603,19 +786,16 @@ pub fn context(
         previously_paid: money(refund.previously_paid),
         has_previous_payment: refund.previously_paid > 0,
         payout_amount: money(refund.supplement),
-        is_supplement: refund.previously_paid > 0 && refund.supplement > 0,
-        paid_in_full: refund.refund_total > 0 && refund.supplement == 0,
-        channel: refund.payout_channel.as_str(),
+        is_supplement,
+        paid_in_full,
+        channel,
+        channel_name: incident.texts.channel(channel, language),
         bill_credit_month: plan
             .bill_credit_month
-            .map(|month| format_month(month, language))
+            .map(|month| dates.month(month))
             .unwrap_or_default(),
-        transfer_date: refund_date
-            .map(|date| format_date(date, language))
-            .unwrap_or_default(),
-        refund_date: refund_date
-            .map(|date| format_date(date, language))
-            .unwrap_or_default(),
+        transfer_date: date(refund_date),
+        refund_date: date(refund_date),
         account_last3: account
             .bank
             .account_number
@@ -633,10 +813,14 @@ pub fn context(
             .unwrap_or_default(),
         interest_rate_text,
         return_invoice,
-    }
+    })
 }
 
-const STYLE: &str = "body{font-family:'Hiragino Mincho ProN','Yu Mincho','Noto Serif CJK JP',serif;max-width:46em;margin:2em auto;padding:0 1.5em;line-height:1.7;color:#111}h1{font-size:1.35em;text-align:center;margin:1.5em 0}h2{font-size:1.05em;border-bottom:1px solid #999;margin-top:1.6em}table{border-collapse:collapse;width:100%;margin:1em 0}th,td{border:1px solid #666;padding:.3em .6em}td:not(:first-child){text-align:right;font-variant-numeric:tabular-nums}th{background:#eee}@page{size:A4;margin:18mm}@media print{body{margin:0;max-width:none}h2{break-after:avoid}table{break-inside:avoid}}";
+/// Screen and A4 print styles of a notice. Tables may break across pages with their header row
+/// repeated (a 21-month statement must not push its heading onto an otherwise empty page 1), a
+/// heading stays with what follows it, the date and the sender stand on the right as in a Japanese
+/// business letter, and each enclosure (別紙) starts a new page.
+const STYLE: &str = "body{font-family:'Hiragino Mincho ProN','Yu Mincho','Noto Serif CJK JP','Noto Serif',serif;max-width:46em;margin:2em auto;padding:0 1.5em;line-height:1.7;color:#111}h1{font-size:1.35em;text-align:center;margin:1.5em 0}h2{font-size:1.05em;border-bottom:1px solid #999;margin-top:1.6em}table{border-collapse:collapse;width:100%;margin:1em 0}thead{display:table-header-group}th,td{border:1px solid #666;padding:.3em .6em}td:not(:first-child){text-align:right;font-variant-numeric:tabular-nums}th{background:#eee}.right{text-align:right}.closing{text-align:right;margin-top:1.5em}.enclosure{break-before:page;margin-top:3em}.form td{height:2.4em;text-align:left}.form td:first-child{width:30%;background:#f6f6f6}@page{size:A4;margin:18mm}@media print{body{margin:0;max-width:none;padding:0}h1,h2,h3{break-after:avoid}tr{break-inside:avoid}p{orphans:3;widows:3}}";
 
 /// Wraps rendered Markdown into a self-contained HTML page.
 pub fn html_page(markdown: &str, language: &str, title: &str) -> String {
@@ -657,6 +841,64 @@ pub fn escape_html(text: &str) -> String {
         .replace('>', "&gt;")
         .replace('"', "&quot;")
         .replace('\'', "&#39;")
+}
+
+/// The columns of `notices/index.csv`: what a print or mail vendor merges from.
+pub const INDEX_COLUMNS: [&str; 13] = [
+    "refund_id",
+    "account_id",
+    "holder_name",
+    "postal_code",
+    "address",
+    "email",
+    "language",
+    "letter",
+    "class",
+    "channel",
+    "amount",
+    "enclosures",
+    "file",
+];
+
+/// One row of `notices/index.csv`.
+struct IndexRow {
+    refund_id: String,
+    account_id: String,
+    holder_name: String,
+    postal_code: String,
+    address: String,
+    email: String,
+    /// `ja` or `en`: which letter template.
+    language: &'static str,
+    /// `refund`, `correction`, `waived` or `mixed`.
+    letter: &'static str,
+    class: &'static str,
+    channel: &'static str,
+    /// What the letter pays now (or corrects, for a correction letter), plain decimal.
+    amount: String,
+    /// What the envelope must hold besides the letter (semicolon-separated), empty for none.
+    enclosures: &'static str,
+    file: String,
+}
+
+impl IndexRow {
+    fn fields(&self) -> [&str; 13] {
+        [
+            &self.refund_id,
+            &self.account_id,
+            &self.holder_name,
+            &self.postal_code,
+            &self.address,
+            &self.email,
+            self.language,
+            self.letter,
+            self.class,
+            self.channel,
+            &self.amount,
+            self.enclosures,
+            &self.file,
+        ]
+    }
 }
 
 /// Renders and writes the notice of every (refund, account) pair; returns `notices/index.csv`.
@@ -681,7 +923,7 @@ pub fn write_all(
             .or_default()
             .push(correction);
     }
-    let chunks: Vec<Vec<[String; 5]>> = pairs
+    let chunks: Vec<Vec<IndexRow>> = pairs
         .par_chunks(CHUNK)
         .map(|chunk| {
             let mut index = Vec::with_capacity(chunk.len());
@@ -694,7 +936,7 @@ pub fn write_all(
                     .get(refund.account_id.as_str())
                     .map(Vec::as_slice)
                     .unwrap_or_default();
-                let context = context(incident, refund_date, plan, refund, account, lines, sent);
+                let context = context(incident, refund_date, plan, refund, account, lines, sent)?;
                 let name = format!("notice.{}.md", context.language);
                 let template = env
                     .get_template(&name)
@@ -708,7 +950,7 @@ pub fn write_all(
                         name: name.clone(),
                         message: format!("{error:#}"),
                     })?;
-                let html = html_page(&markdown, context.language, &context.title);
+                let html = html_page(&markdown, context.language, &context.heading);
                 let stem = format!("notices/{}", refund.refund_id);
                 staging.write(&format!("{stem}.md"), markdown.as_bytes())?;
                 staging.write(&format!("{stem}.html"), html.as_bytes())?;
@@ -717,13 +959,25 @@ pub fn write_all(
                 } else {
                     sent.iter().map(|correction| correction.amount).sum()
                 };
-                index.push([
-                    refund.account_id.clone(),
-                    context.language.to_string(),
-                    format!("{}.html", refund.refund_id),
-                    incident.currency.format(amount),
-                    refund.class.as_str().to_string(),
-                ]);
+                index.push(IndexRow {
+                    refund_id: refund.refund_id.clone(),
+                    account_id: refund.account_id.clone(),
+                    holder_name: account.holder_name.clone(),
+                    postal_code: context.postal_code,
+                    address: context.address,
+                    email: account.email.clone().unwrap_or_default(),
+                    language: context.language,
+                    letter: context.letter,
+                    class: refund.class.as_str(),
+                    channel: context.channel,
+                    amount: incident.currency.format(amount),
+                    enclosures: if context.enclosures {
+                        "refund_account_form;refund_statement"
+                    } else {
+                        ""
+                    },
+                    file: format!("{}.html", refund.refund_id),
+                });
             }
             let done = written.fetch_add(chunk.len() as u64, std::sync::atomic::Ordering::Relaxed)
                 + chunk.len() as u64;
@@ -731,9 +985,9 @@ pub fn write_all(
             Ok(index)
         })
         .collect::<Result<_, NoticeError>>()?;
-    let mut csv = Csv::with_header(&["account_id", "language", "file", "amount", "class"]);
+    let mut csv = Csv::with_header(&INDEX_COLUMNS);
     for row in chunks.iter().flatten() {
-        csv.row(row.iter().map(String::as_str));
+        csv.row(row.fields());
     }
     Ok(csv.into_bytes())
 }
@@ -764,17 +1018,77 @@ mod tests {
 
     #[test]
     fn titles_compose_without_repeating_themselves() {
-        let heading = |title: &str| format!("{}に関するお詫び", title_stem(title));
+        let ja = |title: &str| format!("{}に関するお詫び", title_stem(title, Language::Ja));
         assert_eq!(
-            heading("NURO 光サービス開通工事および請求に関するお詫び"),
+            ja("NURO 光サービス開通工事および請求に関するお詫び"),
             "NURO 光サービス開通工事および請求に関するお詫び"
         );
         assert_eq!(
-            heading("退会月の料金計算誤りによる過大請求について"),
+            ja("退会月の料金計算誤りによる過大請求について"),
             "退会月の料金計算誤りによる過大請求に関するお詫び"
         );
-        assert_eq!(title_stem("料金誤りのお詫び"), "料金誤り");
-        assert_eq!(title_stem("お詫び"), "お詫び");
+        assert_eq!(title_stem("料金誤りのお詫び", Language::Ja), "料金誤り");
+        assert_eq!(title_stem("お詫び", Language::Ja), "お詫び");
+        assert_eq!(
+            title_stem("Our apology for a billing error", Language::En),
+            "a billing error"
+        );
+    }
+
+    #[test]
+    fn each_situation_has_its_own_heading() {
+        let nuro = "NURO 光サービス開通工事および請求に関するお詫び";
+        let ja = |refunds, corrects, supplement| {
+            heading(nuro, Language::Ja, refunds, corrects, supplement)
+        };
+        assert_eq!(
+            ja(true, false, false),
+            "NURO 光サービス開通工事および請求に関するお詫びとご返金のお知らせ"
+        );
+        assert_eq!(
+            ja(false, true, false),
+            "NURO 光サービス開通工事および請求に関するお詫びとご請求額訂正のお知らせ"
+        );
+        assert_eq!(
+            ja(true, true, false),
+            "NURO 光サービス開通工事および請求に関するお詫びとご返金・ご請求額訂正のお知らせ"
+        );
+        assert_eq!(
+            ja(false, false, false),
+            "NURO 光サービス開通工事および請求に関するお詫びとお知らせ"
+        );
+        assert_eq!(
+            ja(true, false, true),
+            "NURO 光サービス開通工事および請求に関する追加のご返金のお知らせ"
+        );
+        // A title that already speaks of the refund is not followed by ご返金 again.
+        assert_eq!(
+            heading("工事費等の返金について", Language::Ja, true, false, false),
+            "工事費等の返金に関するお詫びとお知らせ"
+        );
+        assert_eq!(
+            heading("Billing error", Language::En, false, true, false),
+            "Billing error: our apology and a correction to your bill"
+        );
+        assert_eq!(letter(true, false, false), "refund");
+        assert_eq!(letter(false, true, false), "correction");
+        assert_eq!(letter(false, false, true), "waived");
+        assert_eq!(letter(true, false, true), "mixed");
+    }
+
+    #[test]
+    fn sections_are_numbered_per_letter() {
+        let sections = Sections::number(false, true, true, false);
+        assert_eq!(
+            sections,
+            Sections {
+                statement: 0,
+                payment: 3,
+                corrections: 4,
+                underbilled: 0
+            }
+        );
+        assert_eq!(Sections::number(false, false, false, true).underbilled, 3);
     }
 
     #[test]

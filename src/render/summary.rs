@@ -15,9 +15,12 @@ use crate::money::{self, Currency, Month, Rounding};
 use crate::output::OutputFiles;
 use crate::refund::{AccountClass, AccountRefund, InvoiceClass, PayoutChannel};
 use crate::render::notices::{
-    NoticeError, escape_html, format_date, format_money, format_month, language_code,
-    render_template, text_for, title_stem,
+    Dates, NoticeError, escape_html, format_money, language_code, render_template, text_of,
+    title_stem,
 };
+
+/// How summary.json names the region of accounts without one.
+pub const NO_REGION: &str = "(none)";
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct RegionSummary {
@@ -278,7 +281,7 @@ pub fn build(
                 refund
                     .region
                     .clone()
-                    .unwrap_or_else(|| "(none)".to_string()),
+                    .unwrap_or_else(|| NO_REGION.to_string()),
             )
             .or_default();
         match refund.class {
@@ -392,8 +395,16 @@ pub fn build(
         incident: IncidentInfo {
             id: incident.id.clone(),
             kind: incident.kind.as_str(),
-            title: incident.title.clone(),
-            company: incident.company.clone(),
+            title: incident
+                .texts
+                .title(incident.texts.language)
+                .unwrap_or_default()
+                .to_string(),
+            company: incident
+                .texts
+                .text(incident.texts.language)
+                .map(|text| text.company)
+                .unwrap_or_default(),
             announced_on: incident.announced_on.map(|date| date.to_string()),
             refund_date: refund_date.map(|date| date.to_string()),
             currency: currency.code,
@@ -444,6 +455,8 @@ struct PressRegion {
 #[derive(Debug, Default, Serialize)]
 struct PressChannel {
     channel: &'static str,
+    /// The channel as the language names it (`[display.channel]` or built in).
+    name: String,
     accounts: String,
     amount: String,
 }
@@ -528,7 +541,8 @@ fn ordinal(n: u32) -> String {
     format!("{n}{suffix}")
 }
 
-fn press_waves(waves: &WavesSummary, currency: Currency, language: Language) -> PressWaves {
+fn press_waves(waves: &WavesSummary, currency: Currency, dates: Dates) -> PressWaves {
+    let language = dates.language;
     let this = waves.waves.iter().find(|row| row.source == "this_run");
     PressWaves {
         sequence: waves.sequence.to_string(),
@@ -543,7 +557,7 @@ fn press_waves(waves: &WavesSummary, currency: Currency, language: Language) -> 
                     .refund_date
                     .as_deref()
                     .and_then(money::parse_date)
-                    .map(|date| format_date(date, language))
+                    .map(|date| dates.date(date))
                     .unwrap_or_default(),
                 accounts: group(row.accounts),
                 amount: format_money(currency, row.amount_minor, language),
@@ -604,14 +618,16 @@ pub fn press_release(
     plan: &PayoutPlan,
 ) -> Result<String, NoticeError> {
     let currency = incident.currency;
+    let dates = Dates::of(incident, language);
     let money = |text: &str| format_money(currency, minor_of(text, currency), language);
     let month = |text: &Option<String>| {
         text.as_deref()
             .and_then(Month::parse)
-            .map(|m| format_month(m, language))
+            .map(|m| dates.month(m))
             .unwrap_or_default()
     };
-    let text = text_for(incident, language);
+    let text = text_of(incident, language)?;
+    let texts = &incident.texts;
     let distribution = summary.refund_distribution.as_ref();
     // What this run sends to the billing system (in a supplementary run, only what is new).
     let corrections_sent = money::checked_sum(
@@ -625,16 +641,16 @@ pub fn press_release(
     let context = PressContext {
         announced_on: incident
             .announced_on
-            .map(|date| format_date(date, language))
+            .map(|date| dates.date(date))
             .unwrap_or_default(),
-        company: incident.company.clone(),
-        title: incident.title.clone(),
-        title_stem: title_stem(&incident.title).to_string(),
-        summary: text.summary.unwrap_or_default(),
-        cause: text.cause.unwrap_or_default(),
-        response: text.response.unwrap_or_default(),
-        prevention: text.prevention.unwrap_or_default(),
-        contact: text.contact.unwrap_or_default(),
+        title_stem: title_stem(&text.title, language).to_string(),
+        company: text.company,
+        title: text.title,
+        summary: text.summary,
+        cause: text.cause,
+        response: text.response,
+        prevention: text.prevention,
+        contact: text.contact,
         accounts_affected: group(summary.accounts_affected),
         accounts_overbilled: group(summary.accounts_overbilled),
         accounts_underbilled: group(summary.accounts_underbilled),
@@ -644,7 +660,12 @@ pub fn press_release(
             .by_region
             .iter()
             .map(|region| PressRegion {
-                region: region.region.clone(),
+                region: texts
+                    .region(
+                        Some(region.region.as_str()).filter(|code| *code != NO_REGION),
+                        language,
+                    )
+                    .unwrap_or_default(),
                 overbilled: group(region.accounts_overbilled),
                 underbilled: group(region.accounts_underbilled),
                 mixed: group(region.accounts_mixed),
@@ -680,21 +701,20 @@ pub fn press_release(
             .filter(|channel| channel.accounts > 0)
             .map(|channel| PressChannel {
                 channel: channel.channel,
+                name: texts.channel(channel.channel, language),
                 accounts: group(channel.accounts),
                 amount: money(&channel.amount),
             })
             .collect(),
         bill_credit_month: plan
             .bill_credit_month
-            .map(|m| format_month(m, language))
+            .map(|m| dates.month(m))
             .unwrap_or_default(),
-        refund_date: refund_date
-            .map(|date| format_date(date, language))
-            .unwrap_or_default(),
+        refund_date: refund_date.map(|date| dates.date(date)).unwrap_or_default(),
         waves: summary
             .waves
             .as_ref()
-            .map(|waves| press_waves(waves, currency, language)),
+            .map(|waves| press_waves(waves, currency, dates)),
     };
     render_template(
         env,
@@ -887,6 +907,8 @@ fn report_waves(out: &mut String, waves: &WavesSummary, currency: Currency) {
 
 pub fn report_html(incident: &Incident, summary: &Summary, svg: &str) -> String {
     let currency = incident.currency;
+    let title = &summary.incident.title;
+    let company = &summary.incident.company;
     let money = |text: &str| {
         escape_html(&format_money(
             currency,
@@ -898,13 +920,13 @@ pub fn report_html(incident: &Incident, summary: &Summary, svg: &str) -> String 
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{} — refund report</title>\n<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em;color:#111}}table{{border-collapse:collapse;margin:1em 0}}th,td{{border:1px solid #999;padding:.25em .6em}}td{{text-align:right}}td:first-child{{text-align:left}}.figures{{display:flex;gap:1em;flex-wrap:wrap}}.figure{{border:1px solid #ccc;padding:.6em 1em;border-radius:4px}}.figure b{{display:block;font-size:1.4em}}</style>\n</head>\n<body>\n",
-        escape_html(&incident.title)
+        escape_html(title)
     );
     let _ = writeln!(
         out,
         "<h1>{}</h1>\n<p>{} · incident <code>{}</code> ({})</p>",
-        escape_html(&incident.title),
-        escape_html(&incident.company),
+        escape_html(title),
+        escape_html(company),
         escape_html(&incident.id),
         incident.kind.as_str()
     );
@@ -989,6 +1011,7 @@ pub fn render(
     summary: &Summary,
     refund_date: Option<NaiveDate>,
     plan: &PayoutPlan,
+    languages: &[Language],
 ) -> Result<(), NoticeError> {
     let mut json =
         serde_json::to_string_pretty(summary).map_err(|error| NoticeError::Serialize {
@@ -997,7 +1020,7 @@ pub fn render(
         })?;
     json.push('\n');
     files.add("summary/summary.json", json);
-    for language in [Language::Ja, Language::En] {
+    for &language in languages {
         files.add(
             format!("summary/press_release.{}.md", language_code(language)),
             press_release(env, language, incident, summary, refund_date, plan)?,

@@ -237,6 +237,10 @@ impl Recipe for CoolingOffCapsKind {
     fn title(&self) -> &'static str {
         "初期契約解除時の上限を超える請求"
     }
+
+    fn title_en(&self) -> &'static str {
+        "Charges above the limits on cooling-off cancellation"
+    }
 }
 
 const EARLIER: &str = "__billed_earlier";

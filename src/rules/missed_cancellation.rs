@@ -149,6 +149,10 @@ impl Recipe for MissedCancellationKind {
     fn title(&self) -> &'static str {
         "解約手続き漏れによる過大請求"
     }
+
+    fn title_en(&self) -> &'static str {
+        "Over-billing after cancellations were not processed"
+    }
 }
 
 fn plan(

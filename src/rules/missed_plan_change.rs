@@ -260,6 +260,10 @@ impl Recipe for MissedPlanChangeKind {
     fn title(&self) -> &'static str {
         "割引サービスの適用漏れ"
     }
+
+    fn title_en(&self) -> &'static str {
+        "A discount service that was not applied"
+    }
 }
 
 fn plan(

@@ -143,6 +143,10 @@ impl Recipe for BilledBeforeActivationKind {
     fn title(&self) -> &'static str {
         "開通前の料金請求"
     }
+
+    fn title_en(&self) -> &'static str {
+        "Billing before the service was activated"
+    }
 }
 
 const ACTIVATION: &str = "__activation";

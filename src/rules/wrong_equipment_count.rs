@@ -163,6 +163,10 @@ impl Recipe for WrongEquipmentCountKind {
     fn title(&self) -> &'static str {
         "無線LANカード貸与枚数の登録誤り"
     }
+
+    fn title_en(&self) -> &'static str {
+        "Wrongly registered numbers of rented wireless LAN cards"
+    }
 }
 
 const COUNT_EVENT: &str = "equipment_count";

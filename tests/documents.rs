@@ -1,0 +1,260 @@
+//! Documents a company could send as they are: each language's own words (never a code or another
+//! language's text), one letter per situation, the enclosures of seed 000, and era dates. Runs the
+//! real binary on the bundled samples, with the incident file edited where a case needs it.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+/// The sample `name`'s incident file with `edit` applied, written into `dir`.
+fn incident_with(dir: &Path, name: &str, edit: impl Fn(String) -> String) -> PathBuf {
+    let text = read(&root().join(format!("samples/incidents/{name}.toml")));
+    let edited = edit(text.clone());
+    assert_ne!(edited, text, "the edit changed nothing");
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, edited).unwrap();
+    path
+}
+
+fn redress(args: &[&str], incident: &Path, data: &str) -> Command {
+    let mut command = Command::cargo_bin("redress").unwrap();
+    command
+        .current_dir(root())
+        .args(args)
+        .arg("--incident")
+        .arg(incident)
+        .arg("--data")
+        .arg(format!("samples/data/{data}"));
+    command
+}
+
+fn run(incident: &Path, data: &str, out: &Path) -> assert_cmd::assert::Assert {
+    redress(&["run"], incident, data)
+        .arg("--out")
+        .arg(out)
+        .assert()
+}
+
+/// The rows of notices/index.csv as (column → value) maps.
+fn index(out: &Path) -> Vec<std::collections::HashMap<String, String>> {
+    let mut reader = csv::Reader::from_path(out.join("notices/index.csv")).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|record| {
+            let record = record.unwrap();
+            headers
+                .iter()
+                .zip(record.iter())
+                .map(|(header, value)| (header.to_string(), value.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+fn notice(out: &Path, account_id: &str, extension: &str) -> String {
+    let row = index(out)
+        .into_iter()
+        .find(|row| row["account_id"] == account_id)
+        .unwrap_or_else(|| panic!("{account_id} has no notice"));
+    read(
+        &out.join("notices")
+            .join(row["file"].replace(".html", extension)),
+    )
+}
+
+/// Removes the `[incident.text.en]` table (up to the next table).
+fn without_english(text: String) -> String {
+    let start = text.find("[incident.text.en]").unwrap();
+    let end = start + text[start..].find("\n\n[").unwrap() + 1;
+    format!("{}{}", &text[..start], &text[end..])
+}
+
+#[test]
+fn a_language_an_affected_account_reads_must_have_its_texts() {
+    let dir = tempfile::tempdir().unwrap();
+    // ADSL-0004 reads English: its notice would have nothing but Japanese to show.
+    let incident = incident_with(dir.path(), "demo", without_english);
+    let out = dir.path().join("out");
+    for command in [&["check"][..], &["run", "--out", out.to_str().unwrap()][..]] {
+        redress(command, &incident, "demo")
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(
+                "documents in `en` (the notice of 1 affected account) need `incident.text.en.title`, `incident.text.en.company`, `incident.text.en.summary`",
+            ))
+            .stderr(predicates::str::contains("hint:"));
+    }
+    assert!(!out.exists(), "nothing is written");
+
+    // A region without a name in a language the documents need is refused too.
+    let incident = incident_with(dir.path(), "demo", |text| {
+        text.replace("en = \"NTT East\"\n", "")
+    });
+    redress(&["check"], &incident, "demo")
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("`display.region.east.en`"));
+}
+
+#[test]
+fn a_press_release_in_a_language_nobody_needs_is_left_out_when_its_texts_are_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    // The wireless-LAN sample without English texts and with its one English reader made Japanese.
+    let incident = incident_with(dir.path(), "ntt-east-2009-wlan", without_english);
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    for table in ["accounts", "charges", "events"] {
+        let source = root().join(format!("samples/data/ntt-east-2009-wlan/{table}.csv"));
+        let text = read(&source).replace(",en,", ",ja,");
+        std::fs::write(data.join(format!("{table}.csv")), text).unwrap();
+    }
+    let out = dir.path().join("out");
+    Command::cargo_bin("redress")
+        .unwrap()
+        .args(["run", "--incident"])
+        .arg(&incident)
+        .arg("--data")
+        .arg(&data)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(
+            "summary/press_release.en.md not written",
+        ));
+    assert!(out.join("summary/press_release.ja.md").exists());
+    assert!(!out.join("summary/press_release.en.md").exists());
+    let manifest = read(&out.join("manifest.json"));
+    assert!(!manifest.contains("press_release.en.md"), "{manifest}");
+}
+
+#[test]
+fn english_documents_carry_no_japanese_title_company_or_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let incident = root().join("samples/incidents/demo.toml");
+    run(&incident, "demo", &out).success();
+    let en = notice(&out, "ADSL-0004", ".md");
+    for japanese in ["東日本電信電話株式会社", "ADSL・ISDNサービス", "謹啓"] {
+        assert!(!en.contains(japanese), "{japanese} in\n{en}");
+    }
+    assert!(en.contains("NTT East Corporation"), "{en}");
+    let release = read(&out.join("summary/press_release.en.md"));
+    assert!(!release.contains("| east |"), "{release}");
+    assert!(release.contains("| NTT East |"), "{release}");
+    assert!(!release.contains("東日本電信電話"), "{release}");
+    let release = read(&out.join("summary/press_release.ja.md"));
+    assert!(release.contains("| NTT東日本 |"), "{release}");
+}
+
+#[test]
+fn each_situation_gets_its_own_letter() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    run(
+        &root().join("samples/incidents/ntt-east-2009-wlan.toml"),
+        "ntt-east-2009-wlan",
+        &out,
+    )
+    .success();
+    let rows = index(&out);
+    let waived = rows
+        .iter()
+        .find(|row| row["letter"] == "waived" && row["language"] == "ja")
+        .expect("the wireless-LAN sample has an under-billed account");
+    let letter = notice(&out, &waived["account_id"], ".md");
+    assert!(letter.contains("に関するお詫びとお知らせ"), "{letter}");
+    assert!(!letter.contains("返金明細書"), "{letter}");
+    assert!(!letter.contains("ご返金のお知らせ"), "{letter}");
+    assert!(letter.contains("## 3. 不足額について"), "{letter}");
+    assert_eq!(waived["enclosures"], "");
+
+    // A correction of an unpaid bill only: the demo's ADSL-0009 has nothing paid to refund.
+    let out = dir.path().join("demo");
+    run(&root().join("samples/incidents/demo.toml"), "demo", &out).success();
+    let rows = index(&out);
+    let corrections: Vec<_> = rows
+        .iter()
+        .filter(|row| row["letter"] == "correction")
+        .collect();
+    assert!(!corrections.is_empty(), "{rows:?}");
+    for row in corrections {
+        let letter = notice(&out, &row["account_id"], ".md");
+        assert!(letter.contains("ご請求額訂正のお知らせ"), "{letter}");
+        assert!(!letter.contains("返金明細書"), "{letter}");
+        assert!(
+            !letter.contains("| ご請求月 |"),
+            "no empty statement: {letter}"
+        );
+        assert!(letter.contains("## 3. ご請求額の訂正"), "{letter}");
+    }
+}
+
+#[test]
+fn transfer_and_claim_letters_enclose_the_form_and_the_statement() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    run(&root().join("samples/incidents/demo.toml"), "demo", &out).success();
+    let claim = notice(&out, "ADSL-0003", ".md");
+    assert!(
+        claim.contains("別紙1「返金口座確認書」を同封いたします"),
+        "{claim}"
+    );
+    let form = claim.find("## 別紙1　返金口座確認書").expect(&claim);
+    let statement = claim.find("## 別紙2　返金明細書").expect(&claim);
+    assert!(form < statement);
+    // The form names the refund and leaves the account to fill in; the statement holds the table.
+    let form_text = &claim[form..statement];
+    assert!(form_text.contains("| ご返金額 | 25,625円 |"), "{form_text}");
+    assert!(form_text.contains("| 口座番号 | |"), "{form_text}");
+    assert!(claim[statement..].contains("| **ご返金額 合計** |"));
+    // Each enclosure starts a new printed page.
+    let html = notice(&out, "ADSL-0003", ".html");
+    assert_eq!(html.matches("<div class=\"enclosure").count(), 2, "{html}");
+    assert!(html.contains(".enclosure{break-before:page"));
+    assert!(html.contains("thead{display:table-header-group}"));
+    // A bill credit encloses nothing: the statement stays in the letter.
+    let credit = notice(&out, "ADSL-0001", ".md");
+    assert!(!credit.contains("別紙"), "{credit}");
+    assert!(credit.contains("## 3. 返金明細書"), "{credit}");
+    let rows = index(&out);
+    let row = rows
+        .iter()
+        .find(|row| row["account_id"] == "ADSL-0003")
+        .unwrap();
+    assert_eq!(row["enclosures"], "refund_account_form;refund_statement");
+    assert_eq!(row["channel"], "claim");
+    // What a mail merge needs.
+    assert!(!row["holder_name"].is_empty() && !row["postal_code"].is_empty());
+    assert!(!row["address"].is_empty() && !row["email"].is_empty());
+}
+
+#[test]
+fn era_dates_when_the_incident_asks_for_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let incident = incident_with(dir.path(), "ntt-2001-myline", |text| {
+        text.replacen("currency = ", "date_style = \"wareki\"\ncurrency = ", 1)
+    });
+    let out = dir.path().join("out");
+    run(&incident, "ntt-2001-myline", &out).success();
+    // The 2001 release is dated 平成13年8月22日.
+    let release = read(&out.join("summary/press_release.ja.md"));
+    assert!(release.contains("平成13年8月22日"), "{release}");
+    assert!(!release.contains("2001年"), "{release}");
+    let rows = index(&out);
+    let ja = rows.iter().find(|row| row["language"] == "ja").unwrap();
+    let letter = notice(&out, &ja["account_id"], ".md");
+    assert!(letter.contains("平成13年"), "{letter}");
+    // English documents keep the Western calendar.
+    let release = read(&out.join("summary/press_release.en.md"));
+    assert!(release.contains("22 August 2001"), "{release}");
+}
