@@ -364,7 +364,7 @@ pub fn run(
     }
     reporter.step("writing outputs");
     let refund_accounts = refunded_accounts(&computed)?;
-    let files = render_files(
+    let (files, summary) = render_files(
         settings,
         &computed,
         &refund_accounts,
@@ -402,6 +402,15 @@ pub fn run(
             manifest
         }
     };
+    write_report(
+        &staging,
+        settings,
+        &computed,
+        &summary,
+        &mut manifest,
+        &template_env,
+        &files,
+    )?;
     manifest.run_time_ms = started.elapsed().as_millis() as u64;
     reporter.step("committing output directory");
     let manifest_bytes = render::manifest::render(&manifest)
@@ -480,7 +489,7 @@ fn render_files(
     refund_accounts: &[&crate::model::Account],
     template_env: &minijinja::Environment<'static>,
     reporter: &dyn Reporter,
-) -> Result<OutputFiles, RunError> {
+) -> Result<(OutputFiles, render::summary::Summary), RunError> {
     let incident = &settings.incident;
     let mut files = OutputFiles::default();
     let rejects = (settings.on_bad_rows == OnBadRows::Reject)
@@ -549,7 +558,45 @@ fn render_files(
         render::notices::NoticeError::Serialize { .. } => RunError::Internal(error.to_string()),
         other => RunError::Usage(other.to_string()),
     })?;
-    Ok(files)
+    Ok((files, summary))
+}
+
+/// `summary/report.html`, written once the inputs are hashed (it states their SHA-256), and
+/// recorded in the manifest like every other output.
+fn write_report(
+    staging: &Staging,
+    settings: &Settings,
+    computed: &Computed,
+    summary: &render::summary::Summary,
+    manifest: &mut render::manifest::Manifest,
+    template_env: &minijinja::Environment<'static>,
+    files: &OutputFiles,
+) -> Result<(), RunError> {
+    const PATH: &str = "summary/report.html";
+    let incident = &settings.incident;
+    let svg = files
+        .get("summary/refund_distribution.svg")
+        .ok_or_else(|| RunError::Internal("the histogram was not rendered".to_string()))?;
+    let svg = std::str::from_utf8(svg)
+        .map_err(|error| RunError::Internal(format!("the histogram is not UTF-8: {error}")))?;
+    let html = render::report::report(
+        template_env,
+        incident,
+        settings.refund_date,
+        summary,
+        &computed.totals,
+        manifest,
+        svg,
+    )
+    .map_err(|error| RunError::Usage(error.to_string()))?;
+    staging.write(PATH, html.as_bytes())?;
+    manifest.outputs.push(PATH.to_string());
+    manifest.outputs.sort();
+    manifest.output_sha256.insert(
+        PATH.to_string(),
+        render::manifest::sha256_hex(html.as_bytes()),
+    );
+    Ok(())
 }
 
 /// One notice per account to notify, and their index (with its excel/ copy), written to the

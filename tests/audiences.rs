@@ -28,6 +28,10 @@ fn run_sample(out: &Path, extra: &[&str]) {
         .success();
 }
 
+fn sha256_hex(bytes: &[u8]) -> String {
+    redress::render::manifest::sha256_hex(bytes)
+}
+
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
 }
@@ -209,17 +213,38 @@ fn press_releases_follow_the_2001_structure() {
         "press_release_en",
         read(&out.join("summary/press_release.en.md"))
     );
+    // The chart and the report are in the incident's language, with separators and names.
     let svg = read(&out.join("summary/refund_distribution.svg"));
-    assert!(
-        svg.starts_with("<svg")
-            && svg.contains("<rect")
-            && svg.contains("refund_total per account (JPY")
-    );
+    assert!(svg.starts_with("<svg") && svg.contains("<rect"), "{svg}");
+    assert!(svg.contains("1件あたりの返還額（5,000円ごと）"), "{svg}");
+    assert!(svg.contains(">45,000円</text>"), "{svg}");
     let report = read(&out.join("summary/report.html"));
-    assert!(
-        report.contains("<svg")
-            && report.contains("By region")
-            && report.contains("By payout channel")
+    for expected in [
+        "<html lang=\"ja\">",
+        "<svg",
+        "地域別",
+        "<td>NTT東日本</td>",
+        "<td>ご請求額からの差し引き</td>",
+        "<td>銀行振込</td>",
+        "返金日（利息の計算終了日）</th><td>2009年5月29日",
+        "<span class=\"ok\">一致</span>",
+        "redress 0.1.0",
+        "<td>返金額の合計（refunds.csv）</td><td>395,878円</td>",
+        "<td>2009年3月</td>",
+    ] {
+        assert!(report.contains(expected), "{expected} not in\n{report}");
+    }
+    assert!(!report.contains("bill_credit"), "no channel codes: {report}");
+    // Every input file is listed with the SHA-256 the manifest records.
+    let manifest: serde_json::Value =
+        serde_json::from_str(&read(&out.join("manifest.json"))).unwrap();
+    for input in manifest["inputs"].as_array().unwrap() {
+        let sha256 = input["sha256"].as_str().unwrap();
+        assert!(report.contains(sha256), "{sha256} not in the report");
+    }
+    assert_eq!(
+        manifest["output_sha256"]["summary/report.html"].as_str(),
+        Some(sha256_hex(report.as_bytes()).as_str())
     );
 }
 

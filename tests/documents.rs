@@ -258,3 +258,45 @@ fn era_dates_when_the_incident_asks_for_them() {
     let release = read(&out.join("summary/press_release.en.md"));
     assert!(release.contains("22 August 2001"), "{release}");
 }
+
+#[test]
+fn the_report_is_in_the_incidents_language() {
+    let dir = tempfile::tempdir().unwrap();
+    // An English-language incident: [incident] title and company are English, the Japanese ones
+    // come from [incident.text.ja].
+    let incident = incident_with(dir.path(), "demo", |text| {
+        text.replacen(
+            "title = \"ADSL・ISDNサービスの解約手続き漏れによる料金の過大請求について\"\ncompany = \"東日本電信電話株式会社\"\n",
+            "language = \"en\"\ntitle = \"Over-billing after ADSL and ISDN cancellations were not processed\"\ncompany = \"NTT East Corporation\"\n",
+            1,
+        )
+        .replacen(
+            "[incident.text.ja]\n",
+            "[incident.text.ja]\ntitle = \"ADSL・ISDNサービスの解約手続き漏れによる料金の過大請求について\"\ncompany = \"東日本電信電話株式会社\"\n",
+            1,
+        )
+        .replacen(
+            "[incident.text.en]\ntitle = \"Over-billing after ADSL and ISDN cancellations were not processed\"\ncompany = \"NTT East Corporation\"\n",
+            "[incident.text.en]\n",
+            1,
+        )
+    });
+    let out = dir.path().join("out");
+    run(&incident, "demo", &out).success();
+    let report = read(&out.join("summary/report.html"));
+    for expected in [
+        "<html lang=\"en\">",
+        "<h1>Over-billing after ADSL and ISDN cancellations were not processed</h1>",
+        "Refund date (interest runs to)</th><td>29 May 2009",
+        "<td>NTT East</td>",
+        "<td>Credit on a later bill</td>",
+        "Refund per account, in steps of ¥5,000",
+    ] {
+        assert!(report.contains(expected), "{expected} not in\n{report}");
+    }
+    assert!(!report.contains("東日本電信電話"), "{report}");
+    // The Japanese letters keep their Japanese title and company.
+    let letter = notice(&out, "ADSL-0001", ".md");
+    assert!(letter.contains("東日本電信電話株式会社"), "{letter}");
+    assert!(letter.contains("ADSL・ISDNサービスの解約手続き漏れ"), "{letter}");
+}

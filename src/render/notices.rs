@@ -24,7 +24,7 @@ use crate::refund::{AccountRefund, InvoiceClass};
 use crate::return_invoice::{self, Issuer, ReturnLine};
 
 /// Built-in templates by name; `--templates DIR` may provide files of the same names.
-const BUILT_IN: [(&str, &str); 6] = [
+const BUILT_IN: [(&str, &str); 9] = [
     ("notice.ja.md", include_str!("../../templates/notice.ja.md")),
     ("notice.en.md", include_str!("../../templates/notice.en.md")),
     (
@@ -42,6 +42,18 @@ const BUILT_IN: [(&str, &str); 6] = [
     (
         "press_release.en.md",
         include_str!("../../templates/press_release.en.md"),
+    ),
+    (
+        "report.ja.html",
+        include_str!("../../templates/report.ja.html"),
+    ),
+    (
+        "report.en.html",
+        include_str!("../../templates/report.en.html"),
+    ),
+    (
+        "refund_distribution.svg",
+        include_str!("../../templates/refund_distribution.svg"),
     ),
 ];
 const CHUNK: usize = 2048;
@@ -488,6 +500,7 @@ pub fn environment(templates_dir: Option<&Path>) -> Result<Environment<'static>,
     let env = templates(templates_dir)?;
     check_notice_templates(&env)?;
     crate::render::summary::check_press_templates(&env)?;
+    crate::render::report::check_templates(&env)?;
     Ok(env)
 }
 

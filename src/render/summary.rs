@@ -3,7 +3,6 @@
 //! report. Figures come from the ledger; prose comes from `[incident.text]`.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -15,8 +14,7 @@ use crate::money::{self, Currency, Month, Rounding};
 use crate::output::OutputFiles;
 use crate::refund::{AccountClass, AccountRefund, InvoiceClass, PayoutChannel};
 use crate::render::notices::{
-    Dates, NoticeError, escape_html, format_money, language_code, render_template, text_of,
-    title_stem,
+    Dates, NoticeError, format_money, language_code, render_template, text_of, title_stem,
 };
 
 /// How summary.json names the region of accounts without one.
@@ -35,11 +33,11 @@ pub struct RegionSummary {
     pub correction_total: String,
     pub underbilled_total: String,
     #[serde(skip)]
-    refund_minor: i64,
+    pub(crate) refund_minor: i64,
     #[serde(skip)]
-    correction_minor: i64,
+    pub(crate) correction_minor: i64,
     #[serde(skip)]
-    underbilled_minor: i64,
+    pub(crate) underbilled_minor: i64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -52,8 +50,9 @@ pub struct MonthSummary {
     pub refund_interest: String,
     pub correction_total: String,
     pub underbilled_total: String,
+    /// principal, tax, interest, corrections, under-billed, in minor units.
     #[serde(skip)]
-    minor: [i64; 5],
+    pub(crate) minor: [i64; 5],
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -61,6 +60,8 @@ pub struct ChannelSummary {
     pub channel: &'static str,
     pub accounts: u64,
     pub amount: String,
+    #[serde(skip)]
+    pub amount_minor: i64,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -235,7 +236,7 @@ pub struct Summary {
     pub refunds_minor: Vec<i64>,
 }
 
-fn average(total: i64, count: u64) -> i64 {
+pub(crate) fn average(total: i64, count: u64) -> i64 {
     if count == 0 {
         return 0;
     }
@@ -351,11 +352,13 @@ pub fn build(
         channel: channel.as_str(),
         accounts: total.accounts,
         amount: money(total.amount),
+        amount_minor: total.amount,
     })
     .chain(std::iter::once(ChannelSummary {
         channel: "bill_correction",
         accounts: totals.bill_corrections.accounts,
         amount: money(totals.bill_corrections.amount),
+        amount_minor: totals.bill_corrections.amount,
     }))
     .collect();
     let by_class = classes
@@ -729,7 +732,7 @@ pub fn group(value: u64) -> String {
 }
 
 /// A "nice" bin width (1, 2 or 5 × 10^k minor units) giving at most `bins` bins over `span`.
-fn bin_width(span: i64, bins: i64) -> i64 {
+pub(crate) fn bin_width(span: i64, bins: i64) -> i64 {
     let target = (span / bins).max(1);
     let mut power = 1i64;
     loop {
@@ -743,267 +746,8 @@ fn bin_width(span: i64, bins: i64) -> i64 {
     }
 }
 
-/// A histogram of refund_total as a self-contained SVG (integer geometry only).
-pub fn histogram_svg(refunds: &[i64], currency: Currency, title: &str) -> String {
-    const WIDTH: i64 = 760;
-    const HEIGHT: i64 = 420;
-    const LEFT: i64 = 80;
-    const RIGHT: i64 = 20;
-    const TOP: i64 = 50;
-    const BOTTOM: i64 = 80;
-    let plot_width = WIDTH - LEFT - RIGHT;
-    let plot_height = HEIGHT - TOP - BOTTOM;
-    let mut svg = String::new();
-    let _ = writeln!(
-        svg,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{HEIGHT}\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" font-family=\"sans-serif\" font-size=\"12\">"
-    );
-    let _ = writeln!(
-        svg,
-        "<rect width=\"{WIDTH}\" height=\"{HEIGHT}\" fill=\"white\"/>"
-    );
-    let _ = writeln!(
-        svg,
-        "<text x=\"{}\" y=\"28\" text-anchor=\"middle\" font-size=\"16\">{}</text>",
-        WIDTH / 2,
-        escape_html(title)
-    );
-    if refunds.is_empty() {
-        let _ = writeln!(
-            svg,
-            "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">no refunds</text>\n</svg>",
-            WIDTH / 2,
-            HEIGHT / 2
-        );
-        return svg;
-    }
-    let min = refunds.iter().copied().min().unwrap_or(0);
-    let max = refunds.iter().copied().max().unwrap_or(0);
-    let width = bin_width(max - min + 1, 20);
-    let start = min - min.rem_euclid(width);
-    let bins = ((max - start) / width + 1) as usize;
-    let mut counts = vec![0u64; bins];
-    for value in refunds {
-        counts[((value - start) / width) as usize] += 1;
-    }
-    let peak = counts.iter().copied().max().unwrap_or(1).max(1) as i64;
-    let bar = plot_width / bins as i64;
-    for (index, count) in counts.iter().enumerate() {
-        let height = (*count as i64) * plot_height / peak;
-        let x = LEFT + index as i64 * bar;
-        let y = TOP + plot_height - height;
-        let low = start + index as i64 * width;
-        let _ = writeln!(
-            svg,
-            "<rect x=\"{x}\" y=\"{y}\" width=\"{}\" height=\"{height}\" fill=\"#4a78b5\"><title>{} – {}: {count}</title></rect>",
-            (bar - 2).max(1),
-            currency.format(low),
-            currency.format(low + width - 1)
-        );
-    }
-    // Axes, ticks and labels.
-    let base = TOP + plot_height;
-    let _ = writeln!(
-        svg,
-        "<line x1=\"{LEFT}\" y1=\"{base}\" x2=\"{}\" y2=\"{base}\" stroke=\"black\"/>",
-        LEFT + plot_width
-    );
-    let _ = writeln!(
-        svg,
-        "<line x1=\"{LEFT}\" y1=\"{TOP}\" x2=\"{LEFT}\" y2=\"{base}\" stroke=\"black\"/>"
-    );
-    let label_every = (bins / 6).max(1);
-    for index in (0..=bins).step_by(label_every) {
-        let x = LEFT + index as i64 * bar;
-        let _ = writeln!(
-            svg,
-            "<line x1=\"{x}\" y1=\"{base}\" x2=\"{x}\" y2=\"{}\" stroke=\"black\"/>",
-            base + 5
-        );
-        let _ = writeln!(
-            svg,
-            "<text x=\"{x}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
-            base + 20,
-            group_signed(start + index as i64 * width, currency)
-        );
-    }
-    // Ticks at distinct whole counts, each drawn at its true height.
-    let steps = peak.min(4);
-    let mut ticks: Vec<i64> = (0..=steps).map(|step| peak * step / steps).collect();
-    ticks.dedup();
-    for value in ticks {
-        let y = base - plot_height * value / peak;
-        let _ = writeln!(
-            svg,
-            "<line x1=\"{}\" y1=\"{y}\" x2=\"{LEFT}\" y2=\"{y}\" stroke=\"black\"/>",
-            LEFT - 5
-        );
-        let _ = writeln!(
-            svg,
-            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{value}</text>",
-            LEFT - 8,
-            y + 4
-        );
-    }
-    let _ = writeln!(
-        svg,
-        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">refund_total per account ({}; bins of {})</text>",
-        LEFT + plot_width / 2,
-        HEIGHT - 30,
-        currency.code,
-        currency.format(width)
-    );
-    let _ = writeln!(
-        svg,
-        "<text x=\"20\" y=\"{}\" text-anchor=\"middle\" transform=\"rotate(-90 20 {})\">accounts</text>",
-        TOP + plot_height / 2,
-        TOP + plot_height / 2
-    );
-    svg.push_str("</svg>\n");
-    svg
-}
-
-fn group_signed(minor: i64, currency: Currency) -> String {
-    format_money(currency, minor, Language::En).replace('¥', "")
-}
-
-/// A one-page HTML report for an incident lead.
-/// The waves of a supplementary run: what each paid, and the total to date.
-fn report_waves(out: &mut String, waves: &WavesSummary, currency: Currency) {
-    let money = |minor: i64| escape_html(&format_money(currency, minor, Language::En));
-    let _ = writeln!(
-        out,
-        "<h2>Waves (this is wave {})</h2>\n<table><tr><th>wave</th><th>source</th><th>refund date</th><th>accounts paid</th><th>amount</th></tr>",
-        waves.sequence
-    );
-    for row in &waves.waves {
-        let source = match row.source {
-            "run" => format!("redress run <code>{}</code>", escape_html(&row.name)),
-            "paid_file" => format!(
-                "paid outside redress <code>{}</code>",
-                escape_html(&row.name)
-            ),
-            "credited_corrections" => "earlier bill corrections, bills since paid".to_string(),
-            _ => "this run (supplements)".to_string(),
-        };
-        let _ = writeln!(
-            out,
-            "<tr><td>{}</td><td>{source}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            row.sequence.map(|n| n.to_string()).unwrap_or_default(),
-            escape_html(row.refund_date.as_deref().unwrap_or("")),
-            group(row.accounts),
-            money(row.amount_minor)
-        );
-    }
-    let _ = writeln!(
-        out,
-        "<tr><td></td><td><b>paid to date</b></td><td></td><td></td><td><b>{}</b></td></tr>\n</table>\n<p>Owed to date {}; overpaid by earlier waves {} on {} accounts (payouts/overpaid.csv), not clawed back.</p>",
-        money(waves.paid_to_date_minor),
-        money(waves.now_owed_minor),
-        money(waves.overpaid_minor),
-        group(waves.overpaid_accounts)
-    );
-}
-
-pub fn report_html(incident: &Incident, summary: &Summary, svg: &str) -> String {
-    let currency = incident.currency;
-    let title = &summary.incident.title;
-    let company = &summary.incident.company;
-    let money = |text: &str| {
-        escape_html(&format_money(
-            currency,
-            minor_of(text, currency),
-            Language::En,
-        ))
-    };
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{} — refund report</title>\n<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em;color:#111}}table{{border-collapse:collapse;margin:1em 0}}th,td{{border:1px solid #999;padding:.25em .6em}}td{{text-align:right}}td:first-child{{text-align:left}}.figures{{display:flex;gap:1em;flex-wrap:wrap}}.figure{{border:1px solid #ccc;padding:.6em 1em;border-radius:4px}}.figure b{{display:block;font-size:1.4em}}</style>\n</head>\n<body>\n",
-        escape_html(title)
-    );
-    let _ = writeln!(
-        out,
-        "<h1>{}</h1>\n<p>{} · incident <code>{}</code> ({})</p>",
-        escape_html(title),
-        escape_html(company),
-        escape_html(&incident.id),
-        incident.kind.as_str()
-    );
-    let _ = writeln!(out, "<div class=\"figures\">");
-    for (label, value) in [
-        ("accounts affected", group(summary.accounts_affected)),
-        ("over-billed", group(summary.accounts_overbilled)),
-        ("under-billed", group(summary.accounts_underbilled)),
-        ("mixed", group(summary.accounts_mixed)),
-        ("for review", group(summary.accounts_review)),
-        ("refund total", money(&summary.refund_total)),
-        ("of which interest", money(&summary.refund_interest)),
-        ("corrections", money(&summary.correction_total)),
-        ("under-billed (waived)", money(&summary.underbilled_total)),
-    ] {
-        let _ = writeln!(out, "<div class=\"figure\">{label}<b>{value}</b></div>");
-    }
-    let _ = writeln!(out, "</div>");
-    if let Some(waves) = &summary.waves {
-        report_waves(&mut out, waves, currency);
-    }
-    let _ = writeln!(out, "<h2>Refund distribution</h2>\n{svg}");
-    let _ = writeln!(
-        out,
-        "<h2>By region</h2>\n<table><tr><th>region</th><th>over-billed</th><th>under-billed</th><th>mixed</th><th>refunded</th><th>refund total</th><th>average</th><th>corrections</th><th>under-billed total</th></tr>"
-    );
-    for r in &summary.by_region {
-        let _ = writeln!(
-            out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape_html(&r.region),
-            group(r.accounts_overbilled),
-            group(r.accounts_underbilled),
-            group(r.accounts_mixed),
-            group(r.accounts_refunded),
-            money(&r.refund_total),
-            money(&r.average_refund),
-            money(&r.correction_total),
-            money(&r.underbilled_total)
-        );
-    }
-    let _ = writeln!(
-        out,
-        "</table>\n<h2>By billing month</h2>\n<table><tr><th>month</th><th>over-billed invoices</th><th>under-billed invoices</th><th>principal</th><th>tax</th><th>interest</th><th>corrections</th><th>under-billed</th></tr>"
-    );
-    for m in &summary.by_billing_month {
-        let _ = writeln!(
-            out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            m.billing_month,
-            group(m.invoices_overbilled),
-            group(m.invoices_underbilled),
-            money(&m.refund_principal),
-            money(&m.refund_tax),
-            money(&m.refund_interest),
-            money(&m.correction_total),
-            money(&m.underbilled_total)
-        );
-    }
-    let _ = writeln!(
-        out,
-        "</table>\n<h2>By payout channel</h2>\n<table><tr><th>channel</th><th>accounts</th><th>amount</th></tr>"
-    );
-    for c in &summary.by_payout_channel {
-        let _ = writeln!(
-            out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            c.channel,
-            group(c.accounts),
-            money(&c.amount)
-        );
-    }
-    let _ = writeln!(out, "</table>\n</body>\n</html>");
-    out
-}
-
-/// Adds every summary file.
+/// Adds every summary file but `report.html`, which states the inputs' hashes and so is written
+/// after them (`render::report`).
 pub fn render(
     files: &mut OutputFiles,
     env: &minijinja::Environment<'static>,
@@ -1026,13 +770,10 @@ pub fn render(
             press_release(env, language, incident, summary, refund_date, plan)?,
         );
     }
-    let svg = histogram_svg(
-        &summary.refunds_minor,
-        incident.currency,
-        &format!("Refund per account — {}", incident.id),
+    files.add(
+        "summary/refund_distribution.svg",
+        crate::render::report::svg(env, incident, summary)?,
     );
-    files.add("summary/report.html", report_html(incident, summary, &svg));
-    files.add("summary/refund_distribution.svg", svg);
     Ok(())
 }
 
