@@ -104,7 +104,10 @@ fn main() {
         &staging,
         &env,
         &incident,
-        refund_date,
+        notices::PaymentDays {
+            refund_date,
+            transfer_date: refund_date,
+        },
         &plan,
         &pairs,
         &[],

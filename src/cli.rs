@@ -61,6 +61,10 @@ pub struct InputArgs {
     /// Overrides incident.refund_date: the date interest runs to.
     #[arg(long, value_name = "DATE")]
     pub refund_date: Option<String>,
+    /// The date bank transfers are executed (the Zengin file's date); default the refund date.
+    /// Must be a Japanese bank business day when a Zengin file is written.
+    #[arg(long, value_name = "DATE")]
+    pub transfer_date: Option<String>,
     /// What to do with rows that fail validation.
     #[arg(long, value_enum, default_value = "abort")]
     pub on_bad_rows: OnBadRowsArg,

@@ -43,6 +43,7 @@ pub fn demo(out: &Path) -> Result<String, RunError> {
         incident,
         data: Some(data),
         refund_date: None,
+        transfer_date: None,
         on_bad_rows: OnBadRowsArg::Abort,
         encoding: EncodingArg::Utf8,
         threads: None,

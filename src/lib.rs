@@ -5,6 +5,7 @@
 //! `identify` (in-scope accounts into Rust) → `rules` + `refund` + `interest` (the money policy) →
 //! `ledger` (control totals) → `render` (bytes) → `output` (atomic directory).
 
+pub mod calendar;
 pub mod cleanup;
 pub mod cli;
 pub mod demo;

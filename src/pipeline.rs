@@ -550,7 +550,10 @@ fn render_files(
         template_env,
         incident,
         &summary,
-        settings.refund_date,
+        render::notices::PaymentDays {
+            refund_date: settings.refund_date,
+            transfer_date: settings.transfer_date,
+        },
         &computed.plan,
         &computed.languages.press_releases,
     )
@@ -627,7 +630,10 @@ fn write_notices(
         staging,
         template_env,
         &settings.incident,
-        settings.refund_date,
+        render::notices::PaymentDays {
+            refund_date: settings.refund_date,
+            transfer_date: settings.transfer_date,
+        },
         &computed.plan,
         &pairs,
         &computed.return_lines,
@@ -682,6 +688,7 @@ fn manifest(
         incident_file_sha256: incident.file_sha256.clone(),
         currency: incident.currency.code,
         refund_date: settings.refund_date.map(|date| date.to_string()),
+        transfer_date: settings.transfer_date.map(|date| date.to_string()),
         on_bad_rows: match settings.on_bad_rows {
             OnBadRows::Abort => "abort",
             OnBadRows::Reject => "reject",
@@ -798,18 +805,17 @@ fn render_payout_files(
     files.add("payouts/bank_transfers.csv", csv.into_bytes());
     // Zengin is a yen format: written whenever the paying company's account is configured.
     if let (Some(zengin), "JPY") = (&incident.payout.zengin, incident.currency.code) {
-        let bytes =
-            render::zengin::render(zengin, settings.refund_date, &transfers).map_err(|error| {
-                match error {
-                    render::zengin::ZenginError::Payee { .. } => RunError::Load(LoadError::Bad {
-                        message: error.to_string(),
-                    }),
-                    other => RunError::Usage(format!(
-                        "incident file `{}`: {other}",
-                        incident.path.display()
-                    )),
-                }
-            })?;
+        let bytes = render::zengin::render(zengin, settings.transfer_date, &transfers).map_err(
+            |error| match error {
+                render::zengin::ZenginError::Payee { .. } => RunError::Load(LoadError::Bad {
+                    message: error.to_string(),
+                }),
+                other => RunError::Usage(format!(
+                    "incident file `{}`: {other}",
+                    incident.path.display()
+                )),
+            },
+        )?;
         files.add("payouts/zengin.txt", bytes);
     } else if !transfers.is_empty() {
         reporter.warn(&format!(

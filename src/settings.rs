@@ -20,6 +20,10 @@ pub struct Settings {
     pub aggregates: Option<PathBuf>,
     /// The date interest runs to: `--refund-date`, else `incident.refund_date`.
     pub refund_date: Option<NaiveDate>,
+    /// The date bank transfers are executed (the Zengin file's transfer date, and the date notices
+    /// give): `--transfer-date`, else the refund date. A bank business day when a Zengin file is
+    /// written.
+    pub transfer_date: Option<NaiveDate>,
     pub on_bad_rows: OnBadRows,
     pub encoding: Encoding,
     pub threads: Option<usize>,
@@ -57,6 +61,7 @@ impl Settings {
             }
         };
         let refund_date = refund_date(args, &incident)?;
+        let transfer_date = transfer_date(args, &incident, refund_date)?;
         if aggregates.is_some() && args.on_bad_rows == OnBadRowsArg::Reject {
             return Err(ConfigError::Flag {
                 flag: "--on-bad-rows",
@@ -80,6 +85,7 @@ impl Settings {
             data_dir,
             aggregates: aggregates.map(std::path::Path::to_path_buf),
             refund_date,
+            transfer_date,
             on_bad_rows: match args.on_bad_rows {
                 OnBadRowsArg::Abort => OnBadRows::Abort,
                 OnBadRowsArg::Reject => OnBadRows::Reject,
@@ -117,72 +123,80 @@ fn refund_date(args: &InputArgs, incident: &Incident) -> Result<Option<NaiveDate
             ),
         });
     }
-    if let (Some(date), Some(_), "JPY") =
-        (refund_date, &incident.payout.zengin, incident.currency.code)
-        && let Some(why) = bank_holiday(date)
-    {
-        let message = format!(
-            "{date} is {why}: the Zengin transfer file is dated on the refund date, and banks do not execute transfers on it"
-        );
-        let hint = Some(format!(
-            "choose a bank business day, e.g. {}",
-            next_business_day(date)
-        ));
-        return Err(if args.refund_date.is_some() {
-            ConfigError::Flag {
-                flag: "--refund-date",
-                message,
-                hint,
-            }
-        } else {
-            ConfigError::Key {
-                path: args.incident.clone(),
-                key: "incident.refund_date".to_string(),
-                message,
-                hint,
-            }
-        });
-    }
     Ok(refund_date)
 }
 
-/// Why Japanese banks are closed on `date`, if they are: weekends and the year-end holidays
-/// (12/31–1/3). National holidays are not known to redress (no calendar is bundled).
-pub fn bank_holiday(date: NaiveDate) -> Option<&'static str> {
-    use chrono::{Datelike, Weekday};
-    match (date.weekday(), date.month(), date.day()) {
-        (Weekday::Sat, _, _) => Some("a Saturday"),
-        (Weekday::Sun, _, _) => Some("a Sunday"),
-        (_, 12, 31) | (_, 1, 1..=3) => Some("a year-end bank holiday (12/31–1/3)"),
-        _ => None,
-    }
-}
-
-/// The first day from `date` on that is not a [`bank_holiday`].
-pub fn next_business_day(date: NaiveDate) -> NaiveDate {
-    let mut day = date;
-    while bank_holiday(day).is_some() {
-        day = day.succ_opt().unwrap_or(day);
-        if day == NaiveDate::MAX {
-            break;
+/// The transfer date: `--transfer-date`, else the refund date. When a Zengin file is dated on it
+/// (JPY with `[payout.zengin]`), a Japanese bank business day; never before the refund date, which
+/// interest runs to.
+fn transfer_date(
+    args: &InputArgs,
+    incident: &Incident,
+    refund_date: Option<NaiveDate>,
+) -> Result<Option<NaiveDate>, ConfigError> {
+    let flag_error = |message: String, hint: Option<String>| ConfigError::Flag {
+        flag: "--transfer-date",
+        message,
+        hint,
+    };
+    let transfer_date = match &args.transfer_date {
+        Some(text) => {
+            let date = money::parse_date(text).ok_or_else(|| {
+                flag_error(
+                    format!("`{text}` is not a date"),
+                    Some("write it as YYYY-MM-DD".to_string()),
+                )
+            })?;
+            if let Some(refund_date) = refund_date
+                && date < refund_date
+            {
+                return Err(flag_error(
+                    format!(
+                        "{date} is before the refund date {refund_date}: interest runs to the refund date, so the money cannot be paid before it"
+                    ),
+                    Some(format!(
+                        "give a transfer date on or after {refund_date}, or move the refund date (--refund-date)"
+                    )),
+                ));
+            }
+            Some(date)
         }
-    }
-    day
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bank_holidays() {
-        let date = |text: &str| NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap();
-        assert_eq!(bank_holiday(date("2009-05-31")), Some("a Sunday"));
-        assert_eq!(bank_holiday(date("2009-05-30")), Some("a Saturday"));
-        assert_eq!(bank_holiday(date("2009-05-29")), None);
-        assert!(bank_holiday(date("2024-12-31")).is_some());
-        assert!(bank_holiday(date("2025-01-03")).is_some());
-        assert_eq!(next_business_day(date("2009-05-30")), date("2009-06-01"));
-        assert_eq!(next_business_day(date("2024-12-31")), date("2025-01-06"));
-    }
+        None => refund_date,
+    };
+    let (Some(date), Some(_), "JPY") = (
+        transfer_date,
+        &incident.payout.zengin,
+        incident.currency.code,
+    ) else {
+        return Ok(transfer_date);
+    };
+    let closed = match crate::calendar::bank_holiday(date) {
+        Ok(None) => return Ok(transfer_date),
+        Ok(Some(why)) => {
+            format!("{date} is {why}: banks do not execute the Zengin transfer file on it")
+        }
+        Err(error) => format!("{error}, so the Zengin transfer file cannot be dated on it"),
+    };
+    let hint = Some(match crate::calendar::next_business_day(date) {
+        Some(next) => format!(
+            "the next bank business day is {next}: pass --transfer-date {next} (interest still runs to the refund date), or choose another refund date"
+        ),
+        None => "choose a date the bundled calendar covers (data/jp_holidays.csv)".to_string(),
+    });
+    Err(if args.transfer_date.is_some() {
+        flag_error(closed, hint)
+    } else if args.refund_date.is_some() {
+        ConfigError::Flag {
+            flag: "--refund-date",
+            message: format!("{closed} (the transfer date is the refund date)"),
+            hint,
+        }
+    } else {
+        ConfigError::Key {
+            path: args.incident.clone(),
+            key: "incident.refund_date".to_string(),
+            message: format!("{closed} (the transfer date is the refund date)"),
+            hint,
+        }
+    })
 }

@@ -234,7 +234,10 @@ fn press_releases_follow_the_2001_structure() {
     ] {
         assert!(report.contains(expected), "{expected} not in\n{report}");
     }
-    assert!(!report.contains("bill_credit"), "no channel codes: {report}");
+    assert!(
+        !report.contains("bill_credit"),
+        "no channel codes: {report}"
+    );
     // Every input file is listed with the SHA-256 the manifest records.
     let manifest: serde_json::Value =
         serde_json::from_str(&read(&out.join("manifest.json"))).unwrap();
@@ -359,6 +362,7 @@ fn progress_counts_accounts_computed_and_notices_written_to_their_totals() {
             .join("samples/incidents/demo.toml"),
         data: Some(std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples/data/demo")),
         refund_date: None,
+        transfer_date: None,
         on_bad_rows: redress::cli::OnBadRowsArg::Abort,
         encoding: redress::cli::EncodingArg::Utf8,
         threads: None,

@@ -298,5 +298,83 @@ fn the_report_is_in_the_incidents_language() {
     // The Japanese letters keep their Japanese title and company.
     let letter = notice(&out, "ADSL-0001", ".md");
     assert!(letter.contains("東日本電信電話株式会社"), "{letter}");
-    assert!(letter.contains("ADSL・ISDNサービスの解約手続き漏れ"), "{letter}");
+    assert!(
+        letter.contains("ADSL・ISDNサービスの解約手続き漏れ"),
+        "{letter}"
+    );
+}
+
+/// The NURO sample (transfers with a Zengin file, refund date 2025-04-30) with extra arguments.
+fn nuro(out: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
+    redress(
+        &["run"],
+        &root().join("samples/incidents/nuro-billed-before-activation.toml"),
+        "nuro-billed-before-activation",
+    )
+    .arg("--out")
+    .arg(out)
+    .args(extra)
+    .assert()
+}
+
+#[test]
+fn transfers_are_dated_on_a_bank_business_day() {
+    let dir = tempfile::tempdir().unwrap();
+    // 2025-04-29 is 昭和の日: no bank executes a transfer file dated on it.
+    nuro(&dir.path().join("a"), &["--refund-date", "2025-04-29"])
+        .code(2)
+        .stderr(predicates::str::contains(
+            "command line, option `--refund-date`: 2025-04-29 is a national holiday (昭和の日, Showa Day)",
+        ))
+        .stderr(predicates::str::contains("the next bank business day is 2025-04-30"));
+    // 2025-05-06 is a substitute holiday (振替休日) after Golden Week.
+    nuro(&dir.path().join("b"), &["--transfer-date", "2025-05-06"])
+        .code(2)
+        .stderr(predicates::str::contains(
+            "command line, option `--transfer-date`: 2025-05-06 is a national holiday",
+        ))
+        .stderr(predicates::str::contains("--transfer-date 2025-05-07"));
+    nuro(&dir.path().join("c"), &["--transfer-date", "2025-04-01"])
+        .code(2)
+        .stderr(predicates::str::contains(
+            "before the refund date 2025-04-30",
+        ));
+    nuro(&dir.path().join("d"), &["--transfer-date", "2051-01-10"])
+        .code(2)
+        .stderr(predicates::str::contains(
+            "outside the bundled holiday calendar",
+        ));
+    for name in ["a", "b", "c", "d"] {
+        assert!(!dir.path().join(name).exists());
+    }
+
+    // A later transfer date moves the transfers, not the interest.
+    let plain = dir.path().join("plain");
+    nuro(&plain, &[]).success();
+    let later = dir.path().join("later");
+    nuro(&later, &["--transfer-date", "2025-05-07"]).success();
+    assert_eq!(
+        read(&plain.join("refunds.csv")),
+        read(&later.join("refunds.csv"))
+    );
+    let header = |out: &Path| {
+        let zengin = std::fs::read(out.join("payouts/zengin.txt")).unwrap();
+        // Header record: the transfer date (MMDD) follows type, code, requester code and name.
+        String::from_utf8_lossy(&zengin[54..58]).to_string()
+    };
+    assert_eq!(header(&plain), "0430");
+    assert_eq!(header(&later), "0507");
+    let letter = notice(&later, "NU-0002", ".md");
+    assert!(letter.contains("2025年5月7日に、ご登録の口座"), "{letter}");
+    assert!(letter.contains("返金日（2025年4月30日）"), "{letter}");
+    let manifest = read(&later.join("manifest.json"));
+    assert!(
+        manifest.contains("\"transfer_date\": \"2025-05-07\""),
+        "{manifest}"
+    );
+    let release = read(&later.join("summary/press_release.ja.md"));
+    assert!(
+        release.contains("2025年5月7日にご登録の口座へお振り込み"),
+        "{release}"
+    );
 }

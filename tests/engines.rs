@@ -319,6 +319,24 @@ fn differential(
         if file == Path::new("manifest.json") {
             continue;
         }
+        if file == Path::new("summary/report.html") {
+            // The report names its inputs (the data files, or the stage and its aggregates); the
+            // rest of it is the same.
+            let (data_report, stage_report) = (
+                report_without_inputs(&from_data.join(file)),
+                report_without_inputs(&from_aggregates.join(file)),
+            );
+            assert_eq!(
+                data_report, stage_report,
+                "{label}: report.html figures differ"
+            );
+            let report = std::fs::read_to_string(from_aggregates.join(file)).unwrap();
+            assert!(
+                report.contains(engine.name()),
+                "{label}: the report names the stage"
+            );
+            continue;
+        }
         let expected = std::fs::read(from_data.join(file)).unwrap();
         let actual = std::fs::read(from_aggregates.join(file)).unwrap();
         assert!(
@@ -592,4 +610,45 @@ fn sql_rounding_equals_money_round_ratio() {
         }
     }
     assert_eq!(checked, pairs.len() * modes.len());
+}
+
+/// report.html without what names its inputs: the stage row and the input-files table.
+fn report_without_inputs(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap();
+    let cut = text
+        .find("<h2>入力ファイル</h2>")
+        .or_else(|| text.find("<h2>Input files</h2>"))
+        .unwrap_or(text.len());
+    text[..cut]
+        .lines()
+        .filter(|line| {
+            !line.starts_with("{% if stage %}")
+                && !line.contains("（SQL）")
+                && !line.contains("Planned stage")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `data/jp_holidays.csv` (the bank-holiday calendar) is what `scripts/jp_holidays.py` writes from
+/// the pinned python-holidays, so a regenerated calendar is never forgotten.
+#[test]
+fn bundled_holiday_calendar_is_current() {
+    let Some(venv) = engines() else { return };
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let output = Command::new(venv.join("bin/python"))
+        .arg(root.join("scripts/jp_holidays.py"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let committed = std::fs::read_to_string(root.join("data/jp_holidays.csv")).unwrap();
+    assert!(
+        committed == String::from_utf8_lossy(&output.stdout),
+        "data/jp_holidays.csv is stale; regenerate it with:\n  {}/bin/python scripts/jp_holidays.py > data/jp_holidays.csv",
+        venv.display()
+    );
 }

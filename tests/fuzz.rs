@@ -116,6 +116,7 @@ fn settings(data: &Path, on_bad_rows: OnBadRowsArg) -> Settings {
         incident: root().join("samples/incidents/demo.toml"),
         data: Some(data.to_path_buf()),
         refund_date: None,
+        transfer_date: None,
         on_bad_rows,
         encoding: EncodingArg::Utf8,
         threads: None,

@@ -52,6 +52,8 @@ pub struct Manifest {
     pub incident_file_sha256: String,
     pub currency: &'static str,
     pub refund_date: Option<String>,
+    /// The date of the bank transfers (`--transfer-date`, by default the refund date).
+    pub transfer_date: Option<String>,
     pub on_bad_rows: &'static str,
     pub inputs: Vec<InputFileEntry>,
     pub rows: RowCounts,

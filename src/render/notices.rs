@@ -125,6 +125,14 @@ pub struct ReturnInvoiceSection {
     pub excludes_earlier_sales: bool,
 }
 
+/// The dates a notice states: interest runs to the refund date; transfers are executed on the
+/// transfer date (`--transfer-date`, by default the refund date).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PaymentDays {
+    pub refund_date: Option<NaiveDate>,
+    pub transfer_date: Option<NaiveDate>,
+}
+
 /// Numbers of the sections a letter has (0 = absent), so that each letter numbers its own.
 #[derive(Debug, Default, Serialize, Clone, Copy, PartialEq, Eq)]
 pub struct Sections {
@@ -711,7 +719,7 @@ fn statement(
 /// `corrections` its lines of bill_corrections.csv.
 pub fn context(
     incident: &Incident,
-    refund_date: Option<NaiveDate>,
+    days: PaymentDays,
     plan: &PayoutPlan,
     refund: &AccountRefund,
     account: &Account,
@@ -721,6 +729,7 @@ pub fn context(
     let language = account.language;
     let dates = Dates::of(incident, language);
     let currency = incident.currency;
+    let refund_date = days.refund_date;
     let money = |minor: i64| format_money(currency, minor, language);
     let text = text_of(incident, language)?;
     let return_invoice = return_invoice_section(incident, refund_date, returns, dates, &text);
@@ -807,7 +816,7 @@ pub fn context(
             .bill_credit_month
             .map(|month| dates.month(month))
             .unwrap_or_default(),
-        transfer_date: date(refund_date),
+        transfer_date: date(days.transfer_date),
         refund_date: date(refund_date),
         account_last3: account
             .bank
@@ -920,7 +929,7 @@ pub fn write_all(
     staging: &Staging,
     env: &Environment<'static>,
     incident: &Incident,
-    refund_date: Option<NaiveDate>,
+    days: PaymentDays,
     plan: &PayoutPlan,
     pairs: &[(&AccountRefund, &Account)],
     returns: &[ReturnLine],
@@ -949,7 +958,7 @@ pub fn write_all(
                     .get(refund.account_id.as_str())
                     .map(Vec::as_slice)
                     .unwrap_or_default();
-                let context = context(incident, refund_date, plan, refund, account, lines, sent)?;
+                let context = context(incident, days, plan, refund, account, lines, sent)?;
                 let name = format!("notice.{}.md", context.language);
                 let template = env
                     .get_template(&name)

@@ -245,6 +245,8 @@ pub struct ReportContext {
     pub kind: String,
     pub announced_on: String,
     pub refund_date: String,
+    /// When it differs from the refund date: the day the bank transfers are executed.
+    pub transfer_date: String,
     pub currency: &'static str,
     pub tool_version: &'static str,
     pub incident_sha256: String,
@@ -475,6 +477,13 @@ pub fn report(
             .map(|date| dates.date(date))
             .unwrap_or_default(),
         refund_date: refund_date.map(|date| dates.date(date)).unwrap_or_default(),
+        transfer_date: manifest
+            .transfer_date
+            .as_deref()
+            .filter(|date| Some(*date) != manifest.refund_date.as_deref())
+            .and_then(crate::money::parse_date)
+            .map(|date| dates.date(date))
+            .unwrap_or_default(),
         currency: currency.code,
         tool_version: manifest.tool_version,
         incident_sha256: manifest.incident_file_sha256.clone(),
@@ -572,6 +581,7 @@ pub fn check_templates(env: &minijinja::Environment<'static>) -> Result<(), Noti
             channels: vec![ChannelRow::default()],
             inputs: vec![InputRow::default()],
             stage: "duckdb".to_string(),
+            transfer_date: "t".to_string(),
             ..ReportContext::default()
         };
         render_template(

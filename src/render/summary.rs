@@ -14,7 +14,8 @@ use crate::money::{self, Currency, Month, Rounding};
 use crate::output::OutputFiles;
 use crate::refund::{AccountClass, AccountRefund, InvoiceClass, PayoutChannel};
 use crate::render::notices::{
-    Dates, NoticeError, format_money, language_code, render_template, text_of, title_stem,
+    Dates, NoticeError, PaymentDays, format_money, language_code, render_template, text_of,
+    title_stem,
 };
 
 /// How summary.json names the region of accounts without one.
@@ -501,6 +502,8 @@ struct PressContext {
     channels: Vec<PressChannel>,
     bill_credit_month: String,
     refund_date: String,
+    /// The day transfers are executed (`--transfer-date`, by default the refund date).
+    transfer_date: String,
     waves: Option<PressWaves>,
 }
 
@@ -617,9 +620,10 @@ pub fn press_release(
     language: Language,
     incident: &Incident,
     summary: &Summary,
-    refund_date: Option<NaiveDate>,
+    days: PaymentDays,
     plan: &PayoutPlan,
 ) -> Result<String, NoticeError> {
+    let refund_date = days.refund_date;
     let currency = incident.currency;
     let dates = Dates::of(incident, language);
     let money = |text: &str| format_money(currency, minor_of(text, currency), language);
@@ -714,6 +718,10 @@ pub fn press_release(
             .map(|m| dates.month(m))
             .unwrap_or_default(),
         refund_date: refund_date.map(|date| dates.date(date)).unwrap_or_default(),
+        transfer_date: days
+            .transfer_date
+            .map(|date| dates.date(date))
+            .unwrap_or_default(),
         waves: summary
             .waves
             .as_ref()
@@ -753,7 +761,7 @@ pub fn render(
     env: &minijinja::Environment<'static>,
     incident: &Incident,
     summary: &Summary,
-    refund_date: Option<NaiveDate>,
+    days: PaymentDays,
     plan: &PayoutPlan,
     languages: &[Language],
 ) -> Result<(), NoticeError> {
@@ -767,7 +775,7 @@ pub fn render(
     for &language in languages {
         files.add(
             format!("summary/press_release.{}.md", language_code(language)),
-            press_release(env, language, incident, summary, refund_date, plan)?,
+            press_release(env, language, incident, summary, days, plan)?,
         );
     }
     files.add(

@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Installs what the engine tests (tests/engines.rs) need on a fresh machine: DuckDB and Apache Spark
-# (pyspark, which brings spark-sql) in a virtualenv, and a Java 17 or 21 runtime for Spark.
+# (pyspark, which brings spark-sql) in a virtualenv, and a Java 17 or 21 runtime for Spark; and
+# python-holidays, from which data/jp_holidays.csv is generated (scripts/jp_holidays.py).
 #
 #   tests/engines/setup.sh            # prints the virtualenv's path
 #   REDRESS_ENGINE_VENV=DIR tests/engines/setup.sh
 set -euo pipefail
 DUCKDB_VERSION=2.0.1
 PYSPARK_VERSION=4.0.1
+HOLIDAYS_VERSION=0.109
 venv="${REDRESS_ENGINE_VENV:-$HOME/.cache/redress-engines}"
 
-if ! "$venv/bin/python" -c "import duckdb, pyspark, sys; sys.exit(duckdb.__version__ != '$DUCKDB_VERSION' or pyspark.__version__ != '$PYSPARK_VERSION')" 2>/dev/null; then
+if ! "$venv/bin/python" -c "import duckdb, pyspark, holidays, sys; sys.exit(duckdb.__version__ != '$DUCKDB_VERSION' or pyspark.__version__ != '$PYSPARK_VERSION' or holidays.__version__ != '$HOLIDAYS_VERSION')" 2>/dev/null; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "duckdb==$DUCKDB_VERSION" "pyspark==$PYSPARK_VERSION"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "duckdb==$DUCKDB_VERSION" "pyspark==$PYSPARK_VERSION" "holidays==$HOLIDAYS_VERSION"
 fi
 
 # Spark 4 runs on Java 17 or 21.
