@@ -74,9 +74,10 @@ pub struct InputArgs {
     /// Worker threads (default: all cores).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
-    /// Print nothing but errors: no progress bars and no closing summary line.
-    #[arg(long)]
-    pub quiet: bool,
+    /// Once (-q): no progress bars; warnings and the closing summary still print. Twice (-qq):
+    /// nothing but errors.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub quiet: u8,
 }
 
 #[derive(Debug, Args)]

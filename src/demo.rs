@@ -47,7 +47,7 @@ pub fn demo(out: &Path) -> Result<String, RunError> {
         on_bad_rows: OnBadRowsArg::Abort,
         encoding: EncodingArg::Utf8,
         threads: None,
-        quiet: true,
+        quiet: 2,
     };
     let settings = Settings::resolve(&args)?;
     let report = pipeline::run(&settings, out, true, None, &Silent)?;

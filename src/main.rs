@@ -130,7 +130,7 @@ fn run(cli: Cli) -> Result<ExitCode, RunError> {
                 args.templates.as_deref(),
                 reporter.as_ref(),
             )?;
-            if !settings.quiet {
+            if settings.quiet < 2 {
                 eprint!("{}", closing_lines(&settings, &report));
             }
             Ok(ExitCode::SUCCESS)

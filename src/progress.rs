@@ -91,14 +91,14 @@ pub struct TerminalReporter {
 }
 
 impl TerminalReporter {
-    /// A terminal reporter when stderr is a terminal and not quiet; warnings only when stderr is
-    /// not a terminal; nothing when quiet.
-    pub fn for_stderr(quiet: bool) -> Box<dyn Reporter> {
+    /// A terminal reporter when stderr is a terminal and `quiet` is 0; warnings only when stderr
+    /// is not a terminal or with `-q` (1); nothing with `-qq` (2 or more).
+    pub fn for_stderr(quiet: u8) -> Box<dyn Reporter> {
         if std::env::var_os("REDRESS_TIMINGS").is_some_and(|value| value == "1") {
             Box::new(Timings::new())
-        } else if quiet {
+        } else if quiet >= 2 {
             Box::new(Silent)
-        } else if !std::io::stderr().is_terminal() {
+        } else if quiet == 1 || !std::io::stderr().is_terminal() {
             Box::new(Plain)
         } else {
             Box::new(TerminalReporter {

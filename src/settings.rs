@@ -27,7 +27,8 @@ pub struct Settings {
     pub on_bad_rows: OnBadRows,
     pub encoding: Encoding,
     pub threads: Option<usize>,
-    pub quiet: bool,
+    /// `-q` (1): no progress bars; `-qq` (2): nothing but errors.
+    pub quiet: u8,
     /// `run --previous`: earlier outputs of the same incident this run nets against.
     pub previous: Vec<PathBuf>,
     /// `run --paid`: refunds paid outside redress.

@@ -366,7 +366,7 @@ fn progress_counts_accounts_computed_and_notices_written_to_their_totals() {
         on_bad_rows: redress::cli::OnBadRowsArg::Abort,
         encoding: redress::cli::EncodingArg::Utf8,
         threads: None,
-        quiet: true,
+        quiet: 2,
     })
     .unwrap();
     let out = tempfile::tempdir().unwrap();

@@ -1032,11 +1032,23 @@ fn warnings_reach_a_log_unless_quiet_and_flags_are_not_blamed_on_the_incident_fi
             "warning: 3 bank transfers are listed in payouts/bank_transfers.csv, but no payouts/zengin.txt was written: Zengin files are for JPY",
         ));
     assert!(!out.path().join("loud/payouts/zengin.txt").exists());
+    // -q hides the progress bars but not the warning or the closing summary; -qq leaves errors only.
     run(
         incident.path(),
         &root().join(SAMPLE_DATA),
         &out.path().join("quiet"),
         &[],
+    )
+    .success()
+    .stderr(predicate::str::contains("warning: 3 bank transfers are listed"))
+    .stderr(predicate::str::contains(
+        "redress: 9 affected accounts (544 rows read, 0 rows rejected); refund total 395,929.20 USD",
+    ));
+    run(
+        incident.path(),
+        &root().join(SAMPLE_DATA),
+        &out.path().join("quieter"),
+        &["-q"],
     )
     .success()
     .stderr(predicate::str::is_empty());

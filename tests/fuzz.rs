@@ -120,7 +120,7 @@ fn settings(data: &Path, on_bad_rows: OnBadRowsArg) -> Settings {
         on_bad_rows,
         encoding: EncodingArg::Utf8,
         threads: None,
-        quiet: true,
+        quiet: 2,
     })
     .unwrap()
 }

@@ -29,7 +29,7 @@ fn settings_with(data: &Path, kind: IncidentKind, on_bad_rows: OnBadRowsArg) -> 
         on_bad_rows,
         encoding: EncodingArg::Utf8,
         threads: None,
-        quiet: true,
+        quiet: 2,
     })
     .unwrap()
 }
@@ -235,7 +235,7 @@ fn capped_instalments_across_parts_are_still_refunded() {
         on_bad_rows: OnBadRowsArg::Abort,
         encoding: EncodingArg::Utf8,
         threads: None,
-        quiet: true,
+        quiet: 2,
     })
     .unwrap();
     let whole = pipeline::evaluate_with(&settings, Passes::Two, &Silent).unwrap();

@@ -610,5 +610,7 @@ fn a_zengin_transfer_dated_on_a_sunday_is_refused() {
         "command line, option `--refund-date`: 2009-05-31 is a Sunday",
     ))
     .stderr(predicate::str::contains("incident file").not())
-    .stderr(predicate::str::contains("e.g. 2009-06-01"));
+    .stderr(predicate::str::contains(
+        "the next bank business day is 2009-06-01",
+    ));
 }
