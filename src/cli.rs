@@ -104,6 +104,10 @@ pub struct RunArgs {
     /// (repeatable).
     #[arg(long, value_name = "FILE")]
     pub paid: Vec<PathBuf>,
+    /// Also print every notice to PDF (notices/pdf/REFUND_ID.pdf) and all of them to one
+    /// notices/notices.pdf, with a headless Chromium (REDRESS_CHROMIUM, or chromium on PATH).
+    #[arg(long)]
+    pub pdf: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -157,7 +161,7 @@ pub struct GenerateArgs {
     /// Number of accounts.
     #[arg(long, default_value_t = 1000)]
     pub accounts: u64,
-    /// Number of billing months, ending 2025-12.
+    /// Number of billing months, ending 2019-12 (so that 24 months cross the 2019-10 tax change).
     #[arg(long, default_value_t = 12)]
     pub months: u32,
     /// Random seed; the same seed gives the same data.

@@ -267,7 +267,9 @@ impl Account {
     }
 }
 
-fn account(options: &GenerateOptions, index: u64) -> Account {
+/// Account `index`; a kind in `forced` is planted whenever the account can have it (so that a
+/// small data set still has a case of every kind it lists).
+fn account(options: &GenerateOptions, index: u64, forced: Option<IncidentKind>) -> Account {
     let mut random = SplitMix::new(&[options.seed, index, 1]);
     let first_day = options.first_month.first_day();
     let last_day = options.last_month().last_day();
@@ -288,7 +290,8 @@ fn account(options: &GenerateOptions, index: u64) -> Account {
     let mut closed_on = None;
     for kind in &options.kinds {
         let recipe = kind.spec().recipe();
-        if !random.chance(recipe.per_mille()) {
+        let force = forced.is_some_and(|forced| forced.as_str() == kind.as_str());
+        if !random.chance(recipe.per_mille()) && !force {
             continue;
         }
         let Some(date) = recipe.plant(&mut random, &span) else {
@@ -606,10 +609,11 @@ pub fn generate(options: &GenerateOptions) -> Result<String, RunError> {
     std::fs::create_dir_all(out.join("charges")).map_err(io_error(out))?;
     std::fs::create_dir_all(out.join("incidents")).map_err(io_error(out))?;
 
-    let accounts: Vec<Account> = (0..options.accounts)
+    let mut accounts: Vec<Account> = (0..options.accounts)
         .into_par_iter()
-        .map(|index| account(options, index))
+        .map(|index| account(options, index, None))
         .collect();
+    let kinds = plant_every_kind(options, &mut accounts);
 
     // accounts.csv
     let mut csv = Csv::with_header(&[
@@ -640,33 +644,78 @@ pub fn generate(options: &GenerateOptions) -> Result<String, RunError> {
 
     let charge_rows = write_charges(options, &accounts)?;
 
-    for kind in &options.kinds {
+    for kind in &kinds {
         let path = out
             .join("incidents")
             .join(format!("{}.toml", kind.as_str()));
         std::fs::write(&path, incident_file(*kind, options)).map_err(io_error(&path))?;
     }
+    let unplanted: Vec<&str> = options
+        .kinds
+        .iter()
+        .filter(|kind| {
+            !kinds
+                .iter()
+                .any(|planted| planted.as_str() == kind.as_str())
+        })
+        .map(|kind| kind.as_str())
+        .collect();
+    let unplanted = if unplanted.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "\nnot planted (no generated account can have it; give more --accounts or --months): {}",
+            unplanted.join(", ")
+        )
+    };
     Ok(format!(
-        "generated {} accounts, {} charge rows over {} months ({}..{}), incidents: {}\nrun one with: redress run --incident {}/incidents/{}.toml --data {} --out OUT",
+        "generated {} accounts, {} charge rows over {} months ({}..{}), incidents: {}{unplanted}\nrun one with: redress run --incident {}/incidents/{}.toml --data {} --out OUT",
         options.accounts,
         charge_rows,
         options.months,
         options.first_month,
         options.last_month(),
-        options
-            .kinds
+        kinds
             .iter()
             .map(|kind| kind.as_str())
             .collect::<Vec<_>>()
             .join(", "),
         out.display(),
-        options
-            .kinds
+        kinds
             .first()
             .map(|kind| kind.as_str())
             .unwrap_or("missed_cancellation"),
         out.display()
     ))
+}
+
+/// Makes sure every kind asked for has a planted case: a kind the random draw missed (a small data
+/// set) is planted in the first account that can have it, deterministically. Returns the kinds
+/// planted, in the order asked; a kind no account can have is left out (and not listed).
+fn plant_every_kind(options: &GenerateOptions, accounts: &mut [Account]) -> Vec<IncidentKind> {
+    let mut planted_kinds = Vec::new();
+    for kind in &options.kinds {
+        let has = |account: &Account| {
+            account
+                .planted
+                .iter()
+                .any(|(planted, _)| planted.as_str() == kind.as_str())
+        };
+        if accounts.iter().any(has) {
+            planted_kinds.push(*kind);
+            continue;
+        }
+        let found = accounts.iter().position(|account| {
+            // Only accounts without other incidents, so no planted case is disturbed.
+            account.planted.is_empty() && has(&self::account(options, account.index, Some(*kind)))
+        });
+        if let Some(position) = found {
+            let index = accounts[position].index;
+            accounts[position] = account(options, index, Some(*kind));
+            planted_kinds.push(*kind);
+        }
+    }
+    planted_kinds
 }
 
 /// One account's row of accounts.csv and its event rows (planted incidents, ordinary history).

@@ -121,6 +121,7 @@ fn run(cli: Cli) -> Result<ExitCode, RunError> {
             let mut settings = Settings::resolve_with(&args.input, args.aggregates.as_deref())?;
             settings.previous = args.previous.clone();
             settings.paid = args.paid.clone();
+            settings.pdf = args.pdf;
             configure_threads(settings.threads)?;
             let reporter = TerminalReporter::for_stderr(settings.quiet);
             let report = pipeline::run(

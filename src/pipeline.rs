@@ -322,6 +322,12 @@ pub fn run(
             "{error}\nhint: the variables a template can use are listed in the README (\"Notice templates\")"
         ))
     })?;
+    // A PDF engine is looked for before any work, so a missing one fails fast.
+    let pdf = settings
+        .pdf
+        .then(render::pdf::PdfEngine::find)
+        .transpose()
+        .map_err(|error| RunError::Usage(error.to_string()))?;
     let mut protected: Vec<&Path> = vec![&settings.data_dir, &settings.incident.path];
     protected.extend(templates);
     protected.extend(settings.previous.iter().map(PathBuf::as_path));
@@ -376,7 +382,7 @@ pub fn run(
 
     reporter.step("writing notices");
     let mut files = files;
-    write_notices(
+    let notified = write_notices(
         &staging,
         &mut files,
         settings,
@@ -385,6 +391,12 @@ pub fn run(
         &template_env,
         reporter,
     )?;
+    if let Some(engine) = &pdf {
+        reporter.step("printing notices to PDF");
+        engine
+            .print_notices(&staging.path().join("notices"), &notified, scratch.path())
+            .map_err(|error| RunError::Internal(error.to_string()))?;
+    }
 
     reporter.step("hashing input files");
     let mut manifest = match inputs {
@@ -603,7 +615,8 @@ fn write_report(
 }
 
 /// One notice per account to notify, and their index (with its excel/ copy), written to the
-/// staging directory and added to `files` for the manifest.
+/// staging directory and added to `files` for the manifest; returns the notices' refund_ids in index
+/// order.
 #[allow(clippy::too_many_arguments)]
 fn write_notices(
     staging: &Staging,
@@ -613,7 +626,7 @@ fn write_notices(
     refund_accounts: &[&crate::model::Account],
     template_env: &minijinja::Environment<'static>,
     reporter: &dyn Reporter,
-) -> Result<(), RunError> {
+) -> Result<Vec<String>, RunError> {
     let notify = |refund: &AccountRefund| {
         computed
             .waves
@@ -654,7 +667,10 @@ fn write_notices(
             staging.write(path, bytes)?;
         }
     }
-    Ok(())
+    Ok(pairs
+        .iter()
+        .map(|(refund, _)| refund.refund_id.clone())
+        .collect())
 }
 
 /// What was read, computed and written, for manifest.json.
@@ -678,6 +694,9 @@ fn manifest(
         })
         .collect::<Result<_, RunError>>()?;
     outputs.push("notices/*.md, notices/*.html".to_string());
+    if settings.pdf {
+        outputs.push("notices/pdf/*.pdf, notices/notices.pdf".to_string());
+    }
     outputs.push("manifest.json".to_string());
     outputs.sort();
     Ok(render::manifest::Manifest {

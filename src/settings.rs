@@ -33,6 +33,8 @@ pub struct Settings {
     pub previous: Vec<PathBuf>,
     /// `run --paid`: refunds paid outside redress.
     pub paid: Vec<PathBuf>,
+    /// `run --pdf`: PDF copies of the notices, printed by a headless Chromium.
+    pub pdf: bool,
 }
 
 impl Settings {
@@ -99,6 +101,7 @@ impl Settings {
             quiet: args.quiet,
             previous: Vec::new(),
             paid: Vec::new(),
+            pdf: false,
         })
     }
 }

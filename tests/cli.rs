@@ -1078,3 +1078,44 @@ fn warnings_reach_a_log_unless_quiet_and_flags_are_not_blamed_on_the_incident_fi
             .stderr(predicate::str::contains("incident file").not());
     }
 }
+
+/// Every kind `generate` lists has a planted case, however small the set (a draw that misses a
+/// kind plants it in the first account that can have it), and its incident file has complete texts
+/// in both languages, so `check` accepts it.
+#[test]
+fn a_small_generated_set_still_plants_every_kind_it_lists() {
+    let out = tempfile::tempdir().unwrap();
+    let data = out.path().join("small");
+    redress()
+        .args(["generate", "--accounts", "20", "--months", "3", "--seed", "5", "--out"])
+        .arg(&data)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "incidents: missed_cancellation, missed_plan_change, wrong_equipment_count, billed_before_activation, cooling_off_caps",
+        ))
+        .stderr(predicate::str::contains("(2019-10..2019-12)"));
+    let events = std::fs::read_to_string(data.join("events.csv")).unwrap();
+    for (kind, trigger) in [
+        ("missed_cancellation", ",cancel_requested,"),
+        ("missed_plan_change", ",registration,"),
+        ("wrong_equipment_count", ",equipment_count,"),
+        ("billed_before_activation", ",installation_incomplete,"),
+        ("cooling_off_caps", ",cooling_off,"),
+    ] {
+        assert!(
+            events.contains(trigger),
+            "{kind}: no {trigger} event planted"
+        );
+        let incident = data.join("incidents").join(format!("{kind}.toml"));
+        let text = std::fs::read_to_string(&incident).unwrap();
+        assert!(text.contains("[incident.text.en]") && text.contains("[display.region.east]"));
+        redress()
+            .args(["check", "--incident"])
+            .arg(&incident)
+            .arg("--data")
+            .arg(&data)
+            .assert()
+            .success();
+    }
+}

@@ -378,3 +378,75 @@ fn transfers_are_dated_on_a_bank_business_day() {
         "{release}"
     );
 }
+
+/// Pages in a PDF: its `/Type /Page` objects (not the `/Type /Pages` tree).
+fn pdf_pages(bytes: &[u8]) -> usize {
+    let text = String::from_utf8_lossy(bytes);
+    text.match_indices("/Type /Page")
+        .filter(|(at, _)| !text[at + "/Type /Page".len()..].starts_with('s'))
+        .count()
+}
+
+#[test]
+fn notices_print_to_pdf_one_each_and_all_together() {
+    if redress::render::pdf::PdfEngine::find().is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have Chromium for the PDF test (.ci/run installs it)"
+        );
+        eprintln!("skipped: no Chromium for --pdf (apt-get install chromium fonts-noto-cjk)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    redress(
+        &["run", "--pdf"],
+        &root().join("samples/incidents/demo.toml"),
+        "demo",
+    )
+    .arg("--out")
+    .arg(&out)
+    .assert()
+    .success();
+    let rows = index(&out);
+    let mut pages = 0;
+    for row in &rows {
+        let pdf = out
+            .join("notices/pdf")
+            .join(row["file"].replace(".html", ".pdf"));
+        let bytes = std::fs::read(&pdf).unwrap();
+        assert!(bytes.starts_with(b"%PDF-"), "{}", pdf.display());
+        let count = pdf_pages(&bytes);
+        // A claim letter is the letter and its two enclosures, each from a new page.
+        if row["enclosures"].is_empty() {
+            assert!(count >= 1, "{}", pdf.display());
+        } else {
+            assert!(count >= 3, "{}: {count} pages", pdf.display());
+        }
+        pages += count;
+    }
+    let merged = std::fs::read(out.join("notices/notices.pdf")).unwrap();
+    assert!(merged.starts_with(b"%PDF-"));
+    assert_eq!(pdf_pages(&merged), pages, "every notice from a new page");
+    let manifest = read(&out.join("manifest.json"));
+    assert!(manifest.contains("notices/pdf/*.pdf, notices/notices.pdf"));
+}
+
+#[test]
+fn pdf_without_an_engine_is_refused_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    redress(
+        &["run", "--pdf"],
+        &root().join("samples/incidents/demo.toml"),
+        "demo",
+    )
+    .env("REDRESS_CHROMIUM", dir.path().join("no-such-chromium"))
+    .arg("--out")
+    .arg(&out)
+    .assert()
+    .code(2)
+    .stderr(predicates::str::contains("--pdf needs a PDF engine"))
+    .stderr(predicates::str::contains("apt-get install chromium"));
+    assert!(!out.exists());
+}

@@ -6,6 +6,7 @@ pub mod languages;
 pub mod ledger;
 pub mod manifest;
 pub mod notices;
+pub mod pdf;
 pub mod report;
 pub mod summary;
 pub mod wareki;
