@@ -170,7 +170,8 @@ pub struct GenerateArgs {
     /// Incident kinds to plant (default: all).
     #[arg(long, value_delimiter = ',', num_args = 1..)]
     pub kinds: Vec<String>,
-    /// Write Parquet instead of CSV.
+    /// Write typed Parquet instead of CSV: all three tables, dates as DATE, money and rates as
+    /// DECIMAL.
     #[arg(long)]
     pub parquet: bool,
     /// Replace an existing output directory.

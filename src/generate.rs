@@ -566,21 +566,140 @@ fn write_charges_csv(path: &Path, columns: &ChargeColumns) -> std::io::Result<()
     out.flush()
 }
 
+/// Days since 1970-01-01 of an ISO date the generator wrote (`YYYY-MM-DD`, or `YYYY-MM` for the
+/// month's first day).
+fn epoch_days(text: &str) -> PolarsResult<i32> {
+    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(&format!("{text}-01"), "%Y-%m-%d"))
+        .map_err(|error| polars_err!(ComputeError: "generated date `{text}`: {error}"))?;
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or(NaiveDate::MIN);
+    i32::try_from((date - epoch).num_days())
+        .map_err(|_| polars_err!(ComputeError: "generated date `{text}` out of range"))
+}
+
+/// A DATE column from ISO texts (`None` stays null).
+fn date_column<'a>(
+    name: &str,
+    texts: impl Iterator<Item = Option<&'a str>>,
+) -> PolarsResult<Column> {
+    let days = texts
+        .map(|text| {
+            text.filter(|text| !text.is_empty())
+                .map(epoch_days)
+                .transpose()
+        })
+        .collect::<PolarsResult<Vec<Option<i32>>>>()?;
+    Column::new(name.into(), days).cast(&DataType::Date)
+}
+
+/// Money as DECIMAL(18, 0): the generator's amounts are whole yen.
+fn money_column(name: &str, minor: impl Iterator<Item = Option<i64>>) -> PolarsResult<Column> {
+    Ok(
+        Int128Chunked::from_iter_options(name.into(), minor.map(|value| value.map(i128::from)))
+            .into_decimal(18, 0)?
+            .into_column(),
+    )
+}
+
+/// Rates as DECIMAL(6, 4) from the generator's texts (`0.1`, `0.05`).
+fn rate_column<'a>(
+    name: &str,
+    texts: impl Iterator<Item = Option<&'a str>>,
+) -> PolarsResult<Column> {
+    const SCALE: u32 = 4;
+    let scaled = texts
+        .map(|text| {
+            text.map(|text| {
+                let rate: rust_decimal::Decimal = text.parse().map_err(
+                    |error| polars_err!(ComputeError: "generated rate `{text}`: {error}"),
+                )?;
+                let rate = rate.round_dp(SCALE);
+                Ok(rate.mantissa() * 10i128.pow(SCALE - rate.scale()))
+            })
+            .transpose()
+        })
+        .collect::<PolarsResult<Vec<Option<i128>>>>()?;
+    Ok(
+        Int128Chunked::from_iter_options(name.into(), scaled.into_iter())
+            .into_decimal(6, SCALE as usize)?
+            .into_column(),
+    )
+}
+
+/// One month's charges as typed Parquet, as a warehouse holds them: DATE billing month (its
+/// first day) and periods, DECIMAL money and rates, BIGINT quantities.
 fn write_charges_parquet(path: &Path, columns: ChargeColumns) -> PolarsResult<()> {
     let mut frame = DataFrame::new_infer_height(vec![
         Column::new("account_id".into(), columns.account_id),
-        Column::new("billing_month".into(), columns.billing_month),
-        Column::new("period_start".into(), columns.period_start),
-        Column::new("period_end".into(), columns.period_end),
+        date_column(
+            "billing_month",
+            columns.billing_month.iter().map(|text| Some(text.as_str())),
+        )?,
+        date_column(
+            "period_start",
+            columns.period_start.iter().map(|text| Some(text.as_str())),
+        )?,
+        date_column(
+            "period_end",
+            columns.period_end.iter().map(|text| Some(text.as_str())),
+        )?,
         Column::new("item".into(), columns.item),
         Column::new("quantity".into(), columns.quantity),
-        Column::new("unit_price".into(), columns.unit_price),
-        Column::new("list_amount".into(), columns.list_amount),
-        Column::new("discount_rate".into(), columns.discount_rate),
-        Column::new("amount".into(), columns.amount),
-        Column::new("tax_rate".into(), columns.tax_rate),
-        Column::new("paid_on".into(), columns.paid_on),
+        money_column("unit_price", columns.unit_price.into_iter().map(Some))?,
+        money_column("list_amount", columns.list_amount.into_iter())?,
+        rate_column("discount_rate", columns.discount_rate.into_iter())?,
+        money_column("amount", columns.amount.into_iter().map(Some))?,
+        rate_column("tax_rate", columns.tax_rate.into_iter().map(Some))?,
+        date_column("paid_on", columns.paid_on.iter().map(Option::as_deref))?,
     ])?;
+    let file = std::fs::File::create(path)?;
+    ParquetWriter::new(file).finish(&mut frame)?;
+    Ok(())
+}
+
+/// How a column of accounts or events is typed in Parquet.
+#[derive(Clone, Copy)]
+enum ColumnType {
+    Text,
+    Date,
+    Integer,
+}
+
+/// Writes CSV `bytes` the generator made (header first) as typed Parquet: empty cells are null.
+fn csv_to_parquet(bytes: &[u8], types: &[(&str, ColumnType)], path: &Path) -> PolarsResult<()> {
+    let mut reader = csv::ReaderBuilder::new().from_reader(bytes);
+    let mut cells: Vec<Vec<Option<String>>> = vec![Vec::new(); types.len()];
+    for record in reader.records() {
+        let record = record.map_err(|error| polars_err!(ComputeError: "generated CSV: {error}"))?;
+        for (index, cells) in cells.iter_mut().enumerate() {
+            let cell = record.get(index).unwrap_or("");
+            cells.push((!cell.is_empty()).then(|| cell.to_string()));
+        }
+    }
+    let columns = types
+        .iter()
+        .zip(cells)
+        .map(|((name, kind), cells)| match kind {
+            ColumnType::Text => Ok(Column::new((*name).into(), cells)),
+            ColumnType::Date => date_column(name, cells.iter().map(Option::as_deref)),
+            ColumnType::Integer => {
+                let values = cells
+                    .iter()
+                    .map(|cell| {
+                        cell.as_deref()
+                            .map(|text| {
+                                text.parse::<i64>().map_err(
+                                    |error| polars_err!(ComputeError: "generated `{name}` `{text}`: {error}"),
+                                )
+                            })
+                            .transpose()
+                    })
+                    .collect::<PolarsResult<Vec<Option<i64>>>>()?;
+                Ok(Column::new((*name).into(), values))
+            }
+        })
+        .collect::<PolarsResult<Vec<Column>>>()?;
+    let mut frame = DataFrame::new_infer_height(columns)?;
     let file = std::fs::File::create(path)?;
     ParquetWriter::new(file).finish(&mut frame)?;
     Ok(())
@@ -639,8 +758,8 @@ pub fn generate(options: &GenerateOptions) -> Result<String, RunError> {
     for account in &accounts {
         write_account(options, account, &mut csv, &mut events);
     }
-    std::fs::write(out.join("accounts.csv"), csv.into_bytes()).map_err(io_error(out))?;
-    std::fs::write(out.join("events.csv"), events.into_bytes()).map_err(io_error(out))?;
+    write_table(options, "accounts", csv.into_bytes(), &ACCOUNT_TYPES)?;
+    write_table(options, "events", events.into_bytes(), &EVENT_TYPES)?;
 
     let charge_rows = write_charges(options, &accounts)?;
 
@@ -716,6 +835,53 @@ fn plant_every_kind(options: &GenerateOptions, accounts: &mut [Account]) -> Vec<
         }
     }
     planted_kinds
+}
+
+/// accounts' columns as typed Parquet.
+const ACCOUNT_TYPES: [(&str, ColumnType); 17] = [
+    ("account_id", ColumnType::Text),
+    ("holder_name", ColumnType::Text),
+    ("postal_code", ColumnType::Text),
+    ("address", ColumnType::Text),
+    ("email", ColumnType::Text),
+    ("language", ColumnType::Text),
+    ("region", ColumnType::Text),
+    ("plan", ColumnType::Text),
+    ("customer_type", ColumnType::Text),
+    ("opened_on", ColumnType::Date),
+    ("status", ColumnType::Text),
+    ("closed_on", ColumnType::Date),
+    ("bank_code", ColumnType::Text),
+    ("branch_code", ColumnType::Text),
+    ("bank_account_type", ColumnType::Text),
+    ("bank_account_number", ColumnType::Text),
+    ("bank_account_holder_kana", ColumnType::Text),
+];
+
+/// events' columns as typed Parquet.
+const EVENT_TYPES: [(&str, ColumnType); 5] = [
+    ("account_id", ColumnType::Text),
+    ("kind", ColumnType::Text),
+    ("date", ColumnType::Date),
+    ("detail", ColumnType::Text),
+    ("quantity", ColumnType::Integer),
+];
+
+/// `NAME.csv`, or with `--parquet` `NAME.parquet` typed by `types`.
+fn write_table(
+    options: &GenerateOptions,
+    name: &str,
+    bytes: Vec<u8>,
+    types: &[(&str, ColumnType)],
+) -> Result<(), RunError> {
+    if options.parquet {
+        let path = options.out.join(format!("{name}.parquet"));
+        csv_to_parquet(&bytes, types, &path)
+            .map_err(|error| RunError::Internal(format!("writing {}: {error}", path.display())))
+    } else {
+        let path = options.out.join(format!("{name}.csv"));
+        std::fs::write(&path, bytes).map_err(io_error(&path))
+    }
 }
 
 /// One account's row of accounts.csv and its event rows (planted incidents, ordinary history).

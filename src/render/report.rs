@@ -14,7 +14,7 @@ use crate::model::Language;
 use crate::money::{Currency, Month};
 use crate::render::manifest::Manifest;
 use crate::render::notices::{Dates, NoticeError, format_money, language_code, render_template};
-use crate::render::summary::{NO_REGION, Summary, average, bin_width, group};
+use crate::render::summary::{Summary, average, bin_width, group};
 
 const WIDTH: i64 = 760;
 const HEIGHT: i64 = 420;
@@ -496,12 +496,7 @@ pub fn report(
             .by_region
             .iter()
             .map(|region| RegionRow {
-                name: texts
-                    .region(
-                        Some(region.region.as_str()).filter(|code| *code != NO_REGION),
-                        language,
-                    )
-                    .unwrap_or_default(),
+                name: region.display_name(texts, language),
                 overbilled: group(region.accounts_overbilled),
                 underbilled: group(region.accounts_underbilled),
                 mixed: group(region.accounts_mixed),

@@ -41,6 +41,19 @@ pub struct RegionSummary {
     pub(crate) underbilled_minor: i64,
 }
 
+impl RegionSummary {
+    /// The region as `language`'s documents name it (`[display.region]`, or the built-in name
+    /// for accounts without a region).
+    pub fn display_name(&self, texts: &crate::incident::Texts, language: Language) -> String {
+        texts
+            .region(
+                Some(self.region.as_str()).filter(|code| *code != NO_REGION),
+                language,
+            )
+            .unwrap_or_default()
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct MonthSummary {
     pub billing_month: String,
@@ -667,12 +680,7 @@ pub fn press_release(
             .by_region
             .iter()
             .map(|region| PressRegion {
-                region: texts
-                    .region(
-                        Some(region.region.as_str()).filter(|code| *code != NO_REGION),
-                        language,
-                    )
-                    .unwrap_or_default(),
+                region: region.display_name(texts, language),
                 overbilled: group(region.accounts_overbilled),
                 underbilled: group(region.accounts_underbilled),
                 mixed: group(region.accounts_mixed),
