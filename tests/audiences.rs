@@ -384,4 +384,10 @@ fn progress_counts_accounts_computed_and_notices_written_to_their_totals() {
     assert_eq!(last("writing notices"), Some((notices, notices)));
     let in_scope = report.accounts_in_scope;
     assert_eq!(last("computing refunds"), Some((in_scope, in_scope)));
+    // The charges pass counts the rows it has scanned, part by part, to every charge row.
+    let charge_rows = read(&root().join("samples/data/demo/charges.csv"))
+        .lines()
+        .count() as u64
+        - 1;
+    assert_eq!(last("reading charges"), Some((charge_rows, charge_rows)));
 }

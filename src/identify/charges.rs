@@ -92,6 +92,7 @@ pub(crate) fn first_pass(
     on_bad_rows: OnBadRows,
     sum_now: bool,
     part_rows: Option<u64>,
+    reporter: &dyn crate::progress::Reporter,
 ) -> Result<FirstPass, IdentifyError> {
     // account_id → number; for in-scope accounts their trigger date and opened_on, and whether the
     // plan computes them (accounts already bound for review are counted, not computed).
@@ -132,7 +133,17 @@ pub(crate) fn first_pass(
     };
     let sink = Sink::of(sum_now, parts.len() > 1);
     let mut runs = Vec::with_capacity(parts.len());
-    for part in &parts {
+    // Rows scanned, part by part: polars reports nothing while a part streams.
+    let part_rows = parts
+        .iter()
+        .map(|part| part.rows(table))
+        .collect::<Result<Vec<u64>, _>>()?;
+    let total: u64 = part_rows.iter().sum();
+    let mut scanned = 0u64;
+    if parts.len() > 1 {
+        reporter.advance(0, total);
+    }
+    for (part, rows) in parts.iter().zip(&part_rows) {
         let frames = pass_frames(
             incident,
             table,
@@ -143,6 +154,8 @@ pub(crate) fn first_pass(
             sink,
         )?;
         runs.push(engine_collect_all(frames).map_err(error(table))?);
+        scanned += rows;
+        reporter.advance(scanned, total);
     }
     let merged = merge_runs(runs, on_bad_rows, sink).map_err(error(table))?;
     finish(incident, table, merged, on_bad_rows, sink, context)

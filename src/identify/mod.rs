@@ -196,6 +196,7 @@ fn run(
             Passes::TwoInParts(rows) | Passes::OneInParts(rows) => Some(rows),
             _ => None,
         },
+        reporter,
     )?;
     let settled = settle(tables, &valid, &scope, pass, on_bad_rows)?;
     reporter.step("summing changed invoices");

@@ -67,6 +67,22 @@ pub struct Part {
 }
 
 impl Part {
+    /// How many rows the part holds (CSV from the structure check, Parquet from the metadata).
+    pub fn rows(&self, table: &Table) -> Result<u64, LoadError> {
+        let mut total = 0u64;
+        for (index, range) in &self.pieces {
+            total += match (range, table.files.get(*index)) {
+                (Some((_, length)), _) => u64::from(*length),
+                (None, Some(file)) => match file.shape.as_deref() {
+                    Some(shape) if file.format == Format::Csv => shape.rows,
+                    _ => parquet_rows(table, file)?,
+                },
+                (None, None) => 0,
+            };
+        }
+        Ok(total)
+    }
+
     /// Every file of the table.
     pub fn whole(table: &Table) -> Part {
         Part {
