@@ -199,6 +199,30 @@ company = "ベンチマーク通信株式会社"
 refund_date = {REFUND_DATE}
 currency = "JPY"
 
+[incident.text.ja]
+summary = "一部のお客さまについて、ご請求額に誤りがありました。"
+cause = "料金システムの設定誤りによるものです。"
+response = "過大にご請求した額に消費税相当額と利息を加えてご返金いたします。"
+prevention = "設定変更時の照合手順を設けました。"
+contact = "ベンチマーク通信 お客さまセンター 0120-000-000"
+
+[incident.text.en]
+title = "Benchmark"
+company = "Benchmark Telecom Co., Ltd."
+summary = "Some customers were billed incorrectly."
+cause = "A setting in our billing system was wrong."
+response = "We refund what we over-billed, with tax and interest."
+prevention = "We now check billing results whenever a setting changes."
+contact = "Benchmark Telecom customer centre 0120-000-000"
+
+[display.region.east]
+ja = "東日本"
+en = "Eastern Japan"
+
+[display.region.west]
+ja = "西日本"
+en = "Western Japan"
+
 [interest]
 policy = "fixed"
 rate = "0.145"
