@@ -654,6 +654,10 @@ fn write_notices(
     )
     .map_err(|error| match error {
         render::notices::NoticeError::Output(error) => RunError::Output(error),
+        error @ (render::notices::NoticeError::Overflow(_)
+        | render::notices::NoticeError::MissingText { .. }) => {
+            RunError::Internal(error.to_string())
+        }
         other => RunError::Usage(other.to_string()),
     })?;
     files.add("notices/index.csv", index);

@@ -75,6 +75,8 @@ pub enum NoticeError {
         "the texts in `{language}` are incomplete, yet a document in that language was rendered"
     )]
     MissingText { language: &'static str },
+    #[error(transparent)]
+    Overflow(crate::money::Overflow),
 }
 
 /// One line of the refund statement.
@@ -979,7 +981,11 @@ pub fn write_all(
                 let amount = if refund.supplement > 0 {
                     refund.supplement
                 } else {
-                    sent.iter().map(|correction| correction.amount).sum()
+                    crate::money::checked_sum(
+                        sent.iter().map(|correction| correction.amount),
+                        "an account's corrections",
+                    )
+                    .map_err(NoticeError::Overflow)?
                 };
                 index.push(IndexRow {
                     refund_id: refund.refund_id.clone(),
