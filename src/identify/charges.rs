@@ -133,17 +133,15 @@ pub(crate) fn first_pass(
     };
     let sink = Sink::of(sum_now, parts.len() > 1);
     let mut runs = Vec::with_capacity(parts.len());
-    // Rows scanned, part by part: polars reports nothing while a part streams.
-    let part_rows = parts
-        .iter()
-        .map(|part| part.rows(table))
-        .collect::<Result<Vec<u64>, _>>()?;
-    let total: u64 = part_rows.iter().sum();
+    // Rows scanned, part by part (polars reports nothing while a part streams); the counts come
+    // from splitting the table, so a single whole-table Parquet scan has no bar.
+    let part_rows: Option<Vec<u64>> = parts.iter().map(|part| part.rows).collect();
+    let total: u64 = part_rows.iter().flatten().sum();
     let mut scanned = 0u64;
-    if parts.len() > 1 {
+    if parts.len() > 1 && part_rows.is_some() {
         reporter.advance(0, total);
     }
-    for (part, rows) in parts.iter().zip(&part_rows) {
+    for (index, part) in parts.iter().enumerate() {
         let frames = pass_frames(
             incident,
             table,
@@ -154,8 +152,10 @@ pub(crate) fn first_pass(
             sink,
         )?;
         runs.push(engine_collect_all(frames).map_err(error(table))?);
-        scanned += rows;
-        reporter.advance(scanned, total);
+        if let Some(rows) = part_rows.as_ref().and_then(|rows| rows.get(index)) {
+            scanned += rows;
+            reporter.advance(scanned, total);
+        }
     }
     let merged = merge_runs(runs, on_bad_rows, sink).map_err(error(table))?;
     finish(incident, table, merged, on_bad_rows, sink, context)

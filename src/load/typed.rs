@@ -64,29 +64,16 @@ pub fn typed_frame(table: &Table, digits: u32) -> Result<LazyFrame, LoadError> {
 pub struct Part {
     /// (file index, rows `offset..offset + length` of that file, or all of them).
     pub pieces: Vec<(usize, Option<(i64, IdxSize)>)>,
+    /// How many rows the part holds, when [`parts`] counted them (not for [`Part::whole`]).
+    pub rows: Option<u64>,
 }
 
 impl Part {
-    /// How many rows the part holds (CSV from the structure check, Parquet from the metadata).
-    pub fn rows(&self, table: &Table) -> Result<u64, LoadError> {
-        let mut total = 0u64;
-        for (index, range) in &self.pieces {
-            total += match (range, table.files.get(*index)) {
-                (Some((_, length)), _) => u64::from(*length),
-                (None, Some(file)) => match file.shape.as_deref() {
-                    Some(shape) if file.format == Format::Csv => shape.rows,
-                    _ => parquet_rows(table, file)?,
-                },
-                (None, None) => 0,
-            };
-        }
-        Ok(total)
-    }
-
     /// Every file of the table.
     pub fn whole(table: &Table) -> Part {
         Part {
             pieces: (0..table.files.len()).map(|index| (index, None)).collect(),
+            rows: None,
         }
     }
 }
@@ -106,7 +93,10 @@ pub fn parts(table: &Table, rows: u64) -> Result<Vec<Part>, LoadError> {
         return Ok(vec![Part::whole(table)]);
     }
     let mut parts = Vec::new();
-    let mut current = Part { pieces: Vec::new() };
+    let mut current = Part {
+        pieces: Vec::new(),
+        rows: Some(0),
+    };
     let mut filled = 0u64;
     for (index, file) in table.files.iter().enumerate() {
         let (count, limit, cuts) = match file.shape.as_deref() {
@@ -125,15 +115,28 @@ pub fn parts(table: &Table, rows: u64) -> Result<Vec<Part>, LoadError> {
         };
         if count <= limit || cuts.as_ref().is_some_and(|cuts| cuts.len() <= 1) {
             if filled + count > limit && !current.pieces.is_empty() {
-                parts.push(std::mem::replace(&mut current, Part { pieces: Vec::new() }));
+                parts.push(std::mem::replace(
+                    &mut current,
+                    Part {
+                        pieces: Vec::new(),
+                        rows: Some(0),
+                    },
+                ));
                 filled = 0;
             }
             current.pieces.push((index, None));
             filled += count;
+            current.rows = Some(filled);
             continue;
         }
         if !current.pieces.is_empty() {
-            parts.push(std::mem::replace(&mut current, Part { pieces: Vec::new() }));
+            parts.push(std::mem::replace(
+                &mut current,
+                Part {
+                    pieces: Vec::new(),
+                    rows: Some(0),
+                },
+            ));
             filled = 0;
         }
         let length = count.div_ceil(count.div_ceil(limit));
@@ -150,6 +153,7 @@ pub fn parts(table: &Table, rows: u64) -> Result<Vec<Part>, LoadError> {
             }
             parts.push(Part {
                 pieces: vec![(index, Some((offset as i64, (end - offset) as IdxSize)))],
+                rows: Some(end - offset),
             });
             offset = end;
         }
