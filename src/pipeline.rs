@@ -316,18 +316,7 @@ pub fn run(
     reporter: &dyn Reporter,
 ) -> Result<RunReport, RunError> {
     let started = Instant::now();
-    // Templates are checked before any work, so a typo fails fast.
-    let template_env = render::notices::environment(templates).map_err(|error| {
-        RunError::Usage(format!(
-            "{error}\nhint: the variables a template can use are listed in the README (\"Notice templates\")"
-        ))
-    })?;
-    // A PDF engine is looked for before any work, so a missing one fails fast.
-    let pdf = settings
-        .pdf
-        .then(render::pdf::PdfEngine::find)
-        .transpose()
-        .map_err(|error| RunError::Usage(error.to_string()))?;
+    let (template_env, pdf) = checked_before_work(settings, templates)?;
     let mut protected: Vec<&Path> = vec![&settings.data_dir, &settings.incident.path];
     protected.extend(templates);
     protected.extend(settings.previous.iter().map(PathBuf::as_path));
@@ -343,22 +332,7 @@ pub fn run(
         &settings.paid,
         settings.encoding,
     )?;
-    let (computed, inputs) = match &settings.aggregates {
-        Some(location) => {
-            reporter.step("reading aggregates");
-            let aggregates = crate::stage::aggregates::read(&settings.incident, location)?;
-            let computed = compute(settings, aggregates.identified, history, reporter)?;
-            let inputs = Inputs::Aggregates(aggregates.stage, aggregates.files);
-            (computed, inputs)
-        }
-        None => {
-            let tables = discover(settings, scratch.path(), reporter)?;
-            let hashes = InputHashes::start(&tables);
-            let computed =
-                compute_tables(settings, &tables, identify::Passes::Auto, history, reporter)?;
-            (computed, Inputs::Tables(tables, hashes))
-        }
-    };
+    let (computed, inputs) = compute_inputs(settings, scratch.path(), history, reporter)?;
 
     for gap in &computed.languages.skipped {
         reporter.warn(&format!(
@@ -399,21 +373,7 @@ pub fn run(
     }
 
     reporter.step("hashing input files");
-    let mut manifest = match inputs {
-        Inputs::Tables(tables, hashes) => {
-            let hashes = hashes.wait()?;
-            for table in [&tables.accounts, &tables.charges, &tables.events] {
-                load::verify_unchanged(table)?;
-            }
-            manifest(settings, &computed, &files, &hashes, started)?
-        }
-        Inputs::Aggregates(stage, aggregate_files) => {
-            let mut manifest = manifest(settings, &computed, &files, &[], started)?;
-            manifest.inputs = Vec::new();
-            manifest.stage = Some(stage_entry(&stage, &aggregate_files)?);
-            manifest
-        }
-    };
+    let mut manifest = manifest_of(inputs, settings, &computed, &files, started)?;
     write_report(
         &staging,
         settings,
@@ -436,6 +396,82 @@ pub fn run(
         accounts_in_scope: computed.identified.accounts_in_scope,
         rows_read: manifest.rows.read,
         rows_rejected: manifest.rows.rejected,
+    })
+}
+
+/// What is checked before any work, so that a typo or a missing engine fails fast: the templates
+/// (rendered once each) and, with `--pdf`, the PDF engine.
+fn checked_before_work(
+    settings: &Settings,
+    templates: Option<&Path>,
+) -> Result<
+    (
+        minijinja::Environment<'static>,
+        Option<render::pdf::PdfEngine>,
+    ),
+    RunError,
+> {
+    let template_env = render::notices::environment(templates).map_err(|error| {
+        RunError::Usage(format!(
+            "{error}\nhint: the variables a template can use are listed in the README (\"Notice templates\")"
+        ))
+    })?;
+    let pdf = settings
+        .pdf
+        .then(render::pdf::PdfEngine::find)
+        .transpose()
+        .map_err(|error| RunError::Usage(error.to_string()))?;
+    Ok((template_env, pdf))
+}
+
+/// Reads the inputs (the data tables, hashed on a thread of their own, or a planned stage's
+/// aggregates) and computes every refund.
+fn compute_inputs(
+    settings: &Settings,
+    scratch: &Path,
+    history: Option<crate::waves::History>,
+    reporter: &dyn Reporter,
+) -> Result<(Computed, Inputs), RunError> {
+    Ok(match &settings.aggregates {
+        Some(location) => {
+            reporter.step("reading aggregates");
+            let aggregates = crate::stage::aggregates::read(&settings.incident, location)?;
+            let computed = compute(settings, aggregates.identified, history, reporter)?;
+            let inputs = Inputs::Aggregates(aggregates.stage, aggregates.files);
+            (computed, inputs)
+        }
+        None => {
+            let tables = discover(settings, scratch, reporter)?;
+            let hashes = InputHashes::start(&tables);
+            let computed =
+                compute_tables(settings, &tables, identify::Passes::Auto, history, reporter)?;
+            (computed, Inputs::Tables(tables, hashes))
+        }
+    })
+}
+
+/// The manifest, once the inputs are hashed (and checked unchanged) or the aggregates recorded.
+fn manifest_of(
+    inputs: Inputs,
+    settings: &Settings,
+    computed: &Computed,
+    files: &OutputFiles,
+    started: Instant,
+) -> Result<render::manifest::Manifest, RunError> {
+    Ok(match inputs {
+        Inputs::Tables(tables, hashes) => {
+            let hashes = hashes.wait()?;
+            for table in [&tables.accounts, &tables.charges, &tables.events] {
+                load::verify_unchanged(table)?;
+            }
+            manifest(settings, computed, files, &hashes, started)?
+        }
+        Inputs::Aggregates(stage, aggregate_files) => {
+            let mut manifest = manifest(settings, computed, files, &[], started)?;
+            manifest.inputs = Vec::new();
+            manifest.stage = Some(stage_entry(&stage, &aggregate_files)?);
+            manifest
+        }
     })
 }
 

@@ -717,6 +717,32 @@ fn statement(
     (invoices, corrections, underbilled)
 }
 
+/// The last three characters of a bank account number, as a notice names the account.
+fn last_three(number: Option<&str>) -> String {
+    let Some(number) = number else {
+        return String::new();
+    };
+    let start = number
+        .char_indices()
+        .rev()
+        .nth(2)
+        .map_or(0, |(index, _)| index);
+    number[start..].to_string()
+}
+
+/// `14.5%`: the rate of the first invoice that accrued interest (empty when none did).
+fn interest_rate_text(refund: &AccountRefund) -> String {
+    refund
+        .invoices
+        .iter()
+        .find_map(|invoice| invoice.interest.rate.filter(|_| invoice.interest.days > 0))
+        .map(|rate| {
+            let percent = format_rate(rate * rust_decimal::Decimal::ONE_HUNDRED);
+            format!("{percent}%")
+        })
+        .unwrap_or_default()
+}
+
 /// Builds the context of one notice; `returns` are the account's return-invoice lines,
 /// `corrections` its lines of bill_corrections.csv.
 pub fn context(
@@ -736,15 +762,6 @@ pub fn context(
     let text = text_of(incident, language)?;
     let return_invoice = return_invoice_section(incident, refund_date, returns, dates, &text);
     let (invoices, corrections, underbilled) = statement(refund, corrections, currency, dates);
-    let interest_rate_text = refund
-        .invoices
-        .iter()
-        .find_map(|invoice| invoice.interest.rate.filter(|_| invoice.interest.days > 0))
-        .map(|rate| {
-            let percent = format_rate(rate * rust_decimal::Decimal::ONE_HUNDRED);
-            format!("{percent}%")
-        })
-        .unwrap_or_default();
     let has_refund = !invoices.is_empty();
     let has_corrections = !corrections.is_empty();
     let has_underbilled = !underbilled.is_empty();
@@ -820,22 +837,8 @@ pub fn context(
             .unwrap_or_default(),
         transfer_date: date(days.transfer_date),
         refund_date: date(refund_date),
-        account_last3: account
-            .bank
-            .account_number
-            .as_deref()
-            .map(|number| {
-                number
-                    .chars()
-                    .rev()
-                    .take(3)
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .rev()
-                    .collect()
-            })
-            .unwrap_or_default(),
-        interest_rate_text,
+        account_last3: last_three(account.bank.account_number.as_deref()),
+        interest_rate_text: interest_rate_text(refund),
         return_invoice,
     })
 }
@@ -1102,6 +1105,13 @@ mod tests {
         assert_eq!(letter(false, true, false), "correction");
         assert_eq!(letter(false, false, true), "waived");
         assert_eq!(letter(true, false, true), "mixed");
+    }
+
+    #[test]
+    fn the_account_is_named_by_its_last_three_characters() {
+        assert_eq!(last_three(Some("1234567")), "567");
+        assert_eq!(last_three(Some("12")), "12");
+        assert_eq!(last_three(None), "");
     }
 
     #[test]

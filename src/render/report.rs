@@ -418,6 +418,60 @@ fn waves(summary: &Summary, currency: Currency, dates: Dates) -> Option<ReportWa
     })
 }
 
+fn region_rows(summary: &Summary, incident: &Incident, language: Language) -> Vec<RegionRow> {
+    let money = |minor: i64| format_money(incident.currency, minor, language);
+    let texts = &incident.texts;
+    summary
+        .by_region
+        .iter()
+        .map(|region| RegionRow {
+            name: region.display_name(texts, language),
+            overbilled: group(region.accounts_overbilled),
+            underbilled: group(region.accounts_underbilled),
+            mixed: group(region.accounts_mixed),
+            refunded: group(region.accounts_refunded),
+            refund_total: money(region.refund_minor),
+            average_refund: money(average(region.refund_minor, region.accounts_refunded)),
+            correction_total: money(region.correction_minor),
+            underbilled_total: money(region.underbilled_minor),
+        })
+        .collect()
+}
+
+fn month_rows(summary: &Summary, currency: Currency, dates: Dates) -> Vec<MonthRow> {
+    let money = |minor: i64| format_money(currency, minor, dates.language);
+    summary
+        .by_billing_month
+        .iter()
+        .map(|month| MonthRow {
+            month: Month::parse(&month.billing_month)
+                .map(|m| dates.month(m))
+                .unwrap_or_default(),
+            invoices_overbilled: group(month.invoices_overbilled),
+            invoices_underbilled: group(month.invoices_underbilled),
+            principal: money(month.minor[0]),
+            tax: money(month.minor[1]),
+            interest: money(month.minor[2]),
+            corrections: money(month.minor[3]),
+            underbilled: money(month.minor[4]),
+        })
+        .collect()
+}
+
+fn channel_rows(summary: &Summary, incident: &Incident, language: Language) -> Vec<ChannelRow> {
+    let money = |minor: i64| format_money(incident.currency, minor, language);
+    let texts = &incident.texts;
+    summary
+        .by_payout_channel
+        .iter()
+        .map(|channel| ChannelRow {
+            name: texts.channel(channel.channel, language),
+            accounts: group(channel.accounts),
+            amount: money(channel.amount_minor),
+        })
+        .collect()
+}
+
 /// `refund_distribution.svg` in the incident's language.
 pub fn svg(
     env: &minijinja::Environment<'static>,
@@ -445,8 +499,6 @@ pub fn report(
     let language = incident.texts.language;
     let dates = Dates::of(incident, language);
     let currency = incident.currency;
-    let texts = &incident.texts;
-    let money = |minor: i64| format_money(currency, minor, language);
     let text = crate::render::notices::text_of(incident, language)?;
     let mut inputs: Vec<InputRow> = manifest
         .inputs
@@ -492,46 +544,9 @@ pub fn report(
         figures: figures(summary, totals, currency, language),
         waves: waves(summary, currency, dates),
         svg: svg.to_string(),
-        regions: summary
-            .by_region
-            .iter()
-            .map(|region| RegionRow {
-                name: region.display_name(texts, language),
-                overbilled: group(region.accounts_overbilled),
-                underbilled: group(region.accounts_underbilled),
-                mixed: group(region.accounts_mixed),
-                refunded: group(region.accounts_refunded),
-                refund_total: money(region.refund_minor),
-                average_refund: money(average(region.refund_minor, region.accounts_refunded)),
-                correction_total: money(region.correction_minor),
-                underbilled_total: money(region.underbilled_minor),
-            })
-            .collect(),
-        months: summary
-            .by_billing_month
-            .iter()
-            .map(|month| MonthRow {
-                month: Month::parse(&month.billing_month)
-                    .map(|m| dates.month(m))
-                    .unwrap_or_default(),
-                invoices_overbilled: group(month.invoices_overbilled),
-                invoices_underbilled: group(month.invoices_underbilled),
-                principal: money(month.minor[0]),
-                tax: money(month.minor[1]),
-                interest: money(month.minor[2]),
-                corrections: money(month.minor[3]),
-                underbilled: money(month.minor[4]),
-            })
-            .collect(),
-        channels: summary
-            .by_payout_channel
-            .iter()
-            .map(|channel| ChannelRow {
-                name: texts.channel(channel.channel, language),
-                accounts: group(channel.accounts),
-                amount: money(channel.amount_minor),
-            })
-            .collect(),
+        regions: region_rows(summary, incident, language),
+        months: month_rows(summary, currency, dates),
+        channels: channel_rows(summary, incident, language),
         inputs,
         stage,
     };
