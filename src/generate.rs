@@ -362,31 +362,51 @@ struct ChargeColumns {
     paid_on: Vec<Option<String>>,
 }
 
-impl ChargeColumns {
-    #[allow(clippy::too_many_arguments)]
-    fn push(
-        &mut self,
-        account: &Account,
-        month: Month,
-        start: NaiveDate,
-        end: NaiveDate,
+/// One charge line of an account's month, before it joins the column buffers.
+struct Line {
+    start: NaiveDate,
+    end: NaiveDate,
+    item: &'static str,
+    quantity: i64,
+    unit_price: i64,
+    /// The list amount and discount rate of a discounted line.
+    discount: Option<(i64, &'static str)>,
+    amount: i64,
+}
+
+impl Line {
+    /// An undiscounted line over `start..=end`.
+    fn plain(
+        (start, end): (NaiveDate, NaiveDate),
         item: &'static str,
         quantity: i64,
         unit_price: i64,
-        discount: Option<(i64, &'static str)>,
         amount: i64,
-        paid_on: &Option<String>,
-    ) {
+    ) -> Line {
+        Line {
+            start,
+            end,
+            item,
+            quantity,
+            unit_price,
+            discount: None,
+            amount,
+        }
+    }
+}
+
+impl ChargeColumns {
+    fn push(&mut self, account: &Account, month: Month, line: Line, paid_on: &Option<String>) {
         self.account_id.push(account.id.clone());
         self.billing_month.push(month.to_string());
-        self.period_start.push(start.to_string());
-        self.period_end.push(end.to_string());
-        self.item.push(item);
-        self.quantity.push(quantity);
-        self.unit_price.push(unit_price);
-        self.list_amount.push(discount.map(|(list, _)| list));
-        self.discount_rate.push(discount.map(|(_, rate)| rate));
-        self.amount.push(amount);
+        self.period_start.push(line.start.to_string());
+        self.period_end.push(line.end.to_string());
+        self.item.push(line.item);
+        self.quantity.push(line.quantity);
+        self.unit_price.push(line.unit_price);
+        self.list_amount.push(line.discount.map(|(list, _)| list));
+        self.discount_rate.push(line.discount.map(|(_, rate)| rate));
+        self.amount.push(line.amount);
         self.tax_rate.push(tax_rate_for(month));
         self.paid_on.push(paid_on.clone());
     }
@@ -414,127 +434,85 @@ fn month_charges(options: &GenerateOptions, accounts: &[Account], offset: u32) -
         } else {
             Some((last + Days::new(20 + random.below(10))).to_string())
         };
-        let days_in_month = (last - first).num_days() + 1;
-        let days = (end - start).num_days() + 1;
-        let prorated = |fee: i64| {
-            if days == days_in_month {
-                fee
-            } else {
-                fee * days / days_in_month
-            }
-        };
-        let base = prorated(account.base_fee);
-        columns.push(
-            account,
-            month,
-            start,
-            end,
-            "base_fee",
-            1,
-            account.base_fee,
-            None,
-            base,
-            &paid_on,
-        );
-        if account.isp {
-            columns.push(
-                account,
-                month,
-                start,
-                end,
-                "isp_fee",
-                1,
-                1000,
-                None,
-                prorated(1000),
-                &paid_on,
-            );
-        }
-        if account.wlan_cards > 0 {
-            columns.push(
-                account,
-                month,
-                first.max(start),
-                last,
-                "wlan_card",
-                account.wlan_cards,
-                300,
-                None,
-                account.wlan_cards * 300,
-                &paid_on,
-            );
-        }
-        if account.kenta {
-            let list = 500 + random.below(4000) as i64;
-            let discount = list * 30 / 100;
-            columns.push(
-                account,
-                month,
-                first,
-                last,
-                "kenta_toll",
-                1,
-                list,
-                Some((list, "0.3")),
-                list - discount,
-                &paid_on,
-            );
-            columns.push(
-                account, month, first, last, "plan_fee", 1, 200, None, 200, &paid_on,
-            );
-        }
-        let opened_month = Month::of_date(account.opened_on);
-        let installment = month.index() - opened_month.index();
-        if account.construction_installments > 0
-            && (installment as i64) < account.construction_installments
-            && installment >= 0
-        {
-            // 27,000 in installments, billed over 1-3 months (above the cooling-off cap of 25,000).
-            let per = 27_000 / account.construction_installments;
-            columns.push(
-                account,
-                month,
-                account.opened_on,
-                account.opened_on,
-                "construction",
-                1,
-                per,
-                None,
-                per,
-                &paid_on,
-            );
-            if installment == 0 {
-                columns.push(
-                    account,
-                    month,
-                    account.opened_on,
-                    account.opened_on,
-                    "contract_fee",
-                    1,
-                    3000,
-                    None,
-                    3000,
-                    &paid_on,
-                );
-            }
-        }
-        // Occasional negative adjustment lines.
-        if random.chance(15) {
-            columns.push(
-                account,
-                month,
-                first,
-                last,
-                "adjustment",
-                1,
-                -100,
-                None,
-                -100,
-                &paid_on,
-            );
+        for line in account_lines(account, month, (start, end), &mut random) {
+            columns.push(account, month, line, &paid_on);
         }
     }
     columns
+}
+
+/// What `account` is billed for `month`, its service running `start..=end` within the month.
+/// `random` has drawn the month's payment already; the draws here follow it in a fixed order.
+fn account_lines(
+    account: &Account,
+    month: Month,
+    (start, end): (NaiveDate, NaiveDate),
+    random: &mut SplitMix,
+) -> Vec<Line> {
+    let first = month.first_day();
+    let last = month.last_day();
+    let days_in_month = (last - first).num_days() + 1;
+    let days = (end - start).num_days() + 1;
+    let prorated = |fee: i64| {
+        if days == days_in_month {
+            fee
+        } else {
+            fee * days / days_in_month
+        }
+    };
+    let mut lines = vec![Line::plain(
+        (start, end),
+        "base_fee",
+        1,
+        account.base_fee,
+        prorated(account.base_fee),
+    )];
+    if account.isp {
+        lines.push(Line::plain(
+            (start, end),
+            "isp_fee",
+            1,
+            1000,
+            prorated(1000),
+        ));
+    }
+    if account.wlan_cards > 0 {
+        let cards = account.wlan_cards;
+        lines.push(Line::plain(
+            (first.max(start), last),
+            "wlan_card",
+            cards,
+            300,
+            cards * 300,
+        ));
+    }
+    if account.kenta {
+        let list = 500 + random.below(4000) as i64;
+        let discount = list * 30 / 100;
+        lines.push(Line {
+            discount: Some((list, "0.3")),
+            ..Line::plain((first, last), "kenta_toll", 1, list, list - discount)
+        });
+        lines.push(Line::plain((first, last), "plan_fee", 1, 200, 200));
+    }
+    let installment = month.index() - Month::of_date(account.opened_on).index();
+    if account.construction_installments > 0
+        && (installment as i64) < account.construction_installments
+        && installment >= 0
+    {
+        // 27,000 in installments, billed over 1-3 months (above the cooling-off cap of 25,000).
+        let per = 27_000 / account.construction_installments;
+        let opened = (account.opened_on, account.opened_on);
+        lines.push(Line::plain(opened, "construction", 1, per, per));
+        if installment == 0 {
+            lines.push(Line::plain(opened, "contract_fee", 1, 3000, 3000));
+        }
+    }
+    // Occasional negative adjustment lines.
+    if random.chance(15) {
+        lines.push(Line::plain((first, last), "adjustment", 1, -100, -100));
+    }
+    lines
 }
 
 fn write_charges_csv(path: &Path, columns: &ChargeColumns) -> std::io::Result<()> {
