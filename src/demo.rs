@@ -79,20 +79,20 @@ pub fn demo(out: &Path) -> Result<String, RunError> {
     let _ = writeln!(
         text,
         "  refunds {} {} = principal {} + tax {} + interest {}",
-        currency.format(totals.refund_total),
+        totals.refund_total,
         currency.code,
-        currency.format(totals.refund_principal),
-        currency.format(totals.refund_tax),
-        currency.format(totals.refund_interest)
+        totals.refund_principal,
+        totals.refund_tax,
+        totals.refund_interest
     );
     let _ = writeln!(
         text,
         "  paid as: bill credits {}, bank transfers {}, claims {}, residual {}; unpaid-bill corrections {}",
-        currency.format(totals.bill_credit.amount),
-        currency.format(totals.bank_transfer.amount),
-        currency.format(totals.claim.amount),
-        currency.format(totals.residual.amount),
-        currency.format(totals.bill_corrections.amount)
+        totals.bill_credit.amount,
+        totals.bank_transfer.amount,
+        totals.claim.amount,
+        totals.residual.amount,
+        totals.bill_corrections.amount
     );
     let _ = writeln!(text, "results in {}/:", report.out.display());
     let _ = writeln!(text, "  refunds.csv    one row per affected account");

@@ -7,7 +7,7 @@ use num_traits::{One, Zero};
 use rust_decimal::Decimal;
 
 use crate::incident::{Basis, FirstDay, InterestPolicy, RateAt, RateSource};
-use crate::money;
+use crate::money::{self, Money};
 
 /// The last day the statutory 3% rate is confirmed for.
 pub const STATUTORY_CONFIRMED_TO: (i32, u32, u32) = (2029, 3, 31);
@@ -33,18 +33,18 @@ pub struct Interest {
     pub days: i64,
     /// The single rate over all accrual days; `None` when there is no accrual day or rates varied.
     pub rate: Option<Decimal>,
-    /// Minor units.
-    pub amount: i64,
+    pub amount: Money,
     /// Accrual segments: (first day, last day, rate, basis days).
     pub segments: Vec<(NaiveDate, NaiveDate, Decimal, i64)>,
 }
 
 impl Interest {
-    fn none(days: i64) -> Interest {
+    /// No interest, after `days` accrual days, in the currency with `digits` decimals.
+    pub fn none(days: i64, digits: u32) -> Interest {
         Interest {
             days,
             rate: None,
-            amount: 0,
+            amount: Money::zero(digits),
             segments: Vec::new(),
         }
     }
@@ -104,25 +104,25 @@ fn basis_days(basis: Basis, day: NaiveDate) -> i64 {
     }
 }
 
-/// Interest on `principal` (X, minor units) paid on `paid_on`, refunded on `refund_date`.
+/// Interest on `principal` (X) paid on `paid_on`, refunded on `refund_date`.
 pub fn compute(
-    principal: i64,
+    principal: Money,
     paid_on: NaiveDate,
     refund_date: Option<NaiveDate>,
     policy: &InterestPolicy,
 ) -> Result<Interest, InterestError> {
     let Some(refund_date) = refund_date else {
-        return Ok(Interest::none(0));
+        return Ok(Interest::none(0, principal.digits()));
     };
     let first = match policy.first_day {
         FirstDay::Excluded => match paid_on.checked_add_days(Days::new(1)) {
             Some(day) => day,
-            None => return Ok(Interest::none(0)),
+            None => return Ok(Interest::none(0, principal.digits())),
         },
         FirstDay::Included => paid_on,
     };
     if first > refund_date {
-        return Ok(Interest::none(0));
+        return Ok(Interest::none(0, principal.digits()));
     }
     let days = (refund_date - first).num_days() + 1;
     // Split the accrual period where the rate or the basis may change.
@@ -172,11 +172,13 @@ pub fn compute(
         denominator *= term_denominator;
     }
     let amount = money::round_big_ratio(
-        &(numerator * BigInt::from(principal)),
+        &(numerator * BigInt::from(principal.minor())),
         &denominator,
         policy.rounding,
     );
-    let amount = i64::try_from(amount).map_err(|_| InterestError::Overflow(principal))?;
+    let amount = i64::try_from(amount)
+        .map(|minor| principal.with_minor(minor))
+        .map_err(|_| InterestError::Overflow(principal.minor()))?;
     let first_rate = segments.first().map(|segment| segment.2);
     let uniform = first_rate.filter(|rate| segments.iter().all(|segment| segment.2 == *rate));
     Ok(Interest {
@@ -221,9 +223,15 @@ mod tests {
             Basis::Act365Fixed,
             FirstDay::Excluded,
         );
-        let interest = compute(10_000, date("2009-01-31"), Some(date("2009-12-31")), &p).unwrap();
+        let interest = compute(
+            Money::new(10_000, 0),
+            date("2009-01-31"),
+            Some(date("2009-12-31")),
+            &p,
+        )
+        .unwrap();
         assert_eq!(
-            (interest.days, interest.amount, interest.rate),
+            (interest.days, interest.amount.minor(), interest.rate),
             (334, 1326, Some(Decimal::new(145, 3)))
         );
         // First day included: 335 days → 1,330.82… → 1,330.
@@ -233,8 +241,14 @@ mod tests {
             Basis::Act365Fixed,
             FirstDay::Included,
         );
-        let interest = compute(10_000, date("2009-01-31"), Some(date("2009-12-31")), &p).unwrap();
-        assert_eq!((interest.days, interest.amount), (335, 1330));
+        let interest = compute(
+            Money::new(10_000, 0),
+            date("2009-01-31"),
+            Some(date("2009-12-31")),
+            &p,
+        )
+        .unwrap();
+        assert_eq!((interest.days, interest.amount.minor()), (335, 1330));
     }
 
     #[test]
@@ -250,9 +264,15 @@ mod tests {
             FirstDay::Excluded,
         );
         assert_eq!(
-            compute(100_000, date("2023-12-31"), Some(date("2024-12-31")), &p)
-                .unwrap()
-                .amount,
+            compute(
+                Money::new(100_000, 0),
+                date("2023-12-31"),
+                Some(date("2024-12-31")),
+                &p
+            )
+            .unwrap()
+            .amount
+            .minor(),
             5013
         );
         let p = policy(
@@ -261,8 +281,14 @@ mod tests {
             Basis::ActAct,
             FirstDay::Excluded,
         );
-        let interest = compute(100_000, date("2023-12-31"), Some(date("2024-12-31")), &p).unwrap();
-        assert_eq!((interest.days, interest.amount), (366, 5000));
+        let interest = compute(
+            Money::new(100_000, 0),
+            date("2023-12-31"),
+            Some(date("2024-12-31")),
+            &p,
+        )
+        .unwrap();
+        assert_eq!((interest.days, interest.amount.minor()), (366, 5000));
     }
 
     #[test]
@@ -276,16 +302,28 @@ mod tests {
             FirstDay::Excluded,
         );
         assert_eq!(
-            compute(36_500, date("2023-12-21"), Some(date("2024-01-10")), &p)
-                .unwrap()
-                .amount,
+            compute(
+                Money::new(36_500, 0),
+                date("2023-12-21"),
+                Some(date("2024-01-10")),
+                &p
+            )
+            .unwrap()
+            .amount
+            .minor(),
             199
         );
         p.rounding = Rounding::HalfUp;
         assert_eq!(
-            compute(36_500, date("2023-12-21"), Some(date("2024-01-10")), &p)
-                .unwrap()
-                .amount,
+            compute(
+                Money::new(36_500, 0),
+                date("2023-12-21"),
+                Some(date("2024-01-10")),
+                &p
+            )
+            .unwrap()
+            .amount
+            .minor(),
             200
         );
     }
@@ -301,9 +339,15 @@ mod tests {
             Basis::Act365Fixed,
             FirstDay::Excluded,
         );
-        let interest = compute(36_500, date("2020-03-21"), Some(date("2020-04-10")), &p).unwrap();
+        let interest = compute(
+            Money::new(36_500, 0),
+            date("2020-03-21"),
+            Some(date("2020-04-10")),
+            &p,
+        )
+        .unwrap();
         assert_eq!(
-            (interest.days, interest.amount, interest.rate),
+            (interest.days, interest.amount.minor(), interest.rate),
             (20, 100, Some(Decimal::new(5, 2)))
         );
         let p = policy(
@@ -312,9 +356,15 @@ mod tests {
             Basis::Act365Fixed,
             FirstDay::Excluded,
         );
-        let interest = compute(36_500, date("2020-03-21"), Some(date("2020-04-10")), &p).unwrap();
+        let interest = compute(
+            Money::new(36_500, 0),
+            date("2020-03-21"),
+            Some(date("2020-04-10")),
+            &p,
+        )
+        .unwrap();
         assert_eq!(
-            (interest.days, interest.amount, interest.rate),
+            (interest.days, interest.amount.minor(), interest.rate),
             (20, 80, None)
         );
     }
@@ -328,7 +378,12 @@ mod tests {
             FirstDay::Excluded,
         );
         assert_eq!(
-            compute(1000, date("2029-03-01"), Some(date("2029-05-01")), &p),
+            compute(
+                Money::new(1000, 0),
+                date("2029-03-01"),
+                Some(date("2029-05-01")),
+                &p
+            ),
             Err(InterestError::StatutoryUnknown(date("2029-04-01")))
         );
         // accrual_start only needs the first day's rate.
@@ -338,7 +393,15 @@ mod tests {
             Basis::Act365Fixed,
             FirstDay::Excluded,
         );
-        assert!(compute(1000, date("2029-03-01"), Some(date("2029-05-01")), &p).is_ok());
+        assert!(
+            compute(
+                Money::new(1000, 0),
+                date("2029-03-01"),
+                Some(date("2029-05-01")),
+                &p
+            )
+            .is_ok()
+        );
     }
 
     #[test]
@@ -355,9 +418,15 @@ mod tests {
             FirstDay::Excluded,
         );
         assert_eq!(
-            compute(36_500, date("2010-01-05"), Some(date("2010-01-15")), &p)
-                .unwrap()
-                .amount,
+            compute(
+                Money::new(36_500, 0),
+                date("2010-01-05"),
+                Some(date("2010-01-15")),
+                &p
+            )
+            .unwrap()
+            .amount
+            .minor(),
             40
         );
         let p = policy(
@@ -367,7 +436,12 @@ mod tests {
             FirstDay::Excluded,
         );
         assert_eq!(
-            compute(36_500, date("2009-12-30"), Some(date("2010-01-15")), &p),
+            compute(
+                Money::new(36_500, 0),
+                date("2009-12-30"),
+                Some(date("2010-01-15")),
+                &p
+            ),
             Err(InterestError::BeforeSchedule(date("2009-12-31")))
         );
     }
@@ -381,9 +455,15 @@ mod tests {
             FirstDay::Excluded,
         );
         // Paid on the refund date with first day excluded: nothing accrues.
-        let interest = compute(10_000, date("2009-12-31"), Some(date("2009-12-31")), &p).unwrap();
+        let interest = compute(
+            Money::new(10_000, 0),
+            date("2009-12-31"),
+            Some(date("2009-12-31")),
+            &p,
+        )
+        .unwrap();
         assert_eq!(
-            (interest.days, interest.amount, interest.rate),
+            (interest.days, interest.amount.minor(), interest.rate),
             (0, 0, None)
         );
         // Included: one day: 10,000 × 0.145 / 365 = 3.97 → 3.
@@ -394,9 +474,15 @@ mod tests {
             FirstDay::Included,
         );
         assert_eq!(
-            compute(10_000, date("2009-12-31"), Some(date("2009-12-31")), &p)
-                .unwrap()
-                .amount,
+            compute(
+                Money::new(10_000, 0),
+                date("2009-12-31"),
+                Some(date("2009-12-31")),
+                &p
+            )
+            .unwrap()
+            .amount
+            .minor(),
             3
         );
     }

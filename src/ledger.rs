@@ -2,10 +2,12 @@
 //! reconcile before anything is written (SPEC §5). A mismatch is a bug in redress (exit 70), never
 //! something to round away.
 
+#![deny(clippy::arithmetic_side_effects)]
+
 use serde::Serialize;
 
 use crate::incident::Incident;
-use crate::money::{self, Month, Overflow};
+use crate::money::{self, Currency, Money, Month, Overflow};
 use crate::refund::{AccountRefund, ClaimReason, PayoutChannel};
 
 #[derive(Debug, thiserror::Error)]
@@ -23,7 +25,7 @@ pub enum LedgerError {
 pub struct PayoutLine {
     pub refund_id: String,
     pub account_id: String,
-    pub amount: i64,
+    pub amount: Money,
     pub claim_reason: Option<ClaimReason>,
 }
 
@@ -33,7 +35,7 @@ pub struct Correction {
     pub refund_id: String,
     pub account_id: String,
     pub billing_month: Month,
-    pub amount: i64,
+    pub amount: Money,
 }
 
 /// Every payment and correction, by channel, in account_id order.
@@ -94,14 +96,26 @@ impl PayoutPlan {
 }
 
 /// Totals of one channel.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ChannelTotal {
     pub accounts: u64,
-    pub amount: i64,
+    /// Minor units in the manifest, as it has always recorded them.
+    #[serde(serialize_with = "money::as_minor::serialize")]
+    pub amount: Money,
 }
 
-/// The control totals, recorded in the manifest and the summary.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+impl ChannelTotal {
+    /// No account, nothing paid.
+    pub fn none(currency: Currency) -> ChannelTotal {
+        ChannelTotal {
+            accounts: 0,
+            amount: currency.zero(),
+        }
+    }
+}
+
+/// The control totals, recorded in the manifest (money in minor units) and the summary.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ControlTotals {
     pub accounts_affected: u64,
     pub accounts_overbilled: u64,
@@ -110,14 +124,21 @@ pub struct ControlTotals {
     pub accounts_review: u64,
     pub invoices_overbilled: u64,
     pub invoices_underbilled: u64,
-    pub refund_principal: i64,
-    pub refund_tax: i64,
-    pub refund_interest: i64,
-    pub refund_total: i64,
+    #[serde(serialize_with = "money::as_minor::serialize")]
+    pub refund_principal: Money,
+    #[serde(serialize_with = "money::as_minor::serialize")]
+    pub refund_tax: Money,
+    #[serde(serialize_with = "money::as_minor::serialize")]
+    pub refund_interest: Money,
+    #[serde(serialize_with = "money::as_minor::serialize")]
+    pub refund_total: Money,
     /// Σ (P + T + interest) over paid over-billed invoices.
-    pub refunded_invoices_total: i64,
-    pub correction_total: i64,
-    pub underbilled_total: i64,
+    #[serde(serialize_with = "money::as_minor::serialize")]
+    pub refunded_invoices_total: Money,
+    #[serde(serialize_with = "money::as_minor::serialize")]
+    pub correction_total: Money,
+    #[serde(serialize_with = "money::as_minor::serialize")]
+    pub underbilled_total: Money,
     pub bill_credit: ChannelTotal,
     pub bank_transfer: ChannelTotal,
     pub claim: ChannelTotal,
@@ -128,11 +149,12 @@ pub struct ControlTotals {
     pub waves: Option<crate::waves::WaveTotals>,
 }
 
-fn channel_total(lines: &[PayoutLine]) -> Result<ChannelTotal, Overflow> {
+fn channel_total(lines: &[PayoutLine], currency: Currency) -> Result<ChannelTotal, Overflow> {
     Ok(ChannelTotal {
         accounts: lines.len() as u64,
-        amount: money::checked_sum(
+        amount: Money::sum(
             lines.iter().map(|line| line.amount),
+            currency.digits,
             "a payout channel total",
         )?,
     })
@@ -144,7 +166,7 @@ pub fn reconcile_returns(
     refunds: &[AccountRefund],
     lines: &[crate::return_invoice::ReturnLine],
 ) -> Result<(), LedgerError> {
-    let mut by_account: std::collections::HashMap<&str, (i64, i64)> =
+    let mut by_account: std::collections::HashMap<&str, (Money, Money)> =
         std::collections::HashMap::with_capacity(refunds.len());
     for line in lines {
         if line.principal.checked_add(line.tax) != Some(line.total) {
@@ -153,20 +175,18 @@ pub fn reconcile_returns(
                 line.account_id, line.tax_rate, line.principal, line.tax, line.total
             )));
         }
-        let sums = by_account.entry(line.account_id.as_str()).or_default();
-        sums.0 = sums
-            .0
-            .checked_add(line.principal)
-            .ok_or(Overflow("return invoice principal"))?;
-        sums.1 = sums
-            .1
-            .checked_add(line.tax)
-            .ok_or(Overflow("return invoice tax"))?;
+        let zero = line.total.with_minor(0);
+        let sums = by_account
+            .entry(line.account_id.as_str())
+            .or_insert((zero, zero));
+        sums.0 = sums.0.plus(line.principal, "return invoice principal")?;
+        sums.1 = sums.1.plus(line.tax, "return invoice tax")?;
     }
     for refund in refunds {
+        let zero = refund.refund_total.with_minor(0);
         let (principal, tax) = by_account
             .remove(refund.account_id.as_str())
-            .unwrap_or_default();
+            .unwrap_or((zero, zero));
         if (principal, tax) != (refund.refund_principal, refund.refund_tax) {
             return Err(LedgerError::Mismatch(format!(
                 "account `{}`: return invoices state principal {principal} and tax {tax}, refunds.csv {} and {}",
@@ -187,13 +207,13 @@ pub fn reconcile_returns(
 /// (earlier corrections of bills now paid count as paid toward the refund).
 fn reconcile_waves(
     totals: &ControlTotals,
-    supplements: i64,
+    supplements: Money,
     waves: &crate::waves::WaveTotals,
 ) -> Result<(), LedgerError> {
-    let paid_to_date = money::checked_sum(
-        [waves.previously_paid, supplements, -waves.overpaid.amount],
-        "payments to date",
-    )?;
+    let paid_to_date = waves
+        .previously_paid
+        .plus(supplements, "payments to date")?
+        .minus(waves.overpaid.amount, "payments to date")?;
     if waves.now_owed != totals.refund_total || paid_to_date != waves.now_owed {
         return Err(LedgerError::Mismatch(format!(
             "Σ previously_paid {} + Σ supplement {supplements} − Σ overpaid {} = {paid_to_date} ≠ Σ now_owed {} (Σ refund_total {})",
@@ -206,15 +226,11 @@ fn reconcile_waves(
             waves.supplement
         )));
     }
-    let corrected_to_date = money::checked_sum(
-        [
-            waves.previously_corrected,
-            totals.bill_corrections.amount,
-            -waves.overcorrected.amount,
-            -waves.corrections_credited,
-        ],
-        "corrections to date",
-    )?;
+    let corrected_to_date = waves
+        .previously_corrected
+        .plus(totals.bill_corrections.amount, "corrections to date")?
+        .minus(waves.overcorrected.amount, "corrections to date")?
+        .minus(waves.corrections_credited, "corrections to date")?;
     if corrected_to_date != totals.correction_total
         || waves.correction_supplement != totals.bill_corrections.amount
     {
@@ -236,21 +252,17 @@ fn check_account(
     refund: &AccountRefund,
     waves: Option<&crate::waves::WaveTotals>,
 ) -> Result<(), LedgerError> {
-    let parts = money::checked_sum(
-        [
-            refund.refund_principal,
-            refund.refund_tax,
-            refund.refund_interest,
-        ],
-        "an account's refund",
-    )?;
+    let parts = refund
+        .refund_principal
+        .plus(refund.refund_tax, "an account's refund")?
+        .plus(refund.refund_interest, "an account's refund")?;
     if parts != refund.refund_total {
         return Err(LedgerError::Mismatch(format!(
             "account `{}`: principal + tax + interest = {parts} but refund_total = {}",
             refund.account_id, refund.refund_total
         )));
     }
-    if (refund.payout_channel == PayoutChannel::None) != (refund.supplement == 0) {
+    if (refund.payout_channel == PayoutChannel::None) != refund.supplement.is_zero() {
         return Err(LedgerError::Mismatch(format!(
             "account `{}`: payout channel {} paying {}",
             refund.account_id,
@@ -260,14 +272,14 @@ fn check_account(
     }
     let netted = refund
         .previously_paid
-        .checked_add(refund.supplement)
-        .ok_or(Overflow("an account's payments to date"))?;
+        .plus(refund.supplement, "an account's payments to date")?;
     let consistent = match waves {
-        None => refund.previously_paid == 0 && refund.supplement == refund.refund_total,
+        None => refund.previously_paid.is_zero() && refund.supplement == refund.refund_total,
         Some(_) => {
-            refund.supplement >= 0
+            !refund.supplement.is_negative()
                 && (netted == refund.refund_total
-                    || (refund.supplement == 0 && refund.previously_paid > refund.refund_total))
+                    || (refund.supplement.is_zero()
+                        && refund.previously_paid > refund.refund_total))
         }
     };
     if !consistent {
@@ -279,75 +291,21 @@ fn check_account(
     Ok(())
 }
 
-/// Computes the control totals and checks every identity SPEC §5 requires.
-pub fn reconcile(
-    refunds: &[AccountRefund],
-    plan: &PayoutPlan,
-    review_count: u64,
-    waves: Option<&crate::waves::WaveTotals>,
-) -> Result<ControlTotals, LedgerError> {
-    let sum = |values: &mut dyn Iterator<Item = i64>, what: &'static str| {
-        money::checked_sum(values, what)
-    };
-    let mut totals = ControlTotals {
-        accounts_affected: refunds.len() as u64,
-        accounts_review: review_count,
-        ..ControlTotals::default()
-    };
-    for refund in refunds {
-        match refund.class {
-            crate::refund::AccountClass::Overbilled => totals.accounts_overbilled += 1,
-            crate::refund::AccountClass::Underbilled => totals.accounts_underbilled += 1,
-            crate::refund::AccountClass::Mixed => totals.accounts_mixed += 1,
-        }
-        totals.invoices_overbilled += u64::from(refund.overbilled_invoices);
-        totals.invoices_underbilled += u64::from(refund.underbilled_invoices);
-        check_account(refund, waves)?;
-    }
-    totals.refund_principal = sum(
-        &mut refunds.iter().map(|r| r.refund_principal),
-        "refund_principal",
-    )?;
-    totals.refund_tax = sum(&mut refunds.iter().map(|r| r.refund_tax), "refund_tax")?;
-    totals.refund_interest = sum(
-        &mut refunds.iter().map(|r| r.refund_interest),
-        "refund_interest",
-    )?;
-    totals.refund_total = sum(&mut refunds.iter().map(|r| r.refund_total), "refund_total")?;
-    totals.correction_total = sum(
-        &mut refunds.iter().map(|r| r.correction_total),
-        "correction_total",
-    )?;
-    totals.underbilled_total = sum(
-        &mut refunds.iter().map(|r| r.underbilled_total),
-        "underbilled_total",
-    )?;
-    totals.refunded_invoices_total = sum(
-        &mut refunds
-            .iter()
-            .flat_map(|r| r.invoices.iter())
-            .filter(|invoice| invoice.is_refunded())
-            .map(|invoice| invoice.principal + invoice.tax + invoice.interest.amount),
-        "refunded invoices",
-    )?;
-    totals.bill_credit = channel_total(&plan.bill_credits)?;
-    totals.bank_transfer = channel_total(&plan.bank_transfers)?;
-    totals.claim = channel_total(&plan.claims)?;
-    totals.residual = channel_total(&plan.residual)?;
-    totals.bill_corrections = ChannelTotal {
-        accounts: plan.corrections.len() as u64,
-        amount: sum(
-            &mut plan.corrections.iter().map(|c| c.amount),
-            "bill corrections",
-        )?,
-    };
-    let payouts = money::checked_sum(
+/// Σ refund_total = Σ paid over-billed invoices; what this run pays (`supplements`) = Σ of the
+/// payout channels.
+fn check_totals(
+    totals: &ControlTotals,
+    supplements: Money,
+    currency: Currency,
+) -> Result<(), LedgerError> {
+    let payouts = Money::sum(
         [
             totals.bill_credit.amount,
             totals.bank_transfer.amount,
             totals.claim.amount,
             totals.residual.amount,
         ],
+        currency.digits,
         "payouts",
     )?;
     if totals.refund_total != totals.refunded_invoices_total {
@@ -356,25 +314,97 @@ pub fn reconcile(
             totals.refund_total, totals.refunded_invoices_total
         )));
     }
-    let supplements = sum(&mut refunds.iter().map(|r| r.supplement), "supplements")?;
     if supplements != payouts {
         return Err(LedgerError::Mismatch(format!(
             "Σ paid in this run {supplements} ≠ Σ bill credits + transfers + claims + residual {payouts}"
         )));
     }
-    match waves {
-        None => {
-            if totals.correction_total != totals.bill_corrections.amount {
-                return Err(LedgerError::Mismatch(format!(
-                    "Σ correction_total {} ≠ Σ bill_corrections {}",
-                    totals.correction_total, totals.bill_corrections.amount
-                )));
-            }
-        }
-        Some(waves) => {
-            reconcile_waves(&totals, supplements, waves)?;
-            totals.waves = Some(waves.clone());
-        }
+    Ok(())
+}
+
+/// Computes the control totals and checks every identity SPEC §5 requires.
+pub fn reconcile(
+    refunds: &[AccountRefund],
+    plan: &PayoutPlan,
+    review_count: u64,
+    waves: Option<&crate::waves::WaveTotals>,
+    currency: Currency,
+) -> Result<ControlTotals, LedgerError> {
+    let sum = |values: &mut dyn Iterator<Item = Money>, what: &'static str| {
+        Money::sum(values, currency.digits, what)
+    };
+    let mut counts = [0u64; 5];
+    for refund in refunds {
+        let class = match refund.class {
+            crate::refund::AccountClass::Overbilled => 0,
+            crate::refund::AccountClass::Underbilled => 1,
+            crate::refund::AccountClass::Mixed => 2,
+        };
+        crate::render::summary::tally(&mut counts[class]);
+        counts[3] = counts[3].saturating_add(u64::from(refund.overbilled_invoices));
+        counts[4] = counts[4].saturating_add(u64::from(refund.underbilled_invoices));
+        check_account(refund, waves)?;
+    }
+    let refunded_invoices = refunds
+        .iter()
+        .flat_map(|r| r.invoices.iter())
+        .filter(|invoice| invoice.is_refunded())
+        .map(|invoice| {
+            invoice
+                .excess()
+                .plus(invoice.interest.amount, "refunded invoices")
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut totals = ControlTotals {
+        accounts_affected: refunds.len() as u64,
+        accounts_overbilled: counts[0],
+        accounts_underbilled: counts[1],
+        accounts_mixed: counts[2],
+        accounts_review: review_count,
+        invoices_overbilled: counts[3],
+        invoices_underbilled: counts[4],
+        refund_principal: sum(
+            &mut refunds.iter().map(|r| r.refund_principal),
+            "refund_principal",
+        )?,
+        refund_tax: sum(&mut refunds.iter().map(|r| r.refund_tax), "refund_tax")?,
+        refund_interest: sum(
+            &mut refunds.iter().map(|r| r.refund_interest),
+            "refund_interest",
+        )?,
+        refund_total: sum(&mut refunds.iter().map(|r| r.refund_total), "refund_total")?,
+        refunded_invoices_total: sum(&mut refunded_invoices.into_iter(), "refunded invoices")?,
+        correction_total: sum(
+            &mut refunds.iter().map(|r| r.correction_total),
+            "correction_total",
+        )?,
+        underbilled_total: sum(
+            &mut refunds.iter().map(|r| r.underbilled_total),
+            "underbilled_total",
+        )?,
+        bill_credit: channel_total(&plan.bill_credits, currency)?,
+        bank_transfer: channel_total(&plan.bank_transfers, currency)?,
+        claim: channel_total(&plan.claims, currency)?,
+        residual: channel_total(&plan.residual, currency)?,
+        bill_corrections: ChannelTotal {
+            accounts: plan.corrections.len() as u64,
+            amount: sum(
+                &mut plan.corrections.iter().map(|c| c.amount),
+                "bill corrections",
+            )?,
+        },
+        waves: None,
+    };
+    let supplements = sum(&mut refunds.iter().map(|r| r.supplement), "supplements")?;
+    check_totals(&totals, supplements, currency)?;
+    if let Some(waves) = waves {
+        reconcile_waves(&totals, supplements, waves)?;
+        totals.waves = Some(waves.clone());
+    } else if totals.correction_total != totals.bill_corrections.amount {
+        return Err(LedgerError::Mismatch(format!(
+            "Σ correction_total {} ≠ Σ bill_corrections {}",
+            totals.correction_total, totals.bill_corrections.amount
+        )));
     }
     Ok(totals)
 }

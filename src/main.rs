@@ -49,8 +49,8 @@ fn configure_threads(threads: Option<usize>) -> Result<(), RunError> {
 }
 
 /// An amount with thousands separators and the currency code: `395,878 JPY`.
-fn grouped(currency: redress::money::Currency, minor: i64) -> String {
-    let total = currency.format(minor);
+fn grouped(currency: redress::money::Currency, amount: redress::money::Money) -> String {
+    let total = amount.to_string();
     let (units, fraction) = total.split_once('.').unwrap_or((total.as_str(), ""));
     let (sign, digits) = units.strip_prefix('-').map_or(("", units), |d| ("-", d));
     format!(
@@ -84,7 +84,9 @@ fn closing_lines(settings: &Settings, report: &pipeline::RunReport) -> String {
     );
     if let Some(waves) = &report.totals.waves {
         let paid = match waves.supplement {
-            0 => "nothing to pay: earlier waves paid every affected account in full".to_string(),
+            amount if amount.is_zero() => {
+                "nothing to pay: earlier waves paid every affected account in full".to_string()
+            }
             amount => format!(
                 "pays {} to {} (the difference to what was paid before)",
                 grouped(currency, amount),

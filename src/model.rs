@@ -6,7 +6,7 @@
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use crate::money::Month;
+use crate::money::{Money, Month};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -127,10 +127,10 @@ pub struct AccountInput {
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupInput {
     pub tax_rate: Decimal,
-    /// B: Σ amount of all the group's rows, minor units.
-    pub billed: i64,
-    /// D: Σ diff, minor units.
-    pub diff: i64,
+    /// B: Σ amount of all the group's rows.
+    pub billed: Money,
+    /// D: Σ diff.
+    pub diff: Money,
     pub rows: u64,
     /// Rows of items the rule cannot change.
     pub untouched_rows: u64,

@@ -15,6 +15,9 @@ use num_traits::{Signed, ToPrimitive, Zero};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+mod amount;
+pub use amount::{Money, as_minor};
+
 /// Largest magnitude accepted for one money value, in minor units (10^15). Sums of many such values
 /// still fit an `i64` with a wide margin, and products with rates fit an `i128`.
 pub const MAX_ABS_MINOR: i64 = 1_000_000_000_000_000;
@@ -252,16 +255,31 @@ impl Currency {
     pub fn to_decimal(&self, minor: i64) -> Decimal {
         Decimal::new(minor, self.digits)
     }
+
+    /// `minor` units of this currency.
+    pub fn money(&self, minor: i64) -> Money {
+        Money::new(minor, self.digits)
+    }
+
+    /// Nothing, in this currency.
+    pub fn zero(&self) -> Money {
+        Money::zero(self.digits)
+    }
 }
 
 /// Plain decimal text of a minor-unit amount with `digits` decimals; never `-0`.
 pub fn format_minor(minor: i64, digits: u32) -> String {
+    format_minor_i128(i128::from(minor), digits)
+}
+
+/// [`format_minor`] of a wider value (an exact median's doubled or tenfold sum).
+pub fn format_minor_i128(minor: i128, digits: u32) -> String {
     let sign = if minor < 0 { "-" } else { "" };
     let magnitude = minor.unsigned_abs();
     if digits == 0 {
         return format!("{sign}{magnitude}");
     }
-    let scale = 10u64.pow(digits);
+    let scale = 10u128.pow(digits);
     format!(
         "{sign}{}.{:0width$}",
         magnitude / scale,

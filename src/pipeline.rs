@@ -13,7 +13,7 @@ use crate::identify::{self, Identified, OnBadRows, Tables};
 use crate::incident::hex;
 use crate::ledger::{self, ControlTotals, PayoutPlan};
 use crate::load::{self, LoadError};
-use crate::money::format_rate;
+use crate::money::{Money, format_rate};
 use crate::output::{OutputFiles, Staging};
 use crate::progress::Reporter;
 use crate::refund::{self, AccountRefund, Outcome};
@@ -144,6 +144,7 @@ pub fn compute(
         &plan,
         review.len() as u64,
         waves.as_ref().map(|waves| &waves.totals),
+        incident.currency,
     )?;
     let return_lines = return_invoices(settings, &refunds)?;
     let languages = render::languages::decide(incident, &identified.inputs, &refunds)?;
@@ -572,25 +573,31 @@ fn render_files(
             })
             .transpose()
             .map_err(ledger::LedgerError::from)?,
-    );
+    )
+    .map_err(ledger::LedgerError::from)?;
     if let Some(waves) = &summary.waves {
         let expected = computed
             .totals
             .refund_total
-            .checked_add(waves.overpaid_minor)
-            .ok_or(crate::money::Overflow("paid to date"))
+            .plus(waves.overpaid, "paid to date")
             .map_err(ledger::LedgerError::from)?;
-        if waves.paid_to_date_minor != expected {
+        if waves.paid_to_date != expected {
             return Err(RunError::Ledger(ledger::LedgerError::Mismatch(format!(
                 "the summary's waves total {} to date, but Σ now_owed + Σ overpaid = {expected}",
-                waves.paid_to_date_minor
+                waves.paid_to_date
             ))));
         }
     }
-    if summary.refund_total_minor != computed.totals.refund_total {
+    let by_region = Money::sum(
+        summary.by_region.iter().map(|region| region.refund_total),
+        incident.currency.digits,
+        "the summary's regions",
+    )
+    .map_err(ledger::LedgerError::from)?;
+    if by_region != computed.totals.refund_total {
         return Err(RunError::Ledger(ledger::LedgerError::Mismatch(format!(
-            "summary total {} ≠ ledger total {}",
-            summary.refund_total_minor, computed.totals.refund_total
+            "summary total by region {by_region} ≠ ledger total {}",
+            computed.totals.refund_total
         ))));
     }
     render::summary::render(
@@ -796,7 +803,7 @@ fn verify_read_back(
             .ok_or_else(|| RunError::Internal("refunds.csv read back overflows".to_string()))?;
         rows += 1;
     }
-    if total != totals.refund_total || rows != totals.accounts_affected {
+    if total != totals.refund_total.minor() || rows != totals.accounts_affected {
         return Err(RunError::Ledger(ledger::LedgerError::Mismatch(format!(
             "refunds.csv as written holds {rows} accounts totalling {total}, the ledger {} totalling {}",
             totals.accounts_affected, totals.refund_total
@@ -847,7 +854,7 @@ fn render_payout_files(
         csv.row([
             line.refund_id.as_str(),
             line.account_id.as_str(),
-            incident.currency.format(line.amount).as_str(),
+            line.amount.to_string().as_str(),
             text(&bank.bank_code).as_str(),
             text(&bank.branch_code).as_str(),
             text(&bank.account_type).as_str(),
@@ -981,23 +988,21 @@ pub fn check(settings: &Settings, reporter: &dyn Reporter) -> Result<String, Run
     let _ = writeln!(
         text,
         "refund total:          {} {} (principal {}, tax {}, interest {})",
-        currency.format(totals.refund_total),
+        totals.refund_total,
         currency.code,
-        currency.format(totals.refund_principal),
-        currency.format(totals.refund_tax),
-        currency.format(totals.refund_interest)
+        totals.refund_principal,
+        totals.refund_tax,
+        totals.refund_interest
     );
     let _ = writeln!(
         text,
         "corrections:           {} {}",
-        currency.format(totals.correction_total),
-        currency.code
+        totals.correction_total, currency.code
     );
     let _ = writeln!(
         text,
         "under-billed (waived): {} {}",
-        currency.format(totals.underbilled_total),
-        currency.code
+        totals.underbilled_total, currency.code
     );
     let _ = writeln!(text, "nothing was written.");
     Ok(text)
@@ -1070,7 +1075,7 @@ pub fn explain(
     let (invoices, outcome) = refund::trace(incident, settings.refund_date, &focus.input)?;
     explain_rows(&mut text, currency, &focus.rows);
     explain_invoices(&mut text, incident, &invoices);
-    explain_outcome(&mut text, currency, &outcome);
+    explain_outcome(&mut text, &outcome);
     Ok(text)
 }
 
@@ -1122,7 +1127,7 @@ fn explain_account(
 
 /// Every row of an item the rule may touch, with should and diff.
 fn explain_rows(text: &mut String, currency: crate::money::Currency, rows: &[refund::RowTrace]) {
-    let money = |minor: i64| currency.format(minor);
+    let money = |value: Money| value.to_string();
     let _ = writeln!(
         text,
         "\nrows the rule may touch (should = what ought to have been billed; diff = amount − should):"
@@ -1141,8 +1146,8 @@ fn explain_rows(text: &mut String, currency: crate::money::Currency, rows: &[ref
             r.period_end,
             r.item,
             r.quantity,
-            money(r.unit_price),
-            money(r.amount),
+            currency.format(r.unit_price),
+            currency.format(r.amount),
             money(row.should),
             money(row.diff),
             format_rate(r.tax_rate),
@@ -1159,7 +1164,7 @@ fn explain_invoices(
     incident: &crate::incident::Incident,
     invoices: &[refund::Invoice],
 ) {
-    let money = |minor: i64| incident.currency.format(minor);
+    let money = |value: Money| value.to_string();
     let _ = writeln!(
         text,
         "\ninvoices in scope (tax per invoice per rate: T = R_t(B × t) − R_t(S × t), rounding {}):",
@@ -1200,7 +1205,7 @@ fn explain_invoices(
             (0, _) => "not affected".to_string(),
             (-1, _) => format!(
                 "under-billed by {}: waived, never collected",
-                money(-invoice.excess())
+                invoice.excess().magnitude()
             ),
             (_, None) => format!(
                 "over-billed but unpaid: correction of {} to the open bill, no interest",
@@ -1226,8 +1231,8 @@ fn explain_invoices(
 }
 
 /// The account's class, totals and payout channel.
-fn explain_outcome(text: &mut String, currency: crate::money::Currency, outcome: &Outcome) {
-    let money = |minor: i64| currency.format(minor);
+fn explain_outcome(text: &mut String, outcome: &Outcome) {
+    let money = |value: Money| value.to_string();
     match outcome {
         Outcome::Affected(refund) => {
             let _ = writeln!(

@@ -2,6 +2,8 @@
 //! invoice per rate, interest on paid over-billed invoices, the account's totals, class, payout
 //! channel and refund_id. Pure Rust over typed values; safe to run in parallel per account.
 
+#![deny(clippy::arithmetic_side_effects)]
+
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
@@ -12,7 +14,7 @@ use crate::interest::{self, Interest, InterestError};
 use crate::model::{
     Account, AccountInput, AccountInvoices, BankDetails, ChargeRow, InvoiceInput, Status,
 };
-use crate::money::{self, Month, Overflow};
+use crate::money::{Money, Month, Overflow};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ComputeError {
@@ -142,8 +144,8 @@ impl ClaimReason {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RowTrace {
     pub row: ChargeRow,
-    pub should: i64,
-    pub diff: i64,
+    pub should: Money,
+    pub diff: Money,
 }
 
 /// One tax group of an invoice.
@@ -151,14 +153,17 @@ pub struct RowTrace {
 pub struct TaxGroup {
     pub tax_rate: Decimal,
     /// B: Σ amount of all rows.
-    pub billed: i64,
+    pub billed: Money,
     /// D: Σ diff.
-    pub diff: i64,
+    pub diff: Money,
     /// S = B − D.
-    pub should: i64,
-    pub tax_charged: i64,
-    pub tax_should: i64,
-    pub tax_diff: i64,
+    pub should: Money,
+    /// R(B × rate).
+    pub tax_charged: Money,
+    /// R(S × rate).
+    pub tax_should: Money,
+    /// tax_charged − tax_should.
+    pub tax_diff: Money,
     pub untouched_rows: u64,
 }
 
@@ -167,20 +172,21 @@ pub struct TaxGroup {
 pub struct Invoice {
     pub billing_month: Month,
     pub class: InvoiceClass,
-    /// P
-    pub principal: i64,
-    /// T
-    pub tax: i64,
+    /// P = Σ D over the tax groups.
+    pub principal: Money,
+    /// T = Σ tax_diff over the tax groups.
+    pub tax: Money,
+    /// X = P + T.
+    pub excess: Money,
     pub paid_on: Option<NaiveDate>,
     pub interest: Interest,
-    /// P + T (+ interest when paid and over-billed): what this invoice contributes to its total.
     pub groups: Vec<TaxGroup>,
 }
 
 impl Invoice {
-    /// X = P + T.
-    pub fn excess(&self) -> i64 {
-        self.principal + self.tax
+    /// X = P + T. Computed with checked arithmetic when the invoice is built, so it fits.
+    pub fn excess(&self) -> Money {
+        self.excess
     }
 
     pub fn is_refunded(&self) -> bool {
@@ -197,12 +203,12 @@ impl Invoice {
 pub struct AccountRefund {
     pub account_id: String,
     pub class: AccountClass,
-    pub refund_principal: i64,
-    pub refund_tax: i64,
-    pub refund_interest: i64,
-    pub refund_total: i64,
-    pub correction_total: i64,
-    pub underbilled_total: i64,
+    pub refund_principal: Money,
+    pub refund_tax: Money,
+    pub refund_interest: Money,
+    pub refund_total: Money,
+    pub correction_total: Money,
+    pub underbilled_total: Money,
     pub overbilled_invoices: u32,
     pub underbilled_invoices: u32,
     pub first_billing_month: Month,
@@ -211,10 +217,10 @@ pub struct AccountRefund {
     pub payout_channel: PayoutChannel,
     pub claim_reason: Option<ClaimReason>,
     /// What earlier waves and refunds paid outside redress paid (0 in a first run).
-    pub previously_paid: i64,
+    pub previously_paid: Money,
     /// What this run pays: refund_total − previously_paid when positive (= refund_total in a
     /// first run).
-    pub supplement: i64,
+    pub supplement: Money,
     pub refund_id: String,
     pub region: Option<String>,
     pub plan: Option<String>,
@@ -280,17 +286,14 @@ fn invoice(
     refund_date: Option<NaiveDate>,
     input: &InvoiceInput,
 ) -> Result<Invoice, ComputeError> {
+    let digits = incident.currency.digits;
     let mut groups = Vec::with_capacity(input.groups.len());
     for group in &input.groups {
         let billed = group.billed;
         let diff = group.diff;
-        let should = billed
-            .checked_sub(diff)
-            .ok_or(Overflow("a tax group's should"))?;
-        let tax_charged =
-            money::mul_rate(billed, group.tax_rate, incident.tax_rounding, "tax charged")?;
-        let tax_should = money::mul_rate(
-            should,
+        let should = billed.minus(diff, "a tax group's should")?;
+        let tax_charged = billed.mul_rate(group.tax_rate, incident.tax_rounding, "tax charged")?;
+        let tax_should = should.mul_rate(
             group.tax_rate,
             incident.tax_rounding,
             "tax that should have been charged",
@@ -302,43 +305,38 @@ fn invoice(
             should,
             tax_charged,
             tax_should,
-            tax_diff: tax_charged
-                .checked_sub(tax_should)
-                .ok_or(Overflow("a tax difference"))?,
+            tax_diff: tax_charged.minus(tax_should, "a tax difference")?,
             untouched_rows: group.untouched_rows,
         });
     }
-    let principal = money::checked_sum(
+    let principal = Money::sum(
         groups.iter().map(|group| group.diff),
+        digits,
         "an invoice's principal",
     )?;
-    let tax = money::checked_sum(
+    let tax = Money::sum(
         groups.iter().map(|group| group.tax_diff),
+        digits,
         "an invoice's tax",
     )?;
-    let excess = principal
-        .checked_add(tax)
-        .ok_or(Overflow("an invoice's excess"))?;
-    let class = match excess.signum() {
-        -1 => InvoiceClass::Underbilled,
-        _ => InvoiceClass::Overbilled,
+    let excess = principal.plus(tax, "an invoice's excess")?;
+    let class = if excess.is_negative() {
+        InvoiceClass::Underbilled
+    } else {
+        InvoiceClass::Overbilled
     };
-    let interest = match (excess > 0, input.paid_on) {
+    let interest = match (excess.is_positive(), input.paid_on) {
         (true, Some(paid_on)) => {
             interest::compute(excess, paid_on, refund_date, &incident.interest)?
         }
-        _ => Interest {
-            days: 0,
-            rate: None,
-            amount: 0,
-            segments: Vec::new(),
-        },
+        _ => Interest::none(0, digits),
     };
     Ok(Invoice {
         billing_month: input.billing_month,
         class,
         principal,
         tax,
+        excess,
         paid_on: input.paid_on,
         interest,
         groups,
@@ -352,42 +350,46 @@ fn summarize(
 ) -> Result<Outcome, ComputeError> {
     let affected: Vec<Invoice> = all_invoices
         .iter()
-        .filter(|invoice| invoice.excess() != 0)
+        .filter(|invoice| !invoice.excess().is_zero())
         .cloned()
         .collect();
     if affected.is_empty() {
         return Ok(Outcome::NotAffected);
     }
+    let digits = incident.currency.digits;
     let refunded = || affected.iter().filter(|invoice| invoice.is_refunded());
-    let refund_principal = money::checked_sum(
+    let refund_principal = Money::sum(
         refunded().map(|invoice| invoice.principal),
+        digits,
         "refund_principal",
     )?;
-    let refund_tax = money::checked_sum(refunded().map(|invoice| invoice.tax), "refund_tax")?;
-    let refund_interest = money::checked_sum(
+    let refund_tax = Money::sum(refunded().map(|invoice| invoice.tax), digits, "refund_tax")?;
+    let refund_interest = Money::sum(
         refunded().map(|invoice| invoice.interest.amount),
+        digits,
         "refund_interest",
     )?;
-    let refund_total = money::checked_sum(
+    let refund_total = Money::sum(
         [refund_principal, refund_tax, refund_interest],
+        digits,
         "refund_total",
     )?;
-    let correction_total = money::checked_sum(
+    let correction_total = Money::sum(
         affected
             .iter()
             .filter(|invoice| invoice.is_correction())
             .map(Invoice::excess),
+        digits,
         "correction_total",
     )?;
-    let underbilled_total = money::checked_sum(
-        affected
-            .iter()
-            .filter(|invoice| invoice.class == InvoiceClass::Underbilled)
-            .map(|invoice| -invoice.excess()),
-        "underbilled_total",
-    )?;
-    let over = refund_total + correction_total;
-    let class = match (over > 0, underbilled_total > 0) {
+    let underbilled = affected
+        .iter()
+        .filter(|invoice| invoice.class == InvoiceClass::Underbilled)
+        .map(|invoice| invoice.excess().negated("underbilled_total"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let underbilled_total = Money::sum(underbilled, digits, "underbilled_total")?;
+    let over = refund_total.plus(correction_total, "an account's over-billing")?;
+    let class = match (over.is_positive(), underbilled_total.is_positive()) {
         (true, false) => AccountClass::Overbilled,
         (false, true) => AccountClass::Underbilled,
         (true, true) => AccountClass::Mixed,
@@ -423,7 +425,7 @@ fn summarize(
             .unwrap_or(Month::from_index(0)),
         payout_channel,
         claim_reason,
-        previously_paid: 0,
+        previously_paid: incident.currency.zero(),
         supplement: refund_total,
         refund_id: refund_id(&incident.id, &account.account_id),
         region: account.region.clone(),
@@ -437,9 +439,9 @@ fn summarize(
 pub fn payout_channel(
     incident: &Incident,
     account: &Account,
-    refund_total: i64,
+    refund_total: Money,
 ) -> (PayoutChannel, Option<ClaimReason>) {
-    if refund_total <= 0 {
+    if !refund_total.is_positive() {
         return (PayoutChannel::None, None);
     }
     let payout = &incident.payout;
@@ -472,7 +474,7 @@ pub fn payout_channel(
     // Zengin's amount field holds 10 digits of yen; other currencies are not paid through it.
     if channel == PayoutChannel::BankTransfer
         && incident.currency.code == "JPY"
-        && refund_total > crate::render::zengin::MAX_AMOUNT
+        && refund_total.minor() > crate::render::zengin::MAX_AMOUNT
     {
         channel = PayoutChannel::Claim;
         reason = Some(ClaimReason::AmountExceedsTransferLimit);

@@ -10,12 +10,14 @@
 //! not required when the account's tax-inclusive refund is under 10,000 yen (消費税法施行令
 //! 70条の9 第3項第2号), judged once per refund, not per rate.
 
+#![deny(clippy::arithmetic_side_effects)]
+
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use crate::money::{self, Month, Overflow};
+use crate::money::{Money, Month, Overflow};
 use crate::refund::AccountRefund;
 
 /// The first billing month under the qualified-invoice system (sales from 2023-10-01).
@@ -44,10 +46,10 @@ impl RegistrationNumber {
         }
         let bytes = digits.as_bytes();
         let expected = check_digit(&bytes[1..]);
-        if bytes[0] - b'0' != expected {
+        let given = bytes[0].wrapping_sub(b'0');
+        if given != expected {
             return Err(format!(
-                "`{text}` has check digit {} but its other 12 digits give {expected}; a digit is mistyped",
-                bytes[0] - b'0'
+                "`{text}` has check digit {given} but its other 12 digits give {expected}; a digit is mistyped"
             ));
         }
         Ok(RegistrationNumber(text.to_string()))
@@ -60,6 +62,8 @@ impl RegistrationNumber {
 
 /// The check digit of a corporate number's 12 base digits (法人番号の指定を受けた者の…省令 第2条):
 /// 9 − (Σ Pn × Qn mod 9), Pn the n-th digit from the right, Qn 1 for odd n and 2 for even n.
+/// Twelve digits (checked by the caller) times 1 or 2 cannot overflow.
+#[allow(clippy::arithmetic_side_effects)]
 fn check_digit(base: &[u8]) -> u8 {
     let sum: u32 = base
         .iter()
@@ -115,11 +119,11 @@ pub struct ReturnLine {
     pub account_id: String,
     pub tax_rate: Decimal,
     /// Σ D of the rate over the account's paid over-billed invoices (tax excluded).
-    pub principal: i64,
+    pub principal: Money,
     /// Σ tax_diff of the rate.
-    pub tax: i64,
+    pub tax: Money,
     /// principal + tax: the tax-inclusive refund of the rate.
-    pub total: i64,
+    pub total: Money,
     /// First and last billing month of the original sales.
     pub sales_from: Month,
     pub sales_to: Month,
@@ -146,10 +150,9 @@ pub fn lines(
     Ok(lines)
 }
 
-#[derive(Default)]
 struct Sums {
-    principal: i64,
-    tax: i64,
+    principal: Money,
+    tax: Money,
     from: Option<Month>,
     to: Option<Month>,
 }
@@ -169,20 +172,22 @@ fn account_lines(
     {
         let qualified = invoice.billing_month >= first_qualified_month();
         for group in &invoice.groups {
-            if group.diff == 0 && group.tax_diff == 0 {
+            if group.diff.is_zero() && group.tax_diff.is_zero() {
                 continue;
             }
+            let zero = group.diff.with_minor(0);
             let sums = groups
                 .entry((qualified, group.tax_rate.normalize()))
-                .or_default();
+                .or_insert(Sums {
+                    principal: zero,
+                    tax: zero,
+                    from: None,
+                    to: None,
+                });
             sums.principal = sums
                 .principal
-                .checked_add(group.diff)
-                .ok_or(Overflow("a return invoice's principal"))?;
-            sums.tax = sums
-                .tax
-                .checked_add(group.tax_diff)
-                .ok_or(Overflow("a return invoice's tax"))?;
+                .plus(group.diff, "a return invoice's principal")?;
+            sums.tax = sums.tax.plus(group.tax_diff, "a return invoice's tax")?;
             sums.from = Some(sums.from.map_or(invoice.billing_month, |month| {
                 month.min(invoice.billing_month)
             }));
@@ -191,11 +196,10 @@ fn account_lines(
             }));
         }
     }
-    let tax_inclusive = money::checked_sum(
-        [refund.refund_principal, refund.refund_tax],
-        "an account's tax-inclusive refund",
-    )?;
-    let large_enough = currency_code == "JPY" && tax_inclusive >= SMALL_REFUND_JPY;
+    let tax_inclusive = refund
+        .refund_principal
+        .plus(refund.refund_tax, "an account's tax-inclusive refund")?;
+    let large_enough = currency_code == "JPY" && tax_inclusive.minor() >= SMALL_REFUND_JPY;
     let registered = !matches!(policy.issuer, Issuer::NotRegistered);
     for ((qualified, tax_rate), sums) in groups {
         let (Some(sales_from), Some(sales_to)) = (sums.from, sums.to) else {
@@ -207,10 +211,7 @@ fn account_lines(
             tax_rate,
             principal: sums.principal,
             tax: sums.tax,
-            total: sums
-                .principal
-                .checked_add(sums.tax)
-                .ok_or(Overflow("a return invoice's total"))?,
+            total: sums.principal.plus(sums.tax, "a return invoice's total")?,
             sales_from,
             sales_to,
             refund_date,

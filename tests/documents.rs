@@ -2,6 +2,10 @@
 //! language's text), one letter per situation, the enclosures of seed 000, and era dates. Runs the
 //! real binary on the bundled samples, with the incident file edited where a case needs it.
 
+// Tests and benchmarks may panic on what should not happen (a panic is their failure report), and a
+// scenario reads best whole: the limits on unwrap and function length are for src/.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;

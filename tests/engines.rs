@@ -7,6 +7,10 @@
 //! The engines come from `tests/engines/setup.sh` (DuckDB and pyspark in a virtualenv; Java 17 or
 //! 21). Without them the tests say so and pass, except under CI (`CI` set), where they fail.
 
+// Tests and benchmarks may panic on what should not happen (a panic is their failure report), and a
+// scenario reads best whole: the limits on unwrap and function length are for src/.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -1,6 +1,10 @@
 //! `redress plan`: the generated SQL per engine and kind, as snapshots (a change to a kind's SQL
 //! shows up here, beside the engine tests that prove it right), and the command's own checks.
 
+// Tests and benchmarks may panic on what should not happen (a panic is their failure report), and a
+// scenario reads best whole: the limits on unwrap and function length are for src/.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
+
 use std::path::Path;
 
 use assert_cmd::Command;

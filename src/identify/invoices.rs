@@ -19,7 +19,7 @@ use crate::model::{
     Account, AccountInput, AccountInvoices, BankDetails, ChargeRow, Event, GroupInput,
     InvoiceInput, Language, Status,
 };
-use crate::money::{Month, Overflow};
+use crate::money::{Currency, Money, Month, Overflow};
 use crate::refund::RowTrace;
 use crate::rules::columns::*;
 use crate::rules::{self, PlanContext, RowProblemCode, RuleError};
@@ -436,7 +436,7 @@ pub(crate) fn focus(
     let events = account_events(&context.events, &selection).map_err(error(table))?;
     Ok(Explained::Account(Box::new(Focus {
         input,
-        rows: row_traces(&trace).map_err(error(table))?,
+        rows: row_traces(&trace, incident.currency).map_err(error(table))?,
         events,
     })))
 }
@@ -487,7 +487,7 @@ pub fn evaluate_rows(
         account: account.clone(),
         invoices: Vec::new(),
     });
-    let trace = row_traces(&sums.trace.unwrap_or_default()).map_err(internal)?;
+    let trace = row_traces(&sums.trace.unwrap_or_default(), incident.currency).map_err(internal)?;
     Ok((invoices, trace))
 }
 
@@ -685,8 +685,10 @@ pub(crate) fn assemble(
                         .map_err(|_| located(Overflow("a tax rate")))?
                         .normalize(),
                     billed: i64::try_from(billed[r])
+                        .map(|minor| incident.currency.money(minor))
                         .map_err(|_| located(Overflow("an invoice's billed amount")))?,
                     diff: i64::try_from(diff[r])
+                        .map(|minor| incident.currency.money(minor))
                         .map_err(|_| located(Overflow("an invoice's diff")))?,
                     rows: rows[r],
                     untouched_rows: rows[r] - touched[r],
@@ -963,7 +965,7 @@ fn account_events(events: &DataFrame, selection: &DataFrame) -> PolarsResult<Vec
     Ok(out)
 }
 
-fn row_traces(frame: &DataFrame) -> PolarsResult<Vec<RowTrace>> {
+fn row_traces(frame: &DataFrame, currency: Currency) -> PolarsResult<Vec<RowTrace>> {
     if frame.height() == 0 {
         return Ok(Vec::new());
     }
@@ -999,11 +1001,18 @@ fn row_traces(frame: &DataFrame) -> PolarsResult<Vec<RowTrace>> {
                 tax_rate: tax_rates[index],
                 paid_on: paid[index],
             },
-            should: i64::try_from(should[index]).unwrap_or(i64::MAX),
-            diff: i64::try_from(diff[index]).unwrap_or(i64::MAX),
+            should: money_of(should[index], currency)?,
+            diff: money_of(diff[index], currency)?,
         });
     }
     Ok(out)
+}
+
+/// A row's exact sum as money; beyond an `i64` of minor units it is an error, never a clamp.
+fn money_of(minor: i128, currency: Currency) -> PolarsResult<Money> {
+    i64::try_from(minor)
+        .map(|minor| currency.money(minor))
+        .map_err(|_| polars_err!(ComputeError: "a row's should or diff of {minor} minor units overflows"))
 }
 
 /// A column of `frame` as numbers of type `T` (cast first); a null reads as 0.

@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 
-use crate::money::{self, Currency, Month, Rounding};
+use crate::money::{self, Currency, Money, Month, Rounding};
 pub use texts::{MissingText, Text, Texts};
 pub use wire::{
     ActiveChannel, Basis, ClosedChannel, DateStyle, FirstDay, IncidentKind, Proration, RateAt,
@@ -173,7 +173,7 @@ pub struct PayoutPolicy {
     pub claim_if_closed_before: Option<NaiveDate>,
     pub bill_credit_month: Option<Month>,
     /// Minor units.
-    pub minimum_transfer: i64,
+    pub minimum_transfer: Money,
     pub zengin: Option<Zengin>,
 }
 
@@ -674,6 +674,7 @@ impl Validator<'_> {
             .map(|value| self.money("payout.minimum_transfer", value, currency))
             .transpose()?
             .unwrap_or(0);
+        let minimum_transfer = currency.money(minimum_transfer);
         let bill_credit_month = section
             .bill_credit_month
             .as_deref()

@@ -5,7 +5,7 @@ use polars::prelude::*;
 
 use crate::ledger::PayoutPlan;
 use crate::load::RowProblem;
-use crate::money::{Currency, format_rate};
+use crate::money::{Currency, Money, format_rate};
 use crate::output::{Csv, OutputFiles};
 use crate::refund::AccountRefund;
 use crate::return_invoice::{self, ReturnLine};
@@ -109,28 +109,28 @@ pub fn render(
 ) -> PolarsResult<()> {
     files.add(
         "refunds.csv",
-        refunds_csv(refunds, currency, waves.is_some()).into_bytes(),
+        refunds_csv(refunds, waves.is_some()).into_bytes(),
     );
     files.add(
         "refunds.parquet",
         refunds_parquet(refunds, currency, waves.is_some())?,
     );
-    files.add("invoices.csv", invoices_csv(refunds, currency).into_bytes());
+    files.add("invoices.csv", invoices_csv(refunds).into_bytes());
     files.add("invoices.parquet", invoices_parquet(refunds, currency)?);
     files.add(
         "return_invoices.csv",
-        return_invoices_csv(returns, currency).into_bytes(),
+        return_invoices_csv(returns).into_bytes(),
     );
     files.add(
         "return_invoices.parquet",
         return_invoices_parquet(returns, currency)?,
     );
     let sequence = waves.map(|waves| waves.totals.sequence.to_string());
-    payout_files(files, plan, returns, policy, currency, sequence.as_deref());
+    payout_files(files, plan, returns, policy, sequence.as_deref());
     if let Some(waves) = waves {
         files.add(
             "payouts/overpaid.csv",
-            overpaid_csv(&waves.overpaid, currency).into_bytes(),
+            overpaid_csv(&waves.overpaid).into_bytes(),
         );
     }
 
@@ -157,8 +157,8 @@ pub fn render(
     Ok(())
 }
 
-fn refunds_csv(refunds: &[AccountRefund], currency: Currency, waves: bool) -> Csv {
-    let money = |minor: i64| currency.format(minor);
+fn refunds_csv(refunds: &[AccountRefund], waves: bool) -> Csv {
+    let money = |value: Money| value.to_string();
     let mut columns = REFUND_COLUMNS.to_vec();
     if waves {
         columns.extend(WAVE_REFUND_COLUMNS);
@@ -196,8 +196,8 @@ fn refunds_csv(refunds: &[AccountRefund], currency: Currency, waves: bool) -> Cs
     csv
 }
 
-fn invoices_csv(refunds: &[AccountRefund], currency: Currency) -> Csv {
-    let money = |minor: i64| currency.format(minor);
+fn invoices_csv(refunds: &[AccountRefund]) -> Csv {
+    let money = |value: Money| value.to_string();
     let mut csv = Csv::with_header(&INVOICE_COLUMNS);
     for refund in refunds {
         for invoice in &refund.invoices {
@@ -228,14 +228,13 @@ fn payout_files(
     plan: &PayoutPlan,
     returns: &[ReturnLine],
     policy: &return_invoice::Policy,
-    currency: Currency,
     sequence: Option<&str>,
 ) {
-    let money = |minor: i64| currency.format(minor);
+    let money = |value: Money| value.to_string();
     let trailing = || sequence.map(|value| (SEQUENCE_COLUMN, value.to_string()));
     files.add(
         "payouts/bill_credits.csv",
-        bill_credits_csv(plan, returns, policy, currency, trailing()).into_bytes(),
+        bill_credits_csv(plan, returns, policy, trailing()).into_bytes(),
     );
     let mut claims =
         Csv::with_trailing(&["refund_id", "account_id", "amount", "reason"], trailing());
@@ -276,8 +275,8 @@ fn payout_files(
     files.add("payouts/bill_corrections.csv", corrections.into_bytes());
 }
 
-fn overpaid_csv(lines: &[OverpaidLine], currency: Currency) -> Csv {
-    let money = |minor: i64| currency.format(minor);
+fn overpaid_csv(lines: &[OverpaidLine]) -> Csv {
+    let money = |value: Money| value.to_string();
     let mut csv = Csv::with_header(&OVERPAID_COLUMNS);
     for line in lines {
         let month = line
@@ -298,16 +297,16 @@ fn overpaid_csv(lines: &[OverpaidLine], currency: Currency) -> Csv {
     csv
 }
 
-fn return_invoices_csv(returns: &[ReturnLine], currency: Currency) -> Csv {
+fn return_invoices_csv(returns: &[ReturnLine]) -> Csv {
     let mut csv = Csv::with_header(&RETURN_INVOICE_COLUMNS);
     for line in returns {
         let fields = [
             line.refund_id.clone(),
             line.account_id.clone(),
             format_rate(line.tax_rate),
-            currency.format(line.principal),
-            currency.format(line.tax),
-            currency.format(line.total),
+            line.principal.to_string(),
+            line.tax.to_string(),
+            line.total.to_string(),
             line.sales_from.to_string(),
             line.sales_to.to_string(),
             line.refund_date
@@ -394,10 +393,9 @@ fn bill_credits_csv(
     plan: &PayoutPlan,
     returns: &[ReturnLine],
     policy: &return_invoice::Policy,
-    currency: Currency,
     trailing: Option<(&str, String)>,
 ) -> Csv {
-    let money = |minor: i64| currency.format(minor);
+    let money = |value: Money| value.to_string();
     let mut csv = Csv::with_trailing(&BILL_CREDIT_COLUMNS, trailing);
     let credit_month = plan
         .bill_credit_month
@@ -465,10 +463,10 @@ pub fn interest_rate(invoice: &crate::refund::Invoice) -> String {
 
 fn money_column(
     name: &str,
-    values: impl Iterator<Item = i64>,
+    values: impl Iterator<Item = Money>,
     currency: Currency,
 ) -> PolarsResult<Column> {
-    let values: Vec<i128> = values.map(i128::from).collect();
+    let values: Vec<i128> = values.map(|value| i128::from(value.minor())).collect();
     Ok(Int128Chunked::from_vec(name.into(), values)
         .into_decimal(18, currency.digits as usize)?
         .into_column())

@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::incident::{DateStyle, Incident, Text};
 use crate::ledger::{Correction, PayoutPlan};
 use crate::model::{Account, Language};
-use crate::money::{Currency, Month, format_rate};
+use crate::money::{Currency, Money, Month, Overflow, format_rate};
 use crate::output::{Csv, OutputError, Staging};
 use crate::refund::{AccountRefund, InvoiceClass};
 use crate::return_invoice::{self, Issuer, ReturnLine};
@@ -618,29 +618,32 @@ fn return_invoice_section(
     lines: &[&ReturnLine],
     dates: Dates,
     text: &Text,
-) -> Option<ReturnInvoiceSection> {
+) -> Result<Option<ReturnInvoiceSection>, Overflow> {
     let language = dates.language;
     let policy = &incident.return_invoice;
     let Issuer::Registered(number) = &policy.issuer else {
-        return None;
+        return Ok(None);
     };
     if !return_invoice::in_notice(policy, lines) {
-        return None;
+        return Ok(None);
     }
-    let money = |minor: i64| format_money(incident.currency, minor, language);
+    let money = |value: Money| format_money(incident.currency, value.minor(), language);
     let qualified: Vec<&&ReturnLine> = lines.iter().filter(|line| line.qualified).collect();
-    let sum = |get: fn(&ReturnLine) -> i64| {
-        qualified
-            .iter()
-            .try_fold(0i64, |total, line| total.checked_add(get(line)))
+    let digits = incident.currency.digits;
+    let sum = |get: fn(&ReturnLine) -> Money, what: &'static str| {
+        Money::sum(qualified.iter().map(|line| get(line)), digits, what)
     };
     let (principal, tax, total) = (
-        sum(|line| line.principal)?,
-        sum(|line| line.tax)?,
-        sum(|line| line.total)?,
+        sum(|line| line.principal, "a return invoice's principal")?,
+        sum(|line| line.tax, "a return invoice's tax")?,
+        sum(|line| line.total, "a return invoice's total")?,
     );
-    let from = qualified.iter().map(|line| line.sales_from).min()?;
-    let to = qualified.iter().map(|line| line.sales_to).max()?;
+    let (Some(from), Some(to)) = (
+        qualified.iter().map(|line| line.sales_from).min(),
+        qualified.iter().map(|line| line.sales_to).max(),
+    ) else {
+        return Ok(None);
+    };
     let rate = |line: &ReturnLine| {
         let percent = format_rate(line.tax_rate * rust_decimal::Decimal::ONE_HUNDRED);
         // From 2019-10 an 8% rate is the reduced rate (軽減税率).
@@ -650,7 +653,7 @@ fn return_invoice_section(
             _ => format!("{percent}%"),
         }
     };
-    Some(ReturnInvoiceSection {
+    Ok(Some(ReturnInvoiceSection {
         company: text.company.clone(),
         registration_number: number.as_str().to_string(),
         refund_date: refund_date.map(|date| dates.date(date)).unwrap_or_default(),
@@ -676,7 +679,17 @@ fn return_invoice_section(
         tax: money(tax),
         total: money(total),
         excludes_earlier_sales: lines.iter().any(|line| !line.qualified),
-    })
+    }))
+}
+
+/// The lines of a notice's statement.
+struct Statement {
+    /// Refunded invoices.
+    invoices: Vec<StatementLine>,
+    /// Corrections of unpaid bills sent now.
+    corrections: Vec<AmountLine>,
+    /// Under-billed invoices, waived.
+    underbilled: Vec<AmountLine>,
 }
 
 /// The notice's statement: refunded invoices, corrections of unpaid bills sent now (`sent`, the
@@ -686,8 +699,8 @@ fn statement(
     sent: &[&Correction],
     currency: Currency,
     dates: Dates,
-) -> (Vec<StatementLine>, Vec<AmountLine>, Vec<AmountLine>) {
-    let money = |minor: i64| format_money(currency, minor, dates.language);
+) -> Result<Statement, Overflow> {
+    let money = |value: Money| format_money(currency, value.minor(), dates.language);
     let mut invoices = Vec::new();
     let corrections = sent
         .iter()
@@ -705,16 +718,24 @@ fn statement(
                 principal: money(invoice.principal),
                 tax: money(invoice.tax),
                 interest: money(invoice.interest.amount),
-                total: money(invoice.principal + invoice.tax + invoice.interest.amount),
+                total: money(
+                    invoice
+                        .excess()
+                        .plus(invoice.interest.amount, "an invoice's refund")?,
+                ),
             }),
             InvoiceClass::Overbilled => {}
             InvoiceClass::Underbilled => underbilled.push(AmountLine {
                 month,
-                amount: money(-invoice.excess()),
+                amount: money(invoice.excess().negated("an under-billed invoice")?),
             }),
         }
     }
-    (invoices, corrections, underbilled)
+    Ok(Statement {
+        invoices,
+        corrections,
+        underbilled,
+    })
 }
 
 /// The last three characters of a bank account number, as a notice names the account.
@@ -758,15 +779,20 @@ pub fn context(
     let dates = Dates::of(incident, language);
     let currency = incident.currency;
     let refund_date = days.refund_date;
-    let money = |minor: i64| format_money(currency, minor, language);
+    let money = |value: Money| format_money(currency, value.minor(), language);
     let text = text_of(incident, language)?;
-    let return_invoice = return_invoice_section(incident, refund_date, returns, dates, &text);
-    let (invoices, corrections, underbilled) = statement(refund, corrections, currency, dates);
+    let return_invoice = return_invoice_section(incident, refund_date, returns, dates, &text)
+        .map_err(NoticeError::Overflow)?;
+    let Statement {
+        invoices,
+        corrections,
+        underbilled,
+    } = statement(refund, corrections, currency, dates).map_err(NoticeError::Overflow)?;
     let has_refund = !invoices.is_empty();
     let has_corrections = !corrections.is_empty();
     let has_underbilled = !underbilled.is_empty();
-    let is_supplement = refund.previously_paid > 0 && refund.supplement > 0;
-    let paid_in_full = refund.refund_total > 0 && refund.supplement == 0;
+    let is_supplement = refund.previously_paid.is_positive() && refund.supplement.is_positive();
+    let paid_in_full = refund.refund_total.is_positive() && refund.supplement.is_zero();
     let channel = refund.payout_channel.as_str();
     // Seed 000: a letter that pays by transfer or asks for an account encloses the form (別紙1)
     // and the statement (別紙2).
@@ -825,7 +851,7 @@ pub fn context(
         correction_total: money(refund.correction_total),
         underbilled_total: money(refund.underbilled_total),
         previously_paid: money(refund.previously_paid),
-        has_previous_payment: refund.previously_paid > 0,
+        has_previous_payment: refund.previously_paid.is_positive(),
         payout_amount: money(refund.supplement),
         is_supplement,
         paid_in_full,
@@ -981,11 +1007,12 @@ pub fn write_all(
                 let stem = format!("notices/{}", refund.refund_id);
                 staging.write(&format!("{stem}.md"), markdown.as_bytes())?;
                 staging.write(&format!("{stem}.html"), html.as_bytes())?;
-                let amount = if refund.supplement > 0 {
+                let amount = if refund.supplement.is_positive() {
                     refund.supplement
                 } else {
-                    crate::money::checked_sum(
+                    Money::sum(
                         sent.iter().map(|correction| correction.amount),
+                        incident.currency.digits,
                         "an account's corrections",
                     )
                     .map_err(NoticeError::Overflow)?
@@ -1001,7 +1028,7 @@ pub fn write_all(
                     letter: context.letter,
                     class: refund.class.as_str(),
                     channel: context.channel,
-                    amount: incident.currency.format(amount),
+                    amount: amount.to_string(),
                     enclosures: if context.enclosures {
                         "refund_account_form;refund_statement"
                     } else {

@@ -11,10 +11,10 @@ use serde::Serialize;
 use crate::incident::Incident;
 use crate::ledger::ControlTotals;
 use crate::model::Language;
-use crate::money::{Currency, Month};
+use crate::money::{self, Currency, Money, Month};
 use crate::render::manifest::Manifest;
 use crate::render::notices::{Dates, NoticeError, format_money, language_code, render_template};
-use crate::render::summary::{Summary, average, bin_width, group};
+use crate::render::summary::{Summary, group};
 
 const WIDTH: i64 = 760;
 const HEIGHT: i64 = 420;
@@ -64,11 +64,12 @@ pub struct Histogram {
     pub y_ticks: Vec<Tick>,
 }
 
-/// The histogram of the refund per account (`refunds_minor`, sorted or not), about 20 bins of a
-/// "nice" width, labelled in `language`.
-pub fn histogram(refunds_minor: &[i64], currency: Currency, language: Language) -> Histogram {
+/// The histogram of the refund per account (`refunds`, sorted or not), about 20 bins of a
+/// "nice" width, labelled in `language`. Bin edges are positions on the axis in minor units.
+pub fn histogram(refunds: &[Money], currency: Currency, language: Language) -> Histogram {
     let plot_width = WIDTH - LEFT - RIGHT;
     let plot_height = HEIGHT - TOP - BOTTOM;
+    let refunds_minor: Vec<i64> = refunds.iter().map(|refund| refund.minor()).collect();
     let money = |minor: i64| format_money(currency, minor, language);
     let mut histogram = Histogram {
         language: language_code(language),
@@ -104,7 +105,7 @@ pub fn histogram(refunds_minor: &[i64], currency: Currency, language: Language) 
     let start = min - min.rem_euclid(width);
     let bins = ((max - start) / width + 1) as usize;
     let mut counts = vec![0u64; bins];
-    for value in refunds_minor {
+    for value in &refunds_minor {
         counts[((value - start) / width) as usize] += 1;
     }
     let peak = counts.iter().copied().max().unwrap_or(1).max(1) as i64;
@@ -283,16 +284,20 @@ fn kind_name(kind: &str, language: Language) -> String {
 }
 
 /// The control totals the run reconciled, as the report lists them.
-fn checks(totals: &ControlTotals, currency: Currency, language: Language) -> Vec<Check> {
-    let money = |minor: i64| format_money(currency, minor, language);
+fn checks(
+    totals: &ControlTotals,
+    currency: Currency,
+    language: Language,
+) -> Result<Vec<Check>, money::Overflow> {
+    let money = |value: Money| format_money(currency, value.minor(), language);
     let payouts = [
         totals.bill_credit.amount,
         totals.bank_transfer.amount,
         totals.claim.amount,
         totals.residual.amount,
     ]
-    .into_iter()
-    .try_fold(0i64, i64::checked_add);
+    .into_iter();
+    let payouts = Money::sum(payouts, currency.digits, "the payout files' total")?;
     let ja = language == Language::Ja;
     let mut checks = vec![
         Check {
@@ -319,7 +324,7 @@ fn checks(totals: &ControlTotals, currency: Currency, language: Language) -> Vec
             } else {
                 "Payout files, total (credits, transfers, claims, residual)"
             },
-            value: payouts.map(money).unwrap_or_default(),
+            value: money(payouts),
         }),
         Some(waves) => {
             checks.push(Check {
@@ -348,7 +353,7 @@ fn checks(totals: &ControlTotals, currency: Currency, language: Language) -> Vec
         },
         value: money(totals.bill_corrections.amount),
     });
-    checks
+    Ok(checks)
 }
 
 fn figures(
@@ -357,7 +362,7 @@ fn figures(
     currency: Currency,
     language: Language,
 ) -> Vec<Figure> {
-    let money = |minor: i64| format_money(currency, minor, language);
+    let money = |value: Money| format_money(currency, value.minor(), language);
     let labels: [(&str, &str); 9] = [
         ("対象のお客さま", "Accounts affected"),
         ("過大請求", "Over-billed"),
@@ -391,7 +396,7 @@ fn figures(
 }
 
 fn waves(summary: &Summary, currency: Currency, dates: Dates) -> Option<ReportWaves> {
-    let money = |minor: i64| format_money(currency, minor, dates.language);
+    let money = |value: Money| format_money(currency, value.minor(), dates.language);
     summary.waves.as_ref().map(|waves| ReportWaves {
         sequence: waves.sequence.to_string(),
         rows: waves
@@ -408,18 +413,18 @@ fn waves(summary: &Summary, currency: Currency, dates: Dates) -> Option<ReportWa
                     .map(|date| dates.date(date))
                     .unwrap_or_default(),
                 accounts: group(row.accounts),
-                amount: money(row.amount_minor),
+                amount: money(row.amount),
             })
             .collect(),
-        paid_to_date: money(waves.paid_to_date_minor),
-        now_owed: money(waves.now_owed_minor),
-        overpaid: money(waves.overpaid_minor),
+        paid_to_date: money(waves.paid_to_date),
+        now_owed: money(waves.now_owed),
+        overpaid: money(waves.overpaid),
         overpaid_accounts: group(waves.overpaid_accounts),
     })
 }
 
 fn region_rows(summary: &Summary, incident: &Incident, language: Language) -> Vec<RegionRow> {
-    let money = |minor: i64| format_money(incident.currency, minor, language);
+    let money = |value: Money| format_money(incident.currency, value.minor(), language);
     let texts = &incident.texts;
     summary
         .by_region
@@ -430,16 +435,16 @@ fn region_rows(summary: &Summary, incident: &Incident, language: Language) -> Ve
             underbilled: group(region.accounts_underbilled),
             mixed: group(region.accounts_mixed),
             refunded: group(region.accounts_refunded),
-            refund_total: money(region.refund_minor),
-            average_refund: money(average(region.refund_minor, region.accounts_refunded)),
-            correction_total: money(region.correction_minor),
-            underbilled_total: money(region.underbilled_minor),
+            refund_total: money(region.refund_total),
+            average_refund: money(region.average_refund),
+            correction_total: money(region.correction_total),
+            underbilled_total: money(region.underbilled_total),
         })
         .collect()
 }
 
 fn month_rows(summary: &Summary, currency: Currency, dates: Dates) -> Vec<MonthRow> {
-    let money = |minor: i64| format_money(currency, minor, dates.language);
+    let money = |value: Money| format_money(currency, value.minor(), dates.language);
     summary
         .by_billing_month
         .iter()
@@ -449,17 +454,17 @@ fn month_rows(summary: &Summary, currency: Currency, dates: Dates) -> Vec<MonthR
                 .unwrap_or_default(),
             invoices_overbilled: group(month.invoices_overbilled),
             invoices_underbilled: group(month.invoices_underbilled),
-            principal: money(month.minor[0]),
-            tax: money(month.minor[1]),
-            interest: money(month.minor[2]),
-            corrections: money(month.minor[3]),
-            underbilled: money(month.minor[4]),
+            principal: money(month.refund_principal),
+            tax: money(month.refund_tax),
+            interest: money(month.refund_interest),
+            corrections: money(month.correction_total),
+            underbilled: money(month.underbilled_total),
         })
         .collect()
 }
 
 fn channel_rows(summary: &Summary, incident: &Incident, language: Language) -> Vec<ChannelRow> {
-    let money = |minor: i64| format_money(incident.currency, minor, language);
+    let money = |value: Money| format_money(incident.currency, value.minor(), language);
     let texts = &incident.texts;
     summary
         .by_payout_channel
@@ -467,7 +472,7 @@ fn channel_rows(summary: &Summary, incident: &Incident, language: Language) -> V
         .map(|channel| ChannelRow {
             name: texts.channel(channel.channel, language),
             accounts: group(channel.accounts),
-            amount: money(channel.amount_minor),
+            amount: money(channel.amount),
         })
         .collect()
 }
@@ -478,11 +483,7 @@ pub fn svg(
     incident: &Incident,
     summary: &Summary,
 ) -> Result<String, NoticeError> {
-    let histogram = histogram(
-        &summary.refunds_minor,
-        incident.currency,
-        incident.texts.language,
-    );
+    let histogram = histogram(&summary.refunds, incident.currency, incident.texts.language);
     render_template(env, "refund_distribution.svg", &histogram)
 }
 
@@ -540,7 +541,7 @@ pub fn report(
         tool_version: manifest.tool_version,
         incident_sha256: manifest.incident_file_sha256.clone(),
         reconciled: true,
-        checks: checks(totals, currency, language),
+        checks: checks(totals, currency, language).map_err(NoticeError::Overflow)?,
         figures: figures(summary, totals, currency, language),
         waves: waves(summary, currency, dates),
         svg: svg.to_string(),
@@ -565,7 +566,11 @@ pub fn check_templates(env: &minijinja::Environment<'static>) -> Result<(), Noti
         render_template(
             env,
             "refund_distribution.svg",
-            &histogram(&[1, 5000, 12000], jpy, language),
+            &histogram(
+                &[jpy.money(1), jpy.money(5000), jpy.money(12000)],
+                jpy,
+                language,
+            ),
         )?;
         render_template(
             env,
@@ -603,14 +608,36 @@ pub fn check_templates(env: &minijinja::Environment<'static>) -> Result<(), Noti
     Ok(())
 }
 
+/// A "nice" bin width (1, 2 or 5 × 10^k minor units) giving at most `bins` bins over `span`.
+pub(crate) fn bin_width(span: i64, bins: i64) -> i64 {
+    let target = (span / bins).max(1);
+    let mut power = 1i64;
+    loop {
+        for step in [1, 2, 5] {
+            let width = step * power;
+            if width >= target {
+                return width;
+            }
+        }
+        power = power.saturating_mul(10);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
+    fn nice_bins() {
+        assert_eq!(bin_width(100_000, 20), 5000);
+        assert_eq!(bin_width(90, 20), 5);
+        assert_eq!(bin_width(1, 20), 1);
+    }
+
+    #[test]
     fn the_histogram_reads_in_its_language_with_separators() {
         let jpy = Currency::from_code("JPY").unwrap();
-        let refunds = [4244, 25_625, 97_495, 51_000, 60_000];
+        let refunds = [4244, 25_625, 97_495, 51_000, 60_000].map(|minor| jpy.money(minor));
         let ja = histogram(&refunds, jpy, Language::Ja);
         assert_eq!(ja.x_label, "1件あたりの返還額（5,000円ごと）");
         assert_eq!(ja.y_label, "件数");

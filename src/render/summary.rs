@@ -2,6 +2,8 @@
 //! numbered structure of the 2001 NTT release, the refund histogram (SVG) and a one-page HTML
 //! report. Figures come from the ledger; prose comes from `[incident.text]`.
 
+#![deny(clippy::arithmetic_side_effects)]
+
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
@@ -10,7 +12,7 @@ use serde::Serialize;
 use crate::incident::Incident;
 use crate::ledger::{ControlTotals, PayoutPlan};
 use crate::model::Language;
-use crate::money::{self, Currency, Month, Rounding};
+use crate::money::{self, Currency, Money, Month, Rounding};
 use crate::output::OutputFiles;
 use crate::refund::{AccountClass, AccountRefund, InvoiceClass, PayoutChannel};
 use crate::render::notices::{
@@ -18,30 +20,43 @@ use crate::render::notices::{
     title_stem,
 };
 
+/// One more in a count (a count of accounts or invoices cannot reach `u64::MAX`).
+pub(crate) fn tally(count: &mut u64) {
+    *count = count.saturating_add(1);
+}
+
 /// How summary.json names the region of accounts without one.
 pub const NO_REGION: &str = "(none)";
 
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct RegionSummary {
     pub region: String,
     pub accounts_overbilled: u64,
     pub accounts_underbilled: u64,
     pub accounts_mixed: u64,
     pub accounts_refunded: u64,
-    pub refund_total: String,
+    pub refund_total: Money,
     /// refund_total / accounts_refunded, rounded half-up to the minor unit.
-    pub average_refund: String,
-    pub correction_total: String,
-    pub underbilled_total: String,
-    #[serde(skip)]
-    pub(crate) refund_minor: i64,
-    #[serde(skip)]
-    pub(crate) correction_minor: i64,
-    #[serde(skip)]
-    pub(crate) underbilled_minor: i64,
+    pub average_refund: Money,
+    pub correction_total: Money,
+    pub underbilled_total: Money,
 }
 
 impl RegionSummary {
+    fn new(region: String, currency: Currency) -> RegionSummary {
+        RegionSummary {
+            region,
+            accounts_overbilled: 0,
+            accounts_underbilled: 0,
+            accounts_mixed: 0,
+            accounts_refunded: 0,
+            refund_total: currency.zero(),
+            average_refund: currency.zero(),
+            correction_total: currency.zero(),
+            underbilled_total: currency.zero(),
+        }
+    }
+
     /// The region as `language`'s documents name it (`[display.region]`, or the built-in name
     /// for accounts without a region).
     pub fn display_name(&self, texts: &crate::incident::Texts, language: Language) -> String {
@@ -52,53 +67,134 @@ impl RegionSummary {
             )
             .unwrap_or_default()
     }
+
+    /// Accounts of the region with any affected invoice.
+    pub fn accounts_affected(&self) -> u64 {
+        self.accounts_overbilled
+            .saturating_add(self.accounts_underbilled)
+            .saturating_add(self.accounts_mixed)
+    }
 }
 
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct MonthSummary {
     pub billing_month: String,
     pub invoices_overbilled: u64,
     pub invoices_underbilled: u64,
-    pub refund_principal: String,
-    pub refund_tax: String,
-    pub refund_interest: String,
-    pub correction_total: String,
-    pub underbilled_total: String,
-    /// principal, tax, interest, corrections, under-billed, in minor units.
-    #[serde(skip)]
-    pub(crate) minor: [i64; 5],
+    pub refund_principal: Money,
+    pub refund_tax: Money,
+    pub refund_interest: Money,
+    pub correction_total: Money,
+    pub underbilled_total: Money,
+}
+
+impl MonthSummary {
+    fn new(month: Month, currency: Currency) -> MonthSummary {
+        MonthSummary {
+            billing_month: month.to_string(),
+            invoices_overbilled: 0,
+            invoices_underbilled: 0,
+            refund_principal: currency.zero(),
+            refund_tax: currency.zero(),
+            refund_interest: currency.zero(),
+            correction_total: currency.zero(),
+            underbilled_total: currency.zero(),
+        }
+    }
+
+    /// Adds one affected invoice to its month.
+    fn add(&mut self, invoice: &crate::refund::Invoice) -> Result<(), money::Overflow> {
+        match invoice.class {
+            InvoiceClass::Overbilled => tally(&mut self.invoices_overbilled),
+            InvoiceClass::Underbilled => tally(&mut self.invoices_underbilled),
+        }
+        if invoice.is_refunded() {
+            self.refund_principal = self
+                .refund_principal
+                .plus(invoice.principal, "a month's principal")?;
+            self.refund_tax = self.refund_tax.plus(invoice.tax, "a month's tax")?;
+            self.refund_interest = self
+                .refund_interest
+                .plus(invoice.interest.amount, "a month's interest")?;
+        } else if invoice.is_correction() {
+            self.correction_total = self
+                .correction_total
+                .plus(invoice.excess(), "a month's corrections")?;
+        } else {
+            self.underbilled_total = self
+                .underbilled_total
+                .minus(invoice.excess(), "a month's under-billing")?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ChannelSummary {
     pub channel: &'static str,
     pub accounts: u64,
-    pub amount: String,
-    #[serde(skip)]
-    pub amount_minor: i64,
+    pub amount: Money,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ClassSummary {
     pub class: &'static str,
     pub accounts: u64,
-    pub refund_total: String,
-    pub correction_total: String,
-    pub underbilled_total: String,
+    pub refund_total: Money,
+    pub correction_total: Money,
+    pub underbilled_total: Money,
+}
+
+impl ClassSummary {
+    /// Adds one affected account to its class.
+    fn add(&mut self, refund: &AccountRefund) -> Result<(), money::Overflow> {
+        tally(&mut self.accounts);
+        self.refund_total = self
+            .refund_total
+            .plus(refund.refund_total, "a class's refunds")?;
+        self.correction_total = self
+            .correction_total
+            .plus(refund.correction_total, "a class's corrections")?;
+        self.underbilled_total = self
+            .underbilled_total
+            .plus(refund.underbilled_total, "a class's under-billing")?;
+        Ok(())
+    }
 }
 
 /// Distribution of refund_total over accounts that receive a refund (refund_total > 0).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Distribution {
     pub accounts: u64,
-    pub min: String,
-    /// Middle value; the mean of the two middle values for an even count (exact decimal).
+    pub min: Money,
+    /// Middle value; the mean of the two middle values for an even count, exact: it may have one
+    /// more decimal than the currency (half a minor unit), so it is text.
     pub median: String,
     /// Nearest-rank 90th percentile.
-    pub p90: String,
-    pub max: String,
+    pub p90: Money,
+    pub max: Money,
     /// Rounded half-up to the minor unit.
-    pub mean: String,
+    pub mean: Money,
+}
+
+impl Distribution {
+    /// The distribution of `sorted` refunds (ascending, all positive); `None` for none.
+    fn of(sorted: &[Money], currency: Currency) -> Result<Option<Distribution>, money::Overflow> {
+        let (Some(&min), Some(&max)) = (sorted.first(), sorted.last()) else {
+            return Ok(None);
+        };
+        let n = sorted.len();
+        let rank = n.saturating_mul(9).div_ceil(10).clamp(1, n);
+        let total = Money::sum(sorted.iter().copied(), currency.digits, "the refunds' mean")?;
+        Ok(Some(Distribution {
+            accounts: n as u64,
+            min,
+            median: median_text(sorted),
+            p90: sorted[rank.saturating_sub(1)],
+            max,
+            mean: average(total, n as u64)?,
+        }))
+    }
 }
 
 /// One wave of payments: an earlier run, a file of refunds paid outside redress, or this run.
@@ -113,9 +209,7 @@ pub struct WaveSummary {
     pub name: String,
     pub refund_date: Option<String>,
     pub accounts: u64,
-    pub amount: String,
-    #[serde(skip)]
-    pub amount_minor: i64,
+    pub amount: Money,
 }
 
 /// The waves of a supplementary run (money as decimal text, like the rest of the summary).
@@ -124,18 +218,12 @@ pub struct WavesSummary {
     pub sequence: u32,
     pub waves: Vec<WaveSummary>,
     /// Σ over the waves, this one included.
-    pub paid_to_date: String,
+    pub paid_to_date: Money,
     /// Σ refund_total of this run: what the incident owes to date.
-    pub now_owed: String,
+    pub now_owed: Money,
     pub overpaid_accounts: u64,
     /// Paid beyond what is owed now: reported, never clawed back.
-    pub overpaid: String,
-    #[serde(skip)]
-    pub paid_to_date_minor: i64,
-    #[serde(skip)]
-    pub now_owed_minor: i64,
-    #[serde(skip)]
-    pub overpaid_minor: i64,
+    pub overpaid: Money,
 }
 
 /// The waves of a supplementary run, for the summary and the press release.
@@ -144,7 +232,6 @@ pub fn waves_summary(
     currency: Currency,
     refund_date: Option<NaiveDate>,
 ) -> Result<WavesSummary, money::Overflow> {
-    let money = |minor: i64| currency.format(minor);
     let totals = &waves.totals;
     let mut rows: Vec<WaveSummary> = waves
         .history
@@ -156,8 +243,7 @@ pub fn waves_summary(
             name: run.entry.dir.clone(),
             refund_date: run.entry.refund_date.clone(),
             accounts: run.entry.accounts_paid,
-            amount: money(run.entry.amount_minor),
-            amount_minor: run.entry.amount_minor,
+            amount: currency.money(run.entry.amount_minor),
         })
         .collect();
     for file in waves.history.entry().paid_files {
@@ -167,19 +253,17 @@ pub fn waves_summary(
             name: file.file,
             refund_date: None,
             accounts: file.accounts,
-            amount: money(file.amount_minor),
-            amount_minor: file.amount_minor,
+            amount: currency.money(file.amount_minor),
         });
     }
-    if totals.corrections_credited != 0 {
+    if !totals.corrections_credited.is_zero() {
         rows.push(WaveSummary {
             sequence: None,
             source: "credited_corrections",
             name: String::new(),
             refund_date: None,
             accounts: 0,
-            amount: money(totals.corrections_credited),
-            amount_minor: totals.corrections_credited,
+            amount: totals.corrections_credited,
         });
     }
     rows.push(WaveSummary {
@@ -188,20 +272,20 @@ pub fn waves_summary(
         name: String::new(),
         refund_date: refund_date.map(|date| date.to_string()),
         accounts: totals.accounts_supplemented,
-        amount: money(totals.supplement),
-        amount_minor: totals.supplement,
+        amount: totals.supplement,
     });
-    let paid_to_date = money::checked_sum(rows.iter().map(|row| row.amount_minor), "paid to date")?;
+    let paid_to_date = Money::sum(
+        rows.iter().map(|row| row.amount),
+        currency.digits,
+        "paid to date",
+    )?;
     Ok(WavesSummary {
         sequence: totals.sequence,
         waves: rows,
-        paid_to_date: money(paid_to_date),
-        now_owed: money(totals.now_owed),
+        paid_to_date,
+        now_owed: totals.now_owed,
         overpaid_accounts: totals.overpaid.accounts,
-        overpaid: money(totals.overpaid.amount),
-        paid_to_date_minor: paid_to_date,
-        now_owed_minor: totals.now_owed,
-        overpaid_minor: totals.overpaid.amount,
+        overpaid: totals.overpaid.amount,
     })
 }
 
@@ -225,12 +309,12 @@ pub struct Summary {
     pub accounts_underbilled: u64,
     pub accounts_mixed: u64,
     pub accounts_review: u64,
-    pub refund_principal: String,
-    pub refund_tax: String,
-    pub refund_interest: String,
-    pub refund_total: String,
-    pub correction_total: String,
-    pub underbilled_total: String,
+    pub refund_principal: Money,
+    pub refund_tax: Money,
+    pub refund_interest: Money,
+    pub refund_total: Money,
+    pub correction_total: Money,
+    pub underbilled_total: Money,
     pub first_affected_billing_month: Option<String>,
     pub last_affected_billing_month: Option<String>,
     pub by_region: Vec<RegionSummary>,
@@ -244,35 +328,144 @@ pub struct Summary {
     pub waves: Option<WavesSummary>,
     /// Money in this file is decimal text in the currency's major unit, like the CSVs.
     pub money_format: &'static str,
+    /// refund_total of every account that receives a refund, ascending (the histogram's data).
     #[serde(skip)]
-    pub refund_total_minor: i64,
-    #[serde(skip)]
-    pub refunds_minor: Vec<i64>,
+    pub refunds: Vec<Money>,
 }
 
-pub(crate) fn average(total: i64, count: u64) -> i64 {
+/// `total / count` rounded half-up to the minor unit; zero for no count.
+pub(crate) fn average(total: Money, count: u64) -> Result<Money, money::Overflow> {
     if count == 0 {
-        return 0;
+        return Ok(total.with_minor(0));
     }
-    money::round_ratio(i128::from(total), i128::from(count), Rounding::HalfUp)
-        .ok()
-        .and_then(|value| i64::try_from(value).ok())
-        .unwrap_or(0)
+    let mean = money::round_ratio(
+        i128::from(total.minor()),
+        i128::from(count),
+        Rounding::HalfUp,
+    )?;
+    i64::try_from(mean)
+        .map(|minor| total.with_minor(minor))
+        .map_err(|_| money::Overflow("an average"))
 }
 
-/// Exact median text: integral, or with `.5` of the minor unit for an even count.
-fn median_text(sorted: &[i64], currency: Currency) -> String {
+/// Exact median text of ascending `sorted` (not empty): integral, or with `.5` of the minor unit
+/// for an even count. Two `i64` amounts summed (and the tenfold half) always fit an `i128`.
+#[allow(clippy::arithmetic_side_effects)]
+fn median_text(sorted: &[Money]) -> String {
     let n = sorted.len();
     if n % 2 == 1 {
-        return currency.format(sorted[n / 2]);
+        return sorted[n / 2].to_string();
     }
-    let sum = i128::from(sorted[n / 2 - 1]) + i128::from(sorted[n / 2]);
-    let whole = i64::try_from(sum.div_euclid(2)).unwrap_or(0);
+    let (low, high) = (sorted[n / 2 - 1], sorted[n / 2]);
+    let sum = i128::from(low.minor()) + i128::from(high.minor());
+    let whole = sum.div_euclid(2);
     if sum.rem_euclid(2) == 0 {
-        currency.format(whole)
+        money::format_minor_i128(whole, low.digits())
     } else {
         // Half a minor unit more: one more decimal digit, exactly.
-        money::format_minor(whole * 10 + 5, currency.digits + 1)
+        money::format_minor_i128(whole * 10 + 5, low.digits() + 1)
+    }
+}
+
+/// What is summed per region, billing month and class over the affected accounts.
+struct Breakdown {
+    regions: BTreeMap<String, RegionSummary>,
+    months: BTreeMap<Month, MonthSummary>,
+    classes: BTreeMap<AccountClass, ClassSummary>,
+}
+
+fn breakdown(refunds: &[AccountRefund], currency: Currency) -> Result<Breakdown, money::Overflow> {
+    let mut regions: BTreeMap<String, RegionSummary> = BTreeMap::new();
+    let mut months: BTreeMap<Month, MonthSummary> = BTreeMap::new();
+    let mut classes: BTreeMap<AccountClass, ClassSummary> = BTreeMap::new();
+    for refund in refunds {
+        let name = refund
+            .region
+            .clone()
+            .unwrap_or_else(|| NO_REGION.to_string());
+        let region = regions
+            .entry(name.clone())
+            .or_insert_with(|| RegionSummary::new(name, currency));
+        match refund.class {
+            AccountClass::Overbilled => tally(&mut region.accounts_overbilled),
+            AccountClass::Underbilled => tally(&mut region.accounts_underbilled),
+            AccountClass::Mixed => tally(&mut region.accounts_mixed),
+        }
+        if refund.refund_total.is_positive() {
+            tally(&mut region.accounts_refunded);
+        }
+        region.refund_total = region
+            .refund_total
+            .plus(refund.refund_total, "a region's refunds")?;
+        region.correction_total = region
+            .correction_total
+            .plus(refund.correction_total, "a region's corrections")?;
+        region.underbilled_total = region
+            .underbilled_total
+            .plus(refund.underbilled_total, "a region's under-billing")?;
+        classes
+            .entry(refund.class)
+            .or_insert_with(|| ClassSummary {
+                class: refund.class.as_str(),
+                accounts: 0,
+                refund_total: currency.zero(),
+                correction_total: currency.zero(),
+                underbilled_total: currency.zero(),
+            })
+            .add(refund)?;
+        for invoice in &refund.invoices {
+            months
+                .entry(invoice.billing_month)
+                .or_insert_with(|| MonthSummary::new(invoice.billing_month, currency))
+                .add(invoice)?;
+        }
+    }
+    for region in regions.values_mut() {
+        region.average_refund = average(region.refund_total, region.accounts_refunded)?;
+    }
+    Ok(Breakdown {
+        regions,
+        months,
+        classes,
+    })
+}
+
+/// Accounts and amounts per payout channel, and the bill corrections.
+fn channels(totals: &ControlTotals) -> Vec<ChannelSummary> {
+    [
+        (PayoutChannel::BillCredit.as_str(), &totals.bill_credit),
+        (PayoutChannel::BankTransfer.as_str(), &totals.bank_transfer),
+        (PayoutChannel::Claim.as_str(), &totals.claim),
+        (PayoutChannel::Residual.as_str(), &totals.residual),
+        ("bill_correction", &totals.bill_corrections),
+    ]
+    .into_iter()
+    .map(|(channel, total)| ChannelSummary {
+        channel,
+        accounts: total.accounts,
+        amount: total.amount,
+    })
+    .collect()
+}
+
+fn incident_info(incident: &Incident, refund_date: Option<NaiveDate>) -> IncidentInfo {
+    let language = incident.texts.language;
+    IncidentInfo {
+        id: incident.id.clone(),
+        kind: incident.kind.as_str(),
+        title: incident
+            .texts
+            .title(language)
+            .unwrap_or_default()
+            .to_string(),
+        company: incident
+            .texts
+            .text(language)
+            .map(|text| text.company)
+            .unwrap_or_default(),
+        announced_on: incident.announced_on.map(|date| date.to_string()),
+        refund_date: refund_date.map(|date| date.to_string()),
+        currency: incident.currency.code,
     }
 }
 
@@ -284,177 +477,43 @@ pub fn build(
     plan: &PayoutPlan,
     accounts_in_scope: u64,
     waves: Option<WavesSummary>,
-) -> Summary {
+) -> Result<Summary, money::Overflow> {
     let currency = incident.currency;
-    let money = |minor: i64| currency.format(minor);
-    let mut regions: BTreeMap<String, RegionSummary> = BTreeMap::new();
-    let mut months: BTreeMap<Month, MonthSummary> = BTreeMap::new();
-    let mut classes: BTreeMap<AccountClass, (u64, i64, i64, i64)> = BTreeMap::new();
-    for refund in refunds {
-        let region = regions
-            .entry(
-                refund
-                    .region
-                    .clone()
-                    .unwrap_or_else(|| NO_REGION.to_string()),
-            )
-            .or_default();
-        match refund.class {
-            AccountClass::Overbilled => region.accounts_overbilled += 1,
-            AccountClass::Underbilled => region.accounts_underbilled += 1,
-            AccountClass::Mixed => region.accounts_mixed += 1,
-        }
-        if refund.refund_total > 0 {
-            region.accounts_refunded += 1;
-        }
-        region.refund_minor += refund.refund_total;
-        region.correction_minor += refund.correction_total;
-        region.underbilled_minor += refund.underbilled_total;
-        let class = classes.entry(refund.class).or_default();
-        class.0 += 1;
-        class.1 += refund.refund_total;
-        class.2 += refund.correction_total;
-        class.3 += refund.underbilled_total;
-        for invoice in &refund.invoices {
-            let month = months.entry(invoice.billing_month).or_default();
-            match invoice.class {
-                InvoiceClass::Overbilled => month.invoices_overbilled += 1,
-                InvoiceClass::Underbilled => month.invoices_underbilled += 1,
-            }
-            if invoice.is_refunded() {
-                month.minor[0] += invoice.principal;
-                month.minor[1] += invoice.tax;
-                month.minor[2] += invoice.interest.amount;
-            } else if invoice.is_correction() {
-                month.minor[3] += invoice.excess();
-            } else {
-                month.minor[4] += -invoice.excess();
-            }
-        }
-    }
-    let by_region = regions
-        .into_iter()
-        .map(|(name, mut region)| {
-            region.region = name;
-            region.refund_total = money(region.refund_minor);
-            region.average_refund = money(average(region.refund_minor, region.accounts_refunded));
-            region.correction_total = money(region.correction_minor);
-            region.underbilled_total = money(region.underbilled_minor);
-            region
-        })
-        .collect();
-    let by_billing_month = months
-        .into_iter()
-        .map(|(month, mut summary)| {
-            summary.billing_month = month.to_string();
-            summary.refund_principal = money(summary.minor[0]);
-            summary.refund_tax = money(summary.minor[1]);
-            summary.refund_interest = money(summary.minor[2]);
-            summary.correction_total = money(summary.minor[3]);
-            summary.underbilled_total = money(summary.minor[4]);
-            summary
-        })
-        .collect();
-    let by_payout_channel = [
-        (PayoutChannel::BillCredit, &totals.bill_credit),
-        (PayoutChannel::BankTransfer, &totals.bank_transfer),
-        (PayoutChannel::Claim, &totals.claim),
-        (PayoutChannel::Residual, &totals.residual),
-    ]
-    .into_iter()
-    .map(|(channel, total)| ChannelSummary {
-        channel: channel.as_str(),
-        accounts: total.accounts,
-        amount: money(total.amount),
-        amount_minor: total.amount,
-    })
-    .chain(std::iter::once(ChannelSummary {
-        channel: "bill_correction",
-        accounts: totals.bill_corrections.accounts,
-        amount: money(totals.bill_corrections.amount),
-        amount_minor: totals.bill_corrections.amount,
-    }))
-    .collect();
-    let by_class = classes
-        .into_iter()
-        .map(
-            |(class, (accounts, refund, correction, under))| ClassSummary {
-                class: class.as_str(),
-                accounts,
-                refund_total: money(refund),
-                correction_total: money(correction),
-                underbilled_total: money(under),
-            },
-        )
-        .collect();
-    let mut refunded: Vec<i64> = refunds
+    let breakdown = breakdown(refunds, currency)?;
+    let mut refunded: Vec<Money> = refunds
         .iter()
         .map(|r| r.refund_total)
-        .filter(|total| *total > 0)
+        .filter(|total| total.is_positive())
         .collect();
     refunded.sort_unstable();
-    let refund_distribution = (!refunded.is_empty()).then(|| {
-        let n = refunded.len();
-        let rank = (n * 9).div_ceil(10).max(1);
-        let total: i64 = refunded.iter().sum();
-        Distribution {
-            accounts: n as u64,
-            min: money(refunded[0]),
-            median: median_text(&refunded, currency),
-            p90: money(refunded[rank - 1]),
-            max: money(refunded[n - 1]),
-            mean: money(average(total, n as u64)),
-        }
-    });
     let first = refunds.iter().map(|r| r.first_billing_month).min();
     let last = refunds.iter().map(|r| r.last_billing_month).max();
-    Summary {
-        incident: IncidentInfo {
-            id: incident.id.clone(),
-            kind: incident.kind.as_str(),
-            title: incident
-                .texts
-                .title(incident.texts.language)
-                .unwrap_or_default()
-                .to_string(),
-            company: incident
-                .texts
-                .text(incident.texts.language)
-                .map(|text| text.company)
-                .unwrap_or_default(),
-            announced_on: incident.announced_on.map(|date| date.to_string()),
-            refund_date: refund_date.map(|date| date.to_string()),
-            currency: currency.code,
-        },
+    Ok(Summary {
+        incident: incident_info(incident, refund_date),
         accounts_in_scope,
         accounts_affected: totals.accounts_affected,
         accounts_overbilled: totals.accounts_overbilled,
         accounts_underbilled: totals.accounts_underbilled,
         accounts_mixed: totals.accounts_mixed,
         accounts_review: totals.accounts_review,
-        refund_principal: money(totals.refund_principal),
-        refund_tax: money(totals.refund_tax),
-        refund_interest: money(totals.refund_interest),
-        refund_total: money(totals.refund_total),
-        correction_total: money(totals.correction_total),
-        underbilled_total: money(totals.underbilled_total),
+        refund_principal: totals.refund_principal,
+        refund_tax: totals.refund_tax,
+        refund_interest: totals.refund_interest,
+        refund_total: totals.refund_total,
+        correction_total: totals.correction_total,
+        underbilled_total: totals.underbilled_total,
         first_affected_billing_month: first.map(|month| month.to_string()),
         last_affected_billing_month: last.map(|month| month.to_string()),
-        by_region,
-        by_billing_month,
-        by_payout_channel,
-        by_class,
-        refund_distribution,
+        by_region: breakdown.regions.into_values().collect(),
+        by_billing_month: breakdown.months.into_values().collect(),
+        by_payout_channel: channels(totals),
+        by_class: breakdown.classes.into_values().collect(),
+        refund_distribution: Distribution::of(&refunded, currency)?,
         bill_credit_month: plan.bill_credit_month.map(|month| month.to_string()),
         waves,
         money_format: "decimal text in the currency's major unit",
-        refund_total_minor: refunds.iter().map(|r| r.refund_total).sum(),
-        refunds_minor: refunded,
-    }
-}
-
-fn minor_of(text: &str, currency: Currency) -> i64 {
-    money::parse_minor(text, currency.digits).unwrap_or(0)
+        refunds: refunded,
+    })
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -561,7 +620,7 @@ fn ordinal(n: u32) -> String {
 }
 
 fn press_waves(waves: &WavesSummary, currency: Currency, dates: Dates) -> PressWaves {
-    let language = dates.language;
+    let money = |value: Money| format_money(currency, value.minor(), dates.language);
     let this = waves.waves.iter().find(|row| row.source == "this_run");
     PressWaves {
         sequence: waves.sequence.to_string(),
@@ -579,19 +638,17 @@ fn press_waves(waves: &WavesSummary, currency: Currency, dates: Dates) -> PressW
                     .map(|date| dates.date(date))
                     .unwrap_or_default(),
                 accounts: group(row.accounts),
-                amount: format_money(currency, row.amount_minor, language),
+                amount: money(row.amount),
             })
             .collect(),
-        paid_to_date: format_money(currency, waves.paid_to_date_minor, language),
-        now_owed: format_money(currency, waves.now_owed_minor, language),
-        this_wave: this
-            .map(|row| format_money(currency, row.amount_minor, language))
-            .unwrap_or_default(),
+        paid_to_date: money(waves.paid_to_date),
+        now_owed: money(waves.now_owed),
+        this_wave: this.map(|row| money(row.amount)).unwrap_or_default(),
         this_wave_accounts: this.map(|row| group(row.accounts)).unwrap_or_default(),
-        has_overpaid: waves.overpaid_minor > 0,
-        pays_nothing: this.is_none_or(|row| row.amount_minor == 0),
+        has_overpaid: waves.overpaid.is_positive(),
+        pays_nothing: this.is_none_or(|row| row.amount.is_zero()),
         overpaid_accounts: group(waves.overpaid_accounts),
-        overpaid: format_money(currency, waves.overpaid_minor, language),
+        overpaid: money(waves.overpaid),
     }
 }
 
@@ -627,6 +684,41 @@ pub fn check_press_templates(env: &minijinja::Environment<'static>) -> Result<()
     Ok(())
 }
 
+/// The regions of a press release, named and formatted for `language`.
+fn press_regions(summary: &Summary, incident: &Incident, language: Language) -> Vec<PressRegion> {
+    let money = |value: Money| format_money(incident.currency, value.minor(), language);
+    summary
+        .by_region
+        .iter()
+        .map(|region| PressRegion {
+            region: region.display_name(&incident.texts, language),
+            overbilled: group(region.accounts_overbilled),
+            underbilled: group(region.accounts_underbilled),
+            mixed: group(region.accounts_mixed),
+            affected: group(region.accounts_affected()),
+            refunded: group(region.accounts_refunded),
+            refund_total: money(region.refund_total),
+            average_refund: money(region.average_refund),
+        })
+        .collect()
+}
+
+/// The payout channels a press release lists (those with an account), for `language`.
+fn press_channels(summary: &Summary, incident: &Incident, language: Language) -> Vec<PressChannel> {
+    let money = |value: Money| format_money(incident.currency, value.minor(), language);
+    summary
+        .by_payout_channel
+        .iter()
+        .filter(|channel| channel.accounts > 0)
+        .map(|channel| PressChannel {
+            channel: channel.channel,
+            name: incident.texts.channel(channel.channel, language),
+            accounts: group(channel.accounts),
+            amount: money(channel.amount),
+        })
+        .collect()
+}
+
 /// The press release in one language, from `press_release.LANG.md`.
 pub fn press_release(
     env: &minijinja::Environment<'static>,
@@ -639,7 +731,7 @@ pub fn press_release(
     let refund_date = days.refund_date;
     let currency = incident.currency;
     let dates = Dates::of(incident, language);
-    let money = |text: &str| format_money(currency, minor_of(text, currency), language);
+    let money = |value: Money| format_money(currency, value.minor(), language);
     let month = |text: &Option<String>| {
         text.as_deref()
             .and_then(Month::parse)
@@ -647,11 +739,11 @@ pub fn press_release(
             .unwrap_or_default()
     };
     let text = text_of(incident, language)?;
-    let texts = &incident.texts;
     let distribution = summary.refund_distribution.as_ref();
     // What this run sends to the billing system (in a supplementary run, only what is new).
-    let corrections_sent = money::checked_sum(
+    let corrections_sent = Money::sum(
         plan.corrections.iter().map(|correction| correction.amount),
+        currency.digits,
         "bill corrections",
     )
     .map_err(|error| NoticeError::Template {
@@ -676,51 +768,28 @@ pub fn press_release(
         accounts_underbilled: group(summary.accounts_underbilled),
         accounts_mixed: group(summary.accounts_mixed),
         accounts_review: group(summary.accounts_review),
-        regions: summary
-            .by_region
-            .iter()
-            .map(|region| PressRegion {
-                region: region.display_name(texts, language),
-                overbilled: group(region.accounts_overbilled),
-                underbilled: group(region.accounts_underbilled),
-                mixed: group(region.accounts_mixed),
-                affected: group(
-                    region.accounts_overbilled
-                        + region.accounts_underbilled
-                        + region.accounts_mixed,
-                ),
-                refunded: group(region.accounts_refunded),
-                refund_total: money(&region.refund_total),
-                average_refund: money(&region.average_refund),
-            })
-            .collect(),
+        regions: press_regions(summary, incident, language),
         first_month: month(&summary.first_affected_billing_month),
         last_month: month(&summary.last_affected_billing_month),
-        refund_total: money(&summary.refund_total),
-        refund_principal: money(&summary.refund_principal),
-        refund_tax: money(&summary.refund_tax),
-        refund_interest: money(&summary.refund_interest),
+        refund_total: money(summary.refund_total),
+        refund_principal: money(summary.refund_principal),
+        refund_tax: money(summary.refund_tax),
+        refund_interest: money(summary.refund_interest),
         has_distribution: distribution.is_some(),
-        refund_min: distribution.map(|d| money(&d.min)).unwrap_or_default(),
-        refund_max: distribution.map(|d| money(&d.max)).unwrap_or_default(),
-        refund_mean: distribution.map(|d| money(&d.mean)).unwrap_or_default(),
+        refund_min: distribution.map(|d| money(d.min)).unwrap_or_default(),
+        refund_max: distribution.map(|d| money(d.max)).unwrap_or_default(),
+        refund_mean: distribution.map(|d| money(d.mean)).unwrap_or_default(),
         has_corrections: !plan.corrections.is_empty(),
         corrections_count: group(plan.corrections.len() as u64),
-        correction_total: format_money(currency, corrections_sent, language),
-        has_underbilled: minor_of(&summary.underbilled_total, currency) > 0,
-        underbilled_accounts: group(summary.accounts_underbilled + summary.accounts_mixed),
-        underbilled_total: money(&summary.underbilled_total),
-        channels: summary
-            .by_payout_channel
-            .iter()
-            .filter(|channel| channel.accounts > 0)
-            .map(|channel| PressChannel {
-                channel: channel.channel,
-                name: texts.channel(channel.channel, language),
-                accounts: group(channel.accounts),
-                amount: money(&channel.amount),
-            })
-            .collect(),
+        correction_total: money(corrections_sent),
+        has_underbilled: summary.underbilled_total.is_positive(),
+        underbilled_accounts: group(
+            summary
+                .accounts_underbilled
+                .saturating_add(summary.accounts_mixed),
+        ),
+        underbilled_total: money(summary.underbilled_total),
+        channels: press_channels(summary, incident, language),
         bill_credit_month: plan
             .bill_credit_month
             .map(|m| dates.month(m))
@@ -745,21 +814,6 @@ pub fn press_release(
 /// A count with thousands separators.
 pub fn group(value: u64) -> String {
     crate::render::notices::group_digits(&value.to_string())
-}
-
-/// A "nice" bin width (1, 2 or 5 × 10^k minor units) giving at most `bins` bins over `span`.
-pub(crate) fn bin_width(span: i64, bins: i64) -> i64 {
-    let target = (span / bins).max(1);
-    let mut power = 1i64;
-    loop {
-        for step in [1, 2, 5] {
-            let width = step * power;
-            if width >= target {
-                return width;
-            }
-        }
-        power = power.saturating_mul(10);
-    }
 }
 
 /// Adds every summary file but `report.html`, which states the inputs' hashes and so is written
@@ -812,14 +866,11 @@ mod tests {
     }
 
     #[test]
-    fn nice_bins_and_medians() {
-        assert_eq!(bin_width(100_000, 20), 5000);
-        assert_eq!(bin_width(90, 20), 5);
-        assert_eq!(bin_width(1, 20), 1);
-        let jpy = Currency::from_code("JPY").unwrap();
-        assert_eq!(median_text(&[1, 2, 3], jpy), "2");
-        assert_eq!(median_text(&[1, 2], jpy), "1.5");
-        assert_eq!(median_text(&[2, 4], jpy), "3");
+    fn medians() {
+        let jpy = |minor: i64| Money::new(minor, 0);
+        assert_eq!(median_text(&[jpy(1), jpy(2), jpy(3)]), "2");
+        assert_eq!(median_text(&[jpy(1), jpy(2)]), "1.5");
+        assert_eq!(median_text(&[jpy(2), jpy(4)]), "3");
         assert_eq!(group(1234567), "1,234,567");
     }
 }

@@ -4,15 +4,20 @@
 //! end record. Payee data is checked before any byte is written; an account whose details cannot
 //! make a valid record never gets one (it becomes a claim upstream, see [`payee_problem`]).
 
+#![deny(clippy::arithmetic_side_effects)]
+
 use chrono::{Datelike, NaiveDate};
 
 use crate::incident::Zengin;
 use crate::model::BankDetails;
+use crate::money::Money;
 
 pub const RECORD_BYTES: usize = 120;
 pub const MAX_RECORDS_PER_BATCH: usize = 999_999;
 /// Largest amount a data record's 10-digit field holds.
 pub const MAX_AMOUNT: i64 = 9_999_999_999;
+/// Largest total a trailer record's 12-digit field holds.
+pub const MAX_TOTAL: i64 = 999_999_999_999;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ZenginError {
@@ -26,6 +31,11 @@ pub enum ZenginError {
     Payee { account_id: String, reason: String },
     #[error("a Zengin transfer date is needed: give incident.refund_date or --refund-date")]
     NoTransferDate,
+    /// A batch's total does not fit the trailer's 12-digit field.
+    #[error(
+        "a batch of transfers totals more than a Zengin trailer can carry (12 digits of yen; {total} so far)"
+    )]
+    BatchTotal { total: Money },
 }
 
 /// One transfer to write.
@@ -33,7 +43,7 @@ pub enum ZenginError {
 pub struct Transfer<'a> {
     pub account_id: &'a str,
     pub refund_id: &'a str,
-    pub amount: i64,
+    pub amount: Money,
     pub bank: &'a BankDetails,
 }
 
@@ -48,9 +58,11 @@ pub fn to_zengin_kana(text: &str) -> Option<String> {
             'a'..='z' => out.push(c.to_ascii_uppercase()),
             '\u{3000}' => out.push(' '),
             '\u{FF10}'..='\u{FF19}' | '\u{FF21}'..='\u{FF3A}' => {
-                out.push(char::from_u32(c as u32 - 0xFEE0)?)
+                out.push(char::from_u32(u32::from(c).checked_sub(0xFEE0)?)?)
             }
-            '\u{FF41}'..='\u{FF5A}' => out.push(char::from_u32(c as u32 - 0xFEE0 - 0x20)?),
+            '\u{FF41}'..='\u{FF5A}' => {
+                out.push(char::from_u32(u32::from(c).checked_sub(0xFEE0 + 0x20)?)?)
+            }
             '（' => out.push('('),
             '）' => out.push(')'),
             '．' | '・' | '･' => out.push('.'),
@@ -125,7 +137,7 @@ fn all_digits(value: &str, length: usize) -> bool {
 }
 
 /// Why a payee cannot have a Zengin record; `None` when it can.
-pub fn payee_problem(bank: &BankDetails, amount: i64) -> Option<String> {
+pub fn payee_problem(bank: &BankDetails, amount: Money) -> Option<String> {
     let present = |value: &Option<String>| value.as_deref().unwrap_or("").to_string();
     if !all_digits(&present(&bank.bank_code), 4) {
         return Some(format!(
@@ -163,7 +175,7 @@ pub fn payee_problem(bank: &BankDetails, amount: i64) -> Option<String> {
         }
         Some(_) => {}
     }
-    if !(1..=MAX_AMOUNT).contains(&amount) {
+    if !(1..=MAX_AMOUNT).contains(&amount.minor()) {
         return Some(format!(
             "amount {amount} does not fit a Zengin amount field (1 to {MAX_AMOUNT} yen)"
         ));
@@ -237,7 +249,7 @@ fn data_record(transfer: &Transfer) -> Result<String, ZenginError> {
             .to_string(),
         text(&bank.account_number),
         field(&holder, 30),
-        digits(transfer.amount as u64, 10),
+        digits(transfer.amount.minor().unsigned_abs(), 10),
         "0".to_string(), // 新規コード
         field(&customer_code, 10),
         field("", 10),
@@ -248,14 +260,17 @@ fn data_record(transfer: &Transfer) -> Result<String, ZenginError> {
     .concat())
 }
 
-fn trailer(count: usize, total: i64) -> String {
-    [
+fn trailer(count: usize, total: Money) -> Result<String, ZenginError> {
+    if !(0..=MAX_TOTAL).contains(&total.minor()) {
+        return Err(ZenginError::BatchTotal { total });
+    }
+    Ok([
         "8".to_string(),
         digits(count as u64, 6),
-        digits(total as u64, 12),
+        digits(total.minor().unsigned_abs(), 12),
         field("", 101),
     ]
-    .concat()
+    .concat())
 }
 
 /// The whole file as Shift_JIS bytes.
@@ -266,22 +281,24 @@ pub fn render(
 ) -> Result<Vec<u8>, ZenginError> {
     let transfer_date = transfer_date.ok_or(ZenginError::NoTransferDate)?;
     let header = header(zengin, transfer_date)?;
-    let mut records: Vec<String> = Vec::with_capacity(transfers.len() + 3);
+    let mut records: Vec<String> = Vec::with_capacity(transfers.len().saturating_add(3));
     for batch in transfers.chunks(MAX_RECORDS_PER_BATCH) {
         records.push(header.clone());
-        let mut total: i64 = 0;
+        let mut total = Money::zero(0);
         for transfer in batch {
             records.push(data_record(transfer)?);
-            total += transfer.amount;
+            total = total
+                .checked_add(transfer.amount)
+                .ok_or(ZenginError::BatchTotal { total })?;
         }
-        records.push(trailer(batch.len(), total));
+        records.push(trailer(batch.len(), total)?);
     }
     if transfers.is_empty() {
         records.push(header);
-        records.push(trailer(0, 0));
+        records.push(trailer(0, Money::zero(0))?);
     }
     records.push(["9".to_string(), field("", 119)].concat());
-    let mut bytes = Vec::with_capacity(records.len() * (RECORD_BYTES + 2));
+    let mut bytes = Vec::with_capacity(records.len().saturating_mul(RECORD_BYTES + 2));
     for record in records {
         let (encoded, _, unmappable) = encoding_rs::SHIFT_JIS.encode(&record);
         if unmappable || encoded.len() != RECORD_BYTES {

@@ -10,6 +10,8 @@
 //! in review now), the difference goes to `payouts/overpaid.csv`: reported, never clawed back.
 //! Corrections of unpaid bills are netted per invoice the same way.
 
+#![deny(clippy::arithmetic_side_effects)]
+
 pub mod read;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -23,7 +25,7 @@ use crate::incident::Incident;
 use crate::ledger::{ChannelTotal, PayoutPlan};
 use crate::load::Encoding;
 use crate::model::AccountInvoices;
-use crate::money::{Month, Overflow};
+use crate::money::{Currency, Money, Month, Overflow};
 use crate::refund::{self, AccountRefund};
 use crate::rules::ReviewReason;
 pub use read::{PaidFile, PaidFileEntry, PreviousEntry, PreviousRun, WaveEntry};
@@ -71,7 +73,7 @@ impl History {
             .map(|run| run.entry.sequence)
             .max()
             .unwrap_or(0)
-            + 1
+            .saturating_add(1)
     }
 
     /// What the manifest records, so that a later wave can insist on the same earlier outputs.
@@ -93,7 +95,7 @@ impl History {
                         sha256: file.sha256.clone(),
                         rows: file.rows.len() as u64,
                         accounts: accounts.len() as u64,
-                        amount_minor: file.rows.iter().map(|row| row.amount).sum(),
+                        amount_minor: file.total.minor(),
                     }
                 })
                 .collect(),
@@ -227,35 +229,42 @@ pub struct OverpaidLine {
     pub kind: OverpaidKind,
     /// The invoice, for a bill correction.
     pub billing_month: Option<Month>,
-    pub previously_paid: i64,
-    pub now_owed: i64,
-    pub overpaid: i64,
+    pub previously_paid: Money,
+    pub now_owed: Money,
+    pub overpaid: Money,
     pub reason: OverpaidReason,
 }
 
-/// The control totals of a supplementary run (in the manifest and the summary), minor units.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+/// The control totals of a supplementary run (in the manifest, where money is in minor units, and
+/// the summary).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct WaveTotals {
     pub sequence: u32,
     pub previous_runs: u64,
     pub paid_files: u64,
     /// Σ previously_paid over every account paid before or affected now.
-    pub previously_paid: i64,
+    #[serde(serialize_with = "crate::money::as_minor::serialize")]
+    pub previously_paid: Money,
     /// Σ now_owed = Σ refund_total.
-    pub now_owed: i64,
+    #[serde(serialize_with = "crate::money::as_minor::serialize")]
+    pub now_owed: Money,
     /// Σ supplement: what this run pays (= Σ of its payout files).
-    pub supplement: i64,
+    #[serde(serialize_with = "crate::money::as_minor::serialize")]
+    pub supplement: Money,
     pub accounts_supplemented: u64,
     /// Refund rows of overpaid.csv.
     pub overpaid: ChannelTotal,
     /// Σ earlier corrections of unpaid bills.
-    pub previously_corrected: i64,
+    #[serde(serialize_with = "crate::money::as_minor::serialize")]
+    pub previously_corrected: Money,
     /// Σ corrections sent in this run (bill_corrections.csv).
-    pub correction_supplement: i64,
+    #[serde(serialize_with = "crate::money::as_minor::serialize")]
+    pub correction_supplement: Money,
     /// Bill-correction rows of overpaid.csv.
     pub overcorrected: ChannelTotal,
     /// Earlier corrections of bills this run finds paid, counted in previously_paid.
-    pub corrections_credited: i64,
+    #[serde(serialize_with = "crate::money::as_minor::serialize")]
+    pub corrections_credited: Money,
 }
 
 /// The outcome of netting a run against its history.
@@ -272,7 +281,7 @@ impl Waves {
     /// Whether the account gets a notice in this run: it had none before, or something is added.
     pub fn needs_notice(&self, refund: &AccountRefund, plan: &PayoutPlan) -> bool {
         !self.notified_before.contains(&refund.account_id)
-            || refund.supplement > 0
+            || refund.supplement.is_positive()
             || plan
                 .corrections
                 .iter()
@@ -287,19 +296,17 @@ fn paid_before(
     inputs: &[AccountInvoices],
 ) -> Result<PaidBefore, WaveError> {
     let mut paid = PaidBefore::new();
-    let mut add = |account: &str, refund_id: &str, amount: i64| -> Result<(), Overflow> {
+    let zero = incident.currency.zero();
+    let mut add = |account: &str, refund_id: &str, amount: Money| -> Result<(), Overflow> {
         let entry = paid
             .entry(account.to_string())
-            .or_insert_with(|| (refund_id.to_string(), 0));
-        entry.1 = entry
-            .1
-            .checked_add(amount)
-            .ok_or(Overflow("an account's earlier payments"))?;
+            .or_insert_with(|| (refund_id.to_string(), zero));
+        entry.1 = entry.1.plus(amount, "an account's earlier payments")?;
         Ok(())
     };
     for run in &history.runs {
         for (account, (refund_id, amount)) in &run.accounts {
-            if *amount > 0 {
+            if amount.is_positive() {
                 add(account, refund_id, *amount)?;
             }
         }
@@ -362,11 +369,11 @@ fn paid_before(
 fn interest_parts(
     history: &History,
     key: &(String, Month),
-    excess: i64,
+    excess: Money,
     refund_date: Option<NaiveDate>,
-) -> Vec<(i64, Option<NaiveDate>)> {
+) -> Result<Vec<(Money, Option<NaiveDate>)>, Overflow> {
     let mut parts = Vec::new();
-    let mut settled: i64 = 0;
+    let mut settled = excess.with_minor(0);
     for run in &history.runs {
         let (Some(&earlier), Some(date)) = (
             run.refunded.get(key),
@@ -379,14 +386,20 @@ fn interest_parts(
         };
         let covered = earlier.min(excess);
         if covered > settled {
-            parts.push((covered - settled, Some(date)));
+            parts.push((
+                covered.minus(settled, "an invoice's refunded part")?,
+                Some(date),
+            ));
             settled = covered;
         }
     }
     if excess > settled {
-        parts.push((excess - settled, refund_date));
+        parts.push((
+            excess.minus(settled, "an invoice's refunded part")?,
+            refund_date,
+        ));
     }
-    parts
+    Ok(parts)
 }
 
 /// Interest on each refunded invoice of the account stops, for the part an earlier wave refunded,
@@ -408,18 +421,16 @@ fn settle_interest(
             continue;
         };
         let key = (refund.account_id.clone(), invoice.billing_month);
-        let parts = interest_parts(history, &key, invoice.excess(), refund_date);
+        let parts = interest_parts(history, &key, invoice.excess(), refund_date)?;
         if parts.len() == 1 && parts[0].1 == refund_date {
             continue;
         }
-        let mut amount: i64 = 0;
+        let mut amount = incident.currency.zero();
         let mut last = None;
         let mut segments = Vec::new();
         for (part, date) in parts {
             let interest = crate::interest::compute(part, paid_on, date, &incident.interest)?;
-            amount = amount
-                .checked_add(interest.amount)
-                .ok_or(Overflow("an invoice's interest"))?;
+            amount = amount.plus(interest.amount, "an invoice's interest")?;
             segments.extend(interest.segments.iter().copied());
             last = Some(interest);
         }
@@ -434,20 +445,23 @@ fn settle_interest(
         }
     }
     if changed {
-        refund.refund_interest = crate::money::checked_sum(
+        let digits = incident.currency.digits;
+        refund.refund_interest = Money::sum(
             refund
                 .invoices
                 .iter()
                 .filter(|invoice| invoice.is_refunded())
                 .map(|invoice| invoice.interest.amount),
+            digits,
             "refund_interest",
         )?;
-        refund.refund_total = crate::money::checked_sum(
+        refund.refund_total = Money::sum(
             [
                 refund.refund_principal,
                 refund.refund_tax,
                 refund.refund_interest,
             ],
+            digits,
             "refund_total",
         )?;
     }
@@ -455,20 +469,18 @@ fn settle_interest(
 }
 
 /// What each account was paid before, by account_id: (refund_id, amount).
-type PaidBefore = BTreeMap<String, (String, i64)>;
+type PaidBefore = BTreeMap<String, (String, Money)>;
 
 /// Earlier corrections of unpaid bills, by (account_id, billing_month).
-type Corrected = BTreeMap<(String, Month), i64>;
+type Corrected = BTreeMap<(String, Month), Money>;
 
 /// Σ of every earlier wave's corrections, per invoice.
 fn corrected_before(history: &History) -> Result<Corrected, WaveError> {
     let mut corrected = Corrected::new();
     for run in &history.runs {
         for (key, amount) in &run.corrections {
-            let entry = corrected.entry(key.clone()).or_default();
-            *entry = entry
-                .checked_add(*amount)
-                .ok_or(Overflow("earlier corrections"))?;
+            let entry = corrected.entry(key.clone()).or_insert(amount.with_minor(0));
+            *entry = entry.plus(*amount, "earlier corrections")?;
         }
     }
     Ok(corrected)
@@ -480,8 +492,9 @@ fn credit_corrections_since_paid(
     refunds: &[AccountRefund],
     corrected: &mut Corrected,
     paid: &mut PaidBefore,
-) -> Result<i64, WaveError> {
-    let mut credited: i64 = 0;
+    currency: Currency,
+) -> Result<Money, WaveError> {
+    let mut credited = currency.zero();
     for refund in refunds {
         for invoice in refund
             .invoices
@@ -494,14 +507,9 @@ fn credit_corrections_since_paid(
             };
             let entry = paid
                 .entry(refund.account_id.clone())
-                .or_insert_with(|| (refund.refund_id.clone(), 0));
-            entry.1 = entry
-                .1
-                .checked_add(amount)
-                .ok_or(Overflow("an account's earlier payments"))?;
-            credited = credited
-                .checked_add(amount)
-                .ok_or(Overflow("credited corrections"))?;
+                .or_insert_with(|| (refund.refund_id.clone(), amount.with_minor(0)));
+            entry.1 = entry.1.plus(amount, "an account's earlier payments")?;
+            credited = credited.plus(amount, "credited corrections")?;
         }
     }
     Ok(credited)
@@ -522,11 +530,15 @@ fn supplement_refunds(
         .collect();
     let mut overpaid = Vec::new();
     for refund in refunds.iter_mut() {
+        let zero = incident.currency.zero();
         let previously_paid = paid
             .remove(&refund.account_id)
-            .map_or(0, |(_, amount)| amount);
+            .map_or(zero, |(_, amount)| amount);
         refund.previously_paid = previously_paid;
-        refund.supplement = (refund.refund_total - previously_paid).max(0);
+        refund.supplement = refund
+            .refund_total
+            .minus(previously_paid, "a supplement")?
+            .max(zero);
         let account = accounts.get(refund.account_id.as_str()).ok_or_else(|| {
             WaveError::Internal(format!(
                 "refunded account `{}` has no account row",
@@ -544,7 +556,7 @@ fn supplement_refunds(
                 billing_month: None,
                 previously_paid,
                 now_owed: refund.refund_total,
-                overpaid: previously_paid - refund.refund_total,
+                overpaid: previously_paid.minus(refund.refund_total, "an overpayment")?,
                 reason: OverpaidReason::AmountLowered,
             });
         }
@@ -557,7 +569,7 @@ fn supplement_refunds(
             kind: OverpaidKind::Refund,
             billing_month: None,
             previously_paid: amount,
-            now_owed: 0,
+            now_owed: amount.with_minor(0),
             overpaid: amount,
         });
     }
@@ -571,13 +583,13 @@ fn net_corrections(
     plan: &mut PayoutPlan,
     mut corrected: Corrected,
     reason_for: &dyn Fn(&str) -> OverpaidReason,
-) -> Vec<OverpaidLine> {
+) -> Result<Vec<OverpaidLine>, Overflow> {
     let mut overpaid = Vec::new();
     let mut kept = Vec::with_capacity(plan.corrections.len());
     for mut correction in std::mem::take(&mut plan.corrections) {
         let before = corrected
             .remove(&(correction.account_id.clone(), correction.billing_month))
-            .unwrap_or(0);
+            .unwrap_or(correction.amount.with_minor(0));
         if before > correction.amount {
             overpaid.push(OverpaidLine {
                 refund_id: correction.refund_id.clone(),
@@ -586,12 +598,14 @@ fn net_corrections(
                 billing_month: Some(correction.billing_month),
                 previously_paid: before,
                 now_owed: correction.amount,
-                overpaid: before - correction.amount,
+                overpaid: before.minus(correction.amount, "an overcorrection")?,
                 reason: OverpaidReason::AmountLowered,
             });
         }
-        correction.amount -= before;
-        if correction.amount > 0 {
+        correction.amount = correction
+            .amount
+            .minus(before, "a correction's supplement")?;
+        if correction.amount.is_positive() {
             kept.push(correction);
         }
     }
@@ -604,11 +618,11 @@ fn net_corrections(
             kind: OverpaidKind::BillCorrection,
             billing_month: Some(month),
             previously_paid: amount,
-            now_owed: 0,
+            now_owed: amount.with_minor(0),
             overpaid: amount,
         });
     }
-    overpaid
+    Ok(overpaid)
 }
 
 /// The wave's control totals, from what was netted.
@@ -617,11 +631,12 @@ fn wave_totals(
     refunds: &[AccountRefund],
     plan: &PayoutPlan,
     overpaid: &[OverpaidLine],
-    previously_corrected: i64,
-    corrections_credited: i64,
+    previously_corrected: Money,
+    corrections_credited: Money,
 ) -> Result<WaveTotals, WaveError> {
-    let sum = |values: &mut dyn Iterator<Item = i64>, what: &'static str| {
-        crate::money::checked_sum(values, what)
+    let digits = previously_corrected.digits();
+    let sum = |values: &mut dyn Iterator<Item = Money>, what: &'static str| {
+        Money::sum(values, digits, what)
     };
     let rows = |kind: OverpaidKind| overpaid.iter().filter(move |line| line.kind == kind);
     let channel = |kind: OverpaidKind, what: &'static str| -> Result<ChannelTotal, Overflow> {
@@ -652,7 +667,7 @@ fn wave_totals(
         )?,
         accounts_supplemented: refunds
             .iter()
-            .filter(|refund| refund.supplement > 0)
+            .filter(|refund| refund.supplement.is_positive())
             .count() as u64,
         overpaid: channel(OverpaidKind::Refund, "overpaid")?,
         previously_corrected,
@@ -684,9 +699,13 @@ pub fn settle(
     }
     let mut paid = paid_before(&history, incident, inputs)?;
     let mut corrected = corrected_before(&history)?;
-    let previously_corrected =
-        crate::money::checked_sum(corrected.values().copied(), "earlier corrections")?;
-    let credited = credit_corrections_since_paid(refunds, &mut corrected, &mut paid)?;
+    let previously_corrected = Money::sum(
+        corrected.values().copied(),
+        incident.currency.digits,
+        "earlier corrections",
+    )?;
+    let credited =
+        credit_corrections_since_paid(refunds, &mut corrected, &mut paid, incident.currency)?;
     let in_review: BTreeSet<&str> = review.iter().map(|(account, _)| account.as_str()).collect();
     let reason_for = |account: &str| {
         if in_review.contains(account) {
@@ -697,7 +716,12 @@ pub fn settle(
     };
     let mut overpaid = supplement_refunds(incident, inputs, refunds, &mut paid, &reason_for)?;
     let mut plan = plan_of(refunds);
-    overpaid.extend(net_corrections(incident, &mut plan, corrected, &reason_for));
+    overpaid.extend(net_corrections(
+        incident,
+        &mut plan,
+        corrected,
+        &reason_for,
+    )?);
     overpaid.sort_by(|a, b| {
         (&a.account_id, a.kind, a.billing_month).cmp(&(&b.account_id, b.kind, b.billing_month))
     });

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::WaveError;
 use crate::incident::Incident;
 use crate::load::Encoding;
-use crate::money::{self, Currency, Month};
+use crate::money::{self, Currency, Money, Month};
 
 /// The manifest's record of a supplementary run: its sequence number and every earlier wave and
 /// paid file it netted against (so that a later wave can insist on the same ones).
@@ -56,12 +56,12 @@ pub struct PreviousRun {
     /// SHA-256 of its refunds.csv (two outputs with the same ledger are the same wave).
     pub refunds_sha256: String,
     /// account_id → (refund_id, amount paid in that wave); every affected account, paid or not.
-    pub accounts: BTreeMap<String, (String, i64)>,
+    pub accounts: BTreeMap<String, (String, Money)>,
     /// (account_id, billing_month) → correction sent to the billing system in that wave.
-    pub corrections: BTreeMap<(String, Month), i64>,
+    pub corrections: BTreeMap<(String, Month), Money>,
     /// (account_id, billing_month) → X (= P + T) of each invoice that wave refunded, with interest
     /// to its refund date.
-    pub refunded: BTreeMap<(String, Month), i64>,
+    pub refunded: BTreeMap<(String, Month), Money>,
 }
 
 /// One row of a paid file.
@@ -71,7 +71,7 @@ pub struct PaidRow {
     pub row: u64,
     pub account_id: Option<String>,
     pub refund_id: Option<String>,
-    pub amount: i64,
+    pub amount: Money,
     pub paid_on: NaiveDate,
     pub channel: String,
 }
@@ -83,6 +83,8 @@ pub struct PaidFile {
     pub display: String,
     pub sha256: String,
     pub rows: Vec<PaidRow>,
+    /// Σ amount of the rows.
+    pub total: Money,
 }
 
 /// The ledgers of an earlier run that a supplementary run reads (each verified by its SHA-256).
@@ -258,15 +260,18 @@ fn reconcile_refunds(
     file: &str,
     accounts: &RefundsPaid,
     totals: &EarlierTotals,
-) -> Result<i64, WaveError> {
+    currency: Currency,
+) -> Result<Money, WaveError> {
     let rows = accounts.len() as u64;
-    let total = money::checked_sum(
+    let total = Money::sum(
         accounts.values().map(|(_, (_, total))| *total),
+        currency.digits,
         "an earlier wave's refund_total",
     )
     .map_err(|error| overflow(file, error))?;
-    let paid = money::checked_sum(
+    let paid = Money::sum(
         accounts.values().map(|(_, (paid, _))| *paid),
+        currency.digits,
         "an earlier wave's payments",
     )
     .map_err(|error| overflow(file, error))?;
@@ -274,12 +279,18 @@ fn reconcile_refunds(
         .waves
         .as_ref()
         .map_or(totals.refund_total, |waves| waves.supplement);
-    if rows != totals.accounts_affected || total != totals.refund_total || paid != expected_paid {
+    if rows != totals.accounts_affected
+        || total.minor() != totals.refund_total
+        || paid.minor() != expected_paid
+    {
         return Err(unreconciled(
             file,
             format!(
-                "holds {rows} accounts, refund_total {total} and paid {paid} (minor units); its manifest's control totals say {} accounts, {} and {expected_paid}",
-                totals.accounts_affected, totals.refund_total
+                "holds {rows} accounts, refund_total {} and paid {} (minor units); its manifest's control totals say {} accounts, {} and {expected_paid}",
+                total.minor(),
+                paid.minor(),
+                totals.accounts_affected,
+                totals.refund_total
             ),
         ));
     }
@@ -302,11 +313,16 @@ pub fn previous_run(incident: &Incident, dir: &Path) -> Result<PreviousRun, Wave
     let totals = &manifest.control_totals;
     let (refunds_display, refunds_bytes) = ledger("refunds.csv")?;
     let accounts = refunds_paid(refunds_display, refunds_bytes, currency)?;
-    let paid_total = reconcile_refunds(refunds_display, &accounts, totals)?;
+    let paid_total = reconcile_refunds(refunds_display, &accounts, totals, currency)?;
     let (corrections_display, corrections_bytes) = ledger("payouts/bill_corrections.csv")?;
     let corrections = corrections(corrections_display, corrections_bytes, currency)?;
-    let corrected = money::checked_sum(corrections.values().copied(), "earlier corrections")
-        .map_err(|error| overflow(corrections_display, error))?;
+    let corrected = Money::sum(
+        corrections.values().copied(),
+        currency.digits,
+        "earlier corrections",
+    )
+    .map_err(|error| overflow(corrections_display, error))?
+    .minor();
     if corrected != totals.bill_corrections.amount {
         return Err(unreconciled(
             corrections_display,
@@ -318,7 +334,7 @@ pub fn previous_run(incident: &Incident, dir: &Path) -> Result<PreviousRun, Wave
     }
     let (invoices_display, invoices_bytes) = ledger("invoices.csv")?;
     let refunded = refunded_invoices(invoices_display, invoices_bytes, currency)?;
-    let accounts: BTreeMap<String, (String, i64)> = accounts
+    let accounts: BTreeMap<String, (String, Money)> = accounts
         .into_iter()
         .map(|(account, (refund_id, (paid, _)))| (account, (refund_id, paid)))
         .collect();
@@ -328,8 +344,11 @@ pub fn previous_run(incident: &Incident, dir: &Path) -> Result<PreviousRun, Wave
             dir: dir.display().to_string(),
             manifest_sha256,
             refund_date: manifest.refund_date,
-            accounts_paid: accounts.values().filter(|(_, paid)| *paid > 0).count() as u64,
-            amount_minor: paid_total,
+            accounts_paid: accounts
+                .values()
+                .filter(|(_, paid)| paid.is_positive())
+                .count() as u64,
+            amount_minor: paid_total.minor(),
         },
         chain: manifest.wave,
         refunds_sha256: sha256_bytes(refunds_bytes),
@@ -426,7 +445,7 @@ impl<'a> LedgerRows<'a> {
             .records()
             .enumerate()
             .map(move |(index, record)| {
-                let row = index + 1;
+                let row = index.saturating_add(1);
                 record
                     .map(|record| LedgerRow { file, row, record })
                     .map_err(|error| ledger_problem(file, format!("row {row}: {error}")))
@@ -439,17 +458,19 @@ impl LedgerRow<'_> {
         self.record.get(at).unwrap_or("")
     }
 
-    fn money(&self, at: usize, name: &str, currency: Currency) -> Result<i64, WaveError> {
+    fn money(&self, at: usize, name: &str, currency: Currency) -> Result<Money, WaveError> {
         let text = self.text(at);
-        money::parse_minor(text, currency.digits).map_err(|_| {
-            ledger_problem(
-                self.file,
-                format!(
-                    "row {}, column `{name}`: `{text}` is not an amount",
-                    self.row
-                ),
-            )
-        })
+        money::parse_minor(text, currency.digits)
+            .map(|minor| currency.money(minor))
+            .map_err(|_| {
+                ledger_problem(
+                    self.file,
+                    format!(
+                        "row {}, column `{name}`: `{text}` is not an amount",
+                        self.row
+                    ),
+                )
+            })
     }
 
     fn month(&self, at: usize) -> Result<Month, WaveError> {
@@ -466,7 +487,7 @@ impl LedgerRow<'_> {
     }
 }
 
-type RefundsPaid = BTreeMap<String, (String, (i64, i64))>;
+type RefundsPaid = BTreeMap<String, (String, (Money, Money))>;
 
 /// refunds.csv: account_id → (refund_id, (paid in that wave, refund_total)). A first run paid its
 /// refund_total; a supplementary run its `supplement`.
@@ -503,7 +524,7 @@ fn corrections(
     file: &str,
     bytes: &[u8],
     currency: Currency,
-) -> Result<BTreeMap<(String, Month), i64>, WaveError> {
+) -> Result<BTreeMap<(String, Month), Money>, WaveError> {
     let mut ledger = LedgerRows::open(file, bytes)?;
     let [account, month, amount] = ledger.columns(["account_id", "billing_month", "amount"])?;
     let mut corrections = BTreeMap::new();
@@ -511,7 +532,7 @@ fn corrections(
         let row = row?;
         let key = (row.text(account).to_string(), row.month(month)?);
         let value = row.money(amount, "amount", currency)?;
-        let entry: &mut i64 = corrections.entry(key).or_default();
+        let entry: &mut Money = corrections.entry(key).or_insert(currency.zero());
         *entry = entry
             .checked_add(value)
             .ok_or_else(|| overflow(file, money::Overflow("earlier corrections")))?;
@@ -524,7 +545,7 @@ fn refunded_invoices(
     file: &str,
     bytes: &[u8],
     currency: Currency,
-) -> Result<BTreeMap<(String, Month), i64>, WaveError> {
+) -> Result<BTreeMap<(String, Month), Money>, WaveError> {
     let mut ledger = LedgerRows::open(file, bytes)?;
     let [account, month, class, principal, tax, paid_on] = ledger.columns([
         "account_id",
@@ -655,7 +676,7 @@ fn paid_row(
     }
     let text = record.get(columns.amount).unwrap_or("");
     let amount = match money::parse_minor(text, currency.digits) {
-        Ok(minor) if minor > 0 => minor,
+        Ok(minor) if minor > 0 => currency.money(minor),
         Ok(_) => {
             return Err(problem(
                 "amount",
@@ -720,7 +741,7 @@ pub fn paid_file(
     let columns = PaidColumns::of(&headers, &display)?;
     let mut rows = Vec::new();
     for (index, record) in reader.records().enumerate() {
-        let row = index as u64 + 1;
+        let row = (index as u64).saturating_add(1);
         let record = record.map_err(|error| WaveError::Bad {
             file: display.clone(),
             message: format!("row {row}: {error}"),
@@ -728,10 +749,17 @@ pub fn paid_file(
         })?;
         rows.push(paid_row(&record, row, &columns, &display, currency)?);
     }
+    let total = Money::sum(
+        rows.iter().map(|row| row.amount),
+        currency.digits,
+        "a paid file's total",
+    )
+    .map_err(|error| overflow(&display, error))?;
     Ok(PaidFile {
         path: path.to_path_buf(),
         sha256: sha256_bytes(&raw),
         display,
         rows,
+        total,
     })
 }
