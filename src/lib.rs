@@ -19,6 +19,7 @@ pub mod load;
 pub mod model;
 pub mod money;
 pub mod output;
+pub mod payout;
 pub mod pipeline;
 pub mod progress;
 pub mod refund;

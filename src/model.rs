@@ -16,10 +16,22 @@ pub enum Status {
 }
 
 impl Status {
+    /// The words `accounts.status` may hold, as the load check lists them.
+    pub const CODES: &'static [&'static str] = &["active", "closed"];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Active => "active",
             Status::Closed => "closed",
+        }
+    }
+
+    /// `active` or `closed`; `None` for anything else.
+    pub fn parse(code: &str) -> Option<Status> {
+        match code {
+            "active" => Some(Status::Active),
+            "closed" => Some(Status::Closed),
+            _ => None,
         }
     }
 }
@@ -48,6 +60,16 @@ impl Language {
     /// Every language documents are written in, in a fixed order.
     pub const ALL: [Language; 2] = [Language::Ja, Language::En];
 
+    /// The codes `accounts.language` may hold, as the load check lists them.
+    pub const CODES: &'static [&'static str] = &["ja", "en"];
+
+    /// `ja` or `en`; `None` for anything else.
+    pub fn parse(code: &str) -> Option<Language> {
+        Language::ALL
+            .into_iter()
+            .find(|language| language.code() == code)
+    }
+
     /// `ja` or `en`.
     pub fn code(self) -> &'static str {
         match self {
@@ -57,12 +79,56 @@ impl Language {
     }
 }
 
-/// Bank details as found in accounts; possibly incomplete.
+/// A bank account's type (預金種目).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BankAccountType {
+    /// 普通
+    Ordinary,
+    /// 当座
+    Current,
+    /// 貯蓄
+    Savings,
+}
+
+impl BankAccountType {
+    /// The words an account type is written as, in the accounts table and the incident file.
+    pub const CODES: &'static [&'static str] = &["ordinary", "current", "savings"];
+
+    /// `ordinary`, `current` or `savings`; `None` for anything else.
+    pub fn parse(code: &str) -> Option<BankAccountType> {
+        match code {
+            "ordinary" => Some(BankAccountType::Ordinary),
+            "current" => Some(BankAccountType::Current),
+            "savings" => Some(BankAccountType::Savings),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BankAccountType::Ordinary => "ordinary",
+            BankAccountType::Current => "current",
+            BankAccountType::Savings => "savings",
+        }
+    }
+
+    /// The Zengin 預金種目 code: 1 普通, 2 当座, 4 貯蓄.
+    pub fn zengin_code(self) -> &'static str {
+        match self {
+            BankAccountType::Ordinary => "1",
+            BankAccountType::Current => "2",
+            BankAccountType::Savings => "4",
+        }
+    }
+}
+
+/// Bank details as found in accounts; possibly incomplete. An account type that is not one of
+/// [`BankAccountType::CODES`] reads as missing: either way the details are incomplete (SPEC §4).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BankDetails {
     pub bank_code: Option<String>,
     pub branch_code: Option<String>,
-    pub account_type: Option<String>,
+    pub account_type: Option<BankAccountType>,
     pub account_number: Option<String>,
     pub holder_kana: Option<String>,
 }

@@ -857,7 +857,7 @@ fn render_payout_files(
             line.amount.to_string().as_str(),
             text(&bank.bank_code).as_str(),
             text(&bank.branch_code).as_str(),
-            text(&bank.account_type).as_str(),
+            bank.account_type.map_or("", |kind| kind.as_str()),
             text(&bank.account_number).as_str(),
             text(&bank.holder_kana).as_str(),
         ]);

@@ -9,11 +9,9 @@ use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 
 use crate::identify::IdentifyError;
-use crate::incident::{ActiveChannel, ClosedChannel, Incident};
+use crate::incident::Incident;
 use crate::interest::{self, Interest, InterestError};
-use crate::model::{
-    Account, AccountInput, AccountInvoices, BankDetails, ChargeRow, InvoiceInput, Status,
-};
+use crate::model::{Account, AccountInput, AccountInvoices, ChargeRow, InvoiceInput, Status};
 use crate::money::{Money, Month, Overflow};
 
 #[derive(Debug, thiserror::Error)]
@@ -395,7 +393,8 @@ fn summarize(
         (true, true) => AccountClass::Mixed,
         (false, false) => return Ok(Outcome::NotAffected),
     };
-    let (payout_channel, claim_reason) = payout_channel(incident, account, refund_total);
+    let (payout_channel, claim_reason) =
+        crate::payout::payout_channel(incident, account, refund_total);
     Ok(Outcome::Affected(Box::new(AccountRefund {
         account_id: account.account_id.clone(),
         class,
@@ -435,100 +434,6 @@ fn summarize(
     })))
 }
 
-/// The payout channel of an account (SPEC §4).
-pub fn payout_channel(
-    incident: &Incident,
-    account: &Account,
-    refund_total: Money,
-) -> (PayoutChannel, Option<ClaimReason>) {
-    if !refund_total.is_positive() {
-        return (PayoutChannel::None, None);
-    }
-    let payout = &incident.payout;
-    let (mut channel, mut reason) = match account.status {
-        Status::Active => match payout.active {
-            ActiveChannel::BillCredit => (PayoutChannel::BillCredit, None),
-            ActiveChannel::BankTransfer => (PayoutChannel::BankTransfer, None),
-        },
-        Status::Closed => {
-            let before_cutoff = match (account.closed_on, payout.claim_if_closed_before) {
-                (Some(closed_on), Some(cutoff)) => closed_on < cutoff,
-                _ => false,
-            };
-            if before_cutoff {
-                (PayoutChannel::Claim, Some(ClaimReason::ClosedBeforeCutoff))
-            } else {
-                match payout.closed {
-                    ClosedChannel::BankTransfer => (PayoutChannel::BankTransfer, None),
-                    ClosedChannel::Claim => {
-                        (PayoutChannel::Claim, Some(ClaimReason::ClosedAccountPolicy))
-                    }
-                }
-            }
-        }
-    };
-    if channel == PayoutChannel::BankTransfer && !bank_details_complete(&account.bank) {
-        channel = PayoutChannel::Claim;
-        reason = Some(ClaimReason::IncompleteBankDetails);
-    }
-    // Zengin's amount field holds 10 digits of yen; other currencies are not paid through it.
-    if channel == PayoutChannel::BankTransfer
-        && incident.currency.code == "JPY"
-        && refund_total.minor() > crate::render::zengin::MAX_AMOUNT
-    {
-        channel = PayoutChannel::Claim;
-        reason = Some(ClaimReason::AmountExceedsTransferLimit);
-    }
-    if matches!(channel, PayoutChannel::BankTransfer | PayoutChannel::Claim)
-        && refund_total < payout.minimum_transfer
-    {
-        return (PayoutChannel::Residual, None);
-    }
-    (channel, reason)
-}
-
-/// Complete bank details (SPEC §4): 4-digit bank, 3-digit branch, an account type, a 7-digit
-/// number, and a katakana holder name.
-pub fn bank_details_complete(bank: &BankDetails) -> bool {
-    let digits = |value: &Option<String>, length: usize| {
-        value.as_deref().is_some_and(|text| {
-            text.len() == length && text.bytes().all(|byte| byte.is_ascii_digit())
-        })
-    };
-    digits(&bank.bank_code, 4)
-        && digits(&bank.branch_code, 3)
-        && bank
-            .account_type
-            .as_deref()
-            .is_some_and(|kind| matches!(kind, "ordinary" | "current" | "savings"))
-        && digits(&bank.account_number, 7)
-        && bank.holder_kana.as_deref().is_some_and(is_katakana_name)
-}
-
-/// Katakana (full- or half-width, with ー ﾞ ﾟ ・), spaces and `( ) . - /`, at least one letter.
-pub fn is_katakana_name(name: &str) -> bool {
-    let is_letter = |c: char| matches!(c, '\u{30A1}'..='\u{30FA}' | '\u{FF66}'..='\u{FF6F}' | '\u{FF71}'..='\u{FF9D}');
-    let allowed = |c: char| {
-        is_letter(c)
-            || matches!(
-                c,
-                'ー' | 'ﾞ'
-                    | 'ﾟ'
-                    | '・'
-                    | '\u{FF65}'
-                    | 'ｰ'
-                    | ' '
-                    | '\u{3000}'
-                    | '('
-                    | ')'
-                    | '.'
-                    | '-'
-                    | '/'
-            )
-    };
-    name.chars().all(allowed) && name.chars().any(is_letter)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -553,16 +458,5 @@ mod tests {
             error.cause(),
             ComputeError::Interest(InterestError::Overflow(4095))
         ));
-    }
-
-    #[test]
-    fn katakana_names() {
-        assert!(is_katakana_name("ﾔﾏﾀﾞ ﾀﾛｳ"));
-        assert!(is_katakana_name("ヤマダ　タロウ"));
-        assert!(is_katakana_name("ｶ)ｴｸｻﾝﾌﾟﾙ"));
-        assert!(!is_katakana_name("Yamada Taro"));
-        assert!(!is_katakana_name("山田太郎"));
-        assert!(!is_katakana_name("ー・ "));
-        assert!(!is_katakana_name(""));
     }
 }

@@ -498,7 +498,7 @@ fn payout_channels() {
     let complete = BankDetails {
         bank_code: Some("0001".into()),
         branch_code: Some("123".into()),
-        account_type: Some("ordinary".into()),
+        account_type: Some(redress::model::BankAccountType::Ordinary),
         account_number: Some("1234567".into()),
         holder_kana: Some("ﾔﾏﾀﾞ ﾀﾛｳ".into()),
     };

@@ -16,8 +16,8 @@ use super::{Explained, Focus, IdentifyError, Review, days_to_date, engine_collec
 use crate::incident::Incident;
 use crate::load::{self, RATE_SCALE, Table};
 use crate::model::{
-    Account, AccountInput, AccountInvoices, BankDetails, ChargeRow, Event, GroupInput,
-    InvoiceInput, Language, Status,
+    Account, AccountInput, AccountInvoices, BankAccountType, BankDetails, ChargeRow, Event,
+    GroupInput, InvoiceInput, Language, Status,
 };
 use crate::money::{Currency, Money, Month, Overflow};
 use crate::refund::RowTrace;
@@ -904,25 +904,31 @@ pub(crate) fn accounts_from_frame(frame: &DataFrame) -> PolarsResult<BTreeMap<u3
                 postal_code: postal_codes[index].clone(),
                 address: addresses[index].clone(),
                 email: emails[index].clone(),
-                language: if languages[index].as_deref() == Some("en") {
-                    Language::En
-                } else {
-                    Language::Ja
+                // Checked at load (Check::OneOf); empty is the SPEC's default, ja.
+                language: match languages[index].as_deref() {
+                    None => Language::Ja,
+                    Some(code) => Language::parse(code).ok_or_else(|| {
+                        polars_err!(ComputeError: "account `{}`: language `{code}` passed the load check", ids[index].as_deref().unwrap_or(""))
+                    })?,
                 },
                 region: regions[index].clone(),
                 plan: plans[index].clone(),
                 customer_type: customer_types[index].clone(),
                 opened_on: opened[index],
-                status: if statuses[index].as_deref() == Some("closed") {
-                    Status::Closed
-                } else {
-                    Status::Active
-                },
+                // Required and checked at load (Check::OneOf).
+                status: statuses[index]
+                    .as_deref()
+                    .and_then(Status::parse)
+                    .ok_or_else(|| {
+                        polars_err!(ComputeError: "account `{}`: status {:?} passed the load check", ids[index].as_deref().unwrap_or(""), statuses[index])
+                    })?,
                 closed_on: closed[index],
                 bank: BankDetails {
                     bank_code: bank_codes[index].clone(),
                     branch_code: branch_codes[index].clone(),
-                    account_type: account_types[index].clone(),
+                    account_type: account_types[index]
+                        .as_deref()
+                        .and_then(BankAccountType::parse),
                     account_number: account_numbers[index].clone(),
                     holder_kana: holder_kana[index].clone(),
                 },

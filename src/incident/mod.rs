@@ -11,6 +11,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 
+use crate::model::BankAccountType;
 use crate::money::{self, Currency, Money, Month, Rounding};
 pub use texts::{MissingText, Text, Texts};
 pub use wire::{
@@ -162,7 +163,7 @@ pub struct Zengin {
     pub bank_name: String,
     pub branch_code: String,
     pub branch_name: String,
-    pub account_type: String,
+    pub account_type: BankAccountType,
     pub account_number: String,
 }
 
@@ -716,15 +717,12 @@ impl Validator<'_> {
                 Err(self.error(key, format!("`{value}` is not {length} digits")))
             }
         };
-        let account_type = match zengin.account_type.as_str() {
-            "ordinary" | "current" | "savings" => zengin.account_type.clone(),
-            other => {
-                return Err(self.error_hint(
-                    "payout.zengin.account_type",
-                    format!("`{other}` is not an account type"),
-                    "use \"ordinary\", \"current\" or \"savings\"",
-                ));
-            }
+        let Some(account_type) = BankAccountType::parse(&zengin.account_type) else {
+            return Err(self.error_hint(
+                "payout.zengin.account_type",
+                format!("`{}` is not an account type", zengin.account_type),
+                "use \"ordinary\", \"current\" or \"savings\"",
+            ));
         };
         if zengin.requester_name.trim().is_empty() {
             return Err(self.error("payout.zengin.requester_name", "is empty"));

@@ -137,18 +137,20 @@ const fn column(name: &'static str, kind: ColumnKind, required: bool, check: Che
 
 use ColumnKind as K;
 
+use crate::model::{Language, Status};
+
 pub const ACCOUNT_COLUMNS: &[ColumnSpec] = &[
     column("account_id", K::Str, true, Check::None),
     column("holder_name", K::Str, true, Check::None),
     column("postal_code", K::Str, false, Check::None),
     column("address", K::Str, false, Check::None),
     column("email", K::Str, false, Check::None),
-    column("language", K::Str, false, Check::OneOf(&["ja", "en"])),
+    column("language", K::Str, false, Check::OneOf(Language::CODES)),
     column("region", K::Str, false, Check::None),
     column("plan", K::Str, false, Check::None),
     column("customer_type", K::Str, false, Check::None),
     column("opened_on", K::Date, false, Check::None),
-    column("status", K::Str, true, Check::OneOf(&["active", "closed"])),
+    column("status", K::Str, true, Check::OneOf(Status::CODES)),
     column("closed_on", K::Date, false, Check::None),
     column("bank_code", K::Str, false, Check::None),
     column("branch_code", K::Str, false, Check::None),

@@ -2,7 +2,8 @@
 //! header (1), data (2), trailer (8) with count and total, end (9). A batch holds at most 999,999
 //! data records; more transfers are written as further header/data/trailer batches before the one
 //! end record. Payee data is checked before any byte is written; an account whose details cannot
-//! make a valid record never gets one (it becomes a claim upstream, see [`payee_problem`]).
+//! make a valid record never gets one (it becomes a claim upstream: the payout rules of
+//! [`crate::payout`], which this writer checks again with [`crate::payout::transfer_problem`]).
 
 #![deny(clippy::arithmetic_side_effects)]
 
@@ -11,13 +12,9 @@ use chrono::{Datelike, NaiveDate};
 use crate::incident::Zengin;
 use crate::model::BankDetails;
 use crate::money::Money;
+use crate::payout::{MAX_BATCH_TOTAL, MAX_TRANSFERS_PER_BATCH, to_zengin_kana, transfer_problem};
 
 pub const RECORD_BYTES: usize = 120;
-pub const MAX_RECORDS_PER_BATCH: usize = 999_999;
-/// Largest amount a data record's 10-digit field holds.
-pub const MAX_AMOUNT: i64 = 9_999_999_999;
-/// Largest total a trailer record's 12-digit field holds.
-pub const MAX_TOTAL: i64 = 999_999_999_999;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ZenginError {
@@ -47,70 +44,6 @@ pub struct Transfer<'a> {
     pub bank: &'a BankDetails,
 }
 
-/// Converts text to the half-width katakana, upper-case letters, digits and symbols a Zengin
-/// record may carry: full-width katakana become half-width (ガ → ｶﾞ), small kana become full-size
-/// (ｯ → ﾂ), as banks require; `None` when a character has no such form.
-pub fn to_zengin_kana(text: &str) -> Option<String> {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '0'..='9' | 'A'..='Z' | ' ' | '(' | ')' | '.' | '-' | '/' | ',' => out.push(c),
-            'a'..='z' => out.push(c.to_ascii_uppercase()),
-            '\u{3000}' => out.push(' '),
-            '\u{FF10}'..='\u{FF19}' | '\u{FF21}'..='\u{FF3A}' => {
-                out.push(char::from_u32(u32::from(c).checked_sub(0xFEE0)?)?)
-            }
-            '\u{FF41}'..='\u{FF5A}' => {
-                out.push(char::from_u32(u32::from(c).checked_sub(0xFEE0 + 0x20)?)?)
-            }
-            '（' => out.push('('),
-            '）' => out.push(')'),
-            '．' | '・' | '･' => out.push('.'),
-            '－' | '‐' => out.push('-'),
-            '／' => out.push('/'),
-            'ー' | 'ｰ' | '−' => out.push('-'),
-            '\u{FF66}'..='\u{FF9F}' => out.push_str(&full_size_half_width(c)),
-            '\u{30A1}'..='\u{30FA}' => out.push_str(katakana_to_half_width(c)?),
-            _ => return None,
-        }
-    }
-    Some(out)
-}
-
-/// Small half-width kana folded to full size; others unchanged.
-fn full_size_half_width(c: char) -> String {
-    match c {
-        'ｧ' => "ｱ",
-        'ｨ' => "ｲ",
-        'ｩ' => "ｳ",
-        'ｪ' => "ｴ",
-        'ｫ' => "ｵ",
-        'ｬ' => "ﾔ",
-        'ｭ' => "ﾕ",
-        'ｮ' => "ﾖ",
-        'ｯ' => "ﾂ",
-        'ｰ' => "-",
-        _ => return c.to_string(),
-    }
-    .to_string()
-}
-
-fn katakana_to_half_width(c: char) -> Option<&'static str> {
-    const BASE: [&str; 90] = [
-        "ｱ", "ｱ", "ｲ", "ｲ", "ｳ", "ｳ", "ｴ", "ｴ", "ｵ",
-        "ｵ", // ァアィイゥウェエォオ (small folded)
-        "ｶ", "ｶﾞ", "ｷ", "ｷﾞ", "ｸ", "ｸﾞ", "ｹ", "ｹﾞ", "ｺ", "ｺﾞ", // カガキギクグケゲコゴ
-        "ｻ", "ｻﾞ", "ｼ", "ｼﾞ", "ｽ", "ｽﾞ", "ｾ", "ｾﾞ", "ｿ", "ｿﾞ", // サ…ゾ
-        "ﾀ", "ﾀﾞ", "ﾁ", "ﾁﾞ", "ﾂ", "ﾂ", "ﾂﾞ", "ﾃ", "ﾃﾞ", "ﾄ", // タダチヂッツヅテデト
-        "ﾄﾞ", "ﾅ", "ﾆ", "ﾇ", "ﾈ", "ﾉ", "ﾊ", "ﾊﾞ", "ﾊﾟ", "ﾋ", // ドナニヌネノハバパヒ
-        "ﾋﾞ", "ﾋﾟ", "ﾌ", "ﾌﾞ", "ﾌﾟ", "ﾍ", "ﾍﾞ", "ﾍﾟ", "ﾎ", "ﾎﾞ", // ビピフブプヘベペホボ
-        "ﾎﾟ", "ﾏ", "ﾐ", "ﾑ", "ﾒ", "ﾓ", "ﾔ", "ﾔ", "ﾕ", "ﾕ", // ポマミムメモャヤュユ
-        "ﾖ", "ﾖ", "ﾗ", "ﾘ", "ﾙ", "ﾚ", "ﾛ", "ﾜ", "ﾜ", "ｲ", // ョヨラリルレロヮワヰ
-        "ｴ", "ｦ", "ﾝ", "ｳﾞ", "ｶ", "ｹ", "ﾜﾞ", "ｲﾞ", "ｴﾞ", "ｦﾞ", // ヱヲンヴヵヶヷヸヹヺ
-    ];
-    BASE.get((c as u32).checked_sub(0x30A1)? as usize).copied()
-}
-
 /// Left-justified, space-padded (or cut) to `width` bytes of half-width text.
 fn field(text: &str, width: usize) -> String {
     let mut out: String = text.chars().take(width).collect();
@@ -121,66 +54,6 @@ fn field(text: &str, width: usize) -> String {
 
 fn digits(value: u64, width: usize) -> String {
     format!("{value:0width$}")
-}
-
-fn account_type_code(kind: &str) -> Option<&'static str> {
-    match kind {
-        "ordinary" => Some("1"),
-        "current" => Some("2"),
-        "savings" => Some("4"),
-        _ => None,
-    }
-}
-
-fn all_digits(value: &str, length: usize) -> bool {
-    value.len() == length && value.bytes().all(|byte| byte.is_ascii_digit())
-}
-
-/// Why a payee cannot have a Zengin record; `None` when it can.
-pub fn payee_problem(bank: &BankDetails, amount: Money) -> Option<String> {
-    let present = |value: &Option<String>| value.as_deref().unwrap_or("").to_string();
-    if !all_digits(&present(&bank.bank_code), 4) {
-        return Some(format!(
-            "bank_code `{}` is not 4 digits",
-            present(&bank.bank_code)
-        ));
-    }
-    if !all_digits(&present(&bank.branch_code), 3) {
-        return Some(format!(
-            "branch_code `{}` is not 3 digits",
-            present(&bank.branch_code)
-        ));
-    }
-    if account_type_code(&present(&bank.account_type)).is_none() {
-        return Some(format!(
-            "bank_account_type `{}` is not ordinary, current or savings",
-            present(&bank.account_type)
-        ));
-    }
-    if !all_digits(&present(&bank.account_number), 7) {
-        return Some(format!(
-            "bank_account_number `{}` is not 7 digits",
-            present(&bank.account_number)
-        ));
-    }
-    let holder = present(&bank.holder_kana);
-    match to_zengin_kana(&holder) {
-        None => {
-            return Some(format!(
-                "bank_account_holder_kana `{holder}` has characters a Zengin record cannot carry"
-            ));
-        }
-        Some(kana) if kana.trim().is_empty() => {
-            return Some("bank_account_holder_kana is empty".to_string());
-        }
-        Some(_) => {}
-    }
-    if !(1..=MAX_AMOUNT).contains(&amount.minor()) {
-        return Some(format!(
-            "amount {amount} does not fit a Zengin amount field (1 to {MAX_AMOUNT} yen)"
-        ));
-    }
-    None
 }
 
 fn requester_field(field_name: &'static str, value: &str) -> Result<String, ZenginError> {
@@ -196,12 +69,7 @@ fn header(zengin: &Zengin, transfer_date: NaiveDate) -> Result<String, ZenginErr
     let name = requester_field("requester_name", &zengin.requester_name)?;
     let bank_name = requester_field("bank_name", &zengin.bank_name)?;
     let branch_name = requester_field("branch_name", &zengin.branch_name)?;
-    let account_type =
-        account_type_code(&zengin.account_type).ok_or_else(|| ZenginError::Requester {
-            field: "account_type",
-            value: zengin.account_type.clone(),
-            reason: "use ordinary, current or savings".to_string(),
-        })?;
+    let account_type = zengin.account_type.zengin_code();
     Ok([
         "1".to_string(),
         "21".to_string(), // 種別コード: 総合振込
@@ -221,7 +89,7 @@ fn header(zengin: &Zengin, transfer_date: NaiveDate) -> Result<String, ZenginErr
 }
 
 fn data_record(transfer: &Transfer) -> Result<String, ZenginError> {
-    if let Some(reason) = payee_problem(transfer.bank, transfer.amount) {
+    if let Some(reason) = transfer_problem(transfer.bank, transfer.amount) {
         return Err(ZenginError::Payee {
             account_id: transfer.account_id.to_string(),
             reason,
@@ -229,7 +97,17 @@ fn data_record(transfer: &Transfer) -> Result<String, ZenginError> {
     }
     let bank = transfer.bank;
     let text = |value: &Option<String>| value.clone().unwrap_or_default();
-    let holder = to_zengin_kana(&text(&bank.holder_kana)).unwrap_or_default();
+    // Complete bank details (just checked) have both.
+    let (Some(account_type), Some(holder)) = (
+        bank.account_type,
+        bank.holder_kana.as_deref().and_then(to_zengin_kana),
+    ) else {
+        return Err(ZenginError::Payee {
+            account_id: transfer.account_id.to_string(),
+            reason: "bank details passed the check but have no account type or Zengin name"
+                .to_string(),
+        });
+    };
     // 顧客コード1: the refund_id's first 10 characters let finance match a returned transfer.
     let customer_code: String = transfer
         .refund_id
@@ -244,9 +122,7 @@ fn data_record(transfer: &Transfer) -> Result<String, ZenginError> {
         text(&bank.branch_code),
         field("", 15), // 被仕向支店名: optional
         field("", 4),  // 手形交換所番号: unused
-        account_type_code(&text(&bank.account_type))
-            .unwrap_or("9")
-            .to_string(),
+        account_type.zengin_code().to_string(),
         text(&bank.account_number),
         field(&holder, 30),
         digits(transfer.amount.minor().unsigned_abs(), 10),
@@ -261,7 +137,7 @@ fn data_record(transfer: &Transfer) -> Result<String, ZenginError> {
 }
 
 fn trailer(count: usize, total: Money) -> Result<String, ZenginError> {
-    if !(0..=MAX_TOTAL).contains(&total.minor()) {
+    if !(0..=MAX_BATCH_TOTAL).contains(&total.minor()) {
         return Err(ZenginError::BatchTotal { total });
     }
     Ok([
@@ -282,7 +158,7 @@ pub fn render(
     let transfer_date = transfer_date.ok_or(ZenginError::NoTransferDate)?;
     let header = header(zengin, transfer_date)?;
     let mut records: Vec<String> = Vec::with_capacity(transfers.len().saturating_add(3));
-    for batch in transfers.chunks(MAX_RECORDS_PER_BATCH) {
+    for batch in transfers.chunks(MAX_TRANSFERS_PER_BATCH) {
         records.push(header.clone());
         let mut total = Money::zero(0);
         for transfer in batch {
@@ -312,20 +188,4 @@ pub fn render(
         bytes.extend_from_slice(b"\r\n");
     }
     Ok(bytes)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn kana_conversion_for_banks() {
-        assert_eq!(to_zengin_kana("ヤマダ　タロウ").as_deref(), Some("ﾔﾏﾀﾞ ﾀﾛｳ"));
-        assert_eq!(to_zengin_kana("ｷｯﾄﾞ ｼｮｳｼﾞ").as_deref(), Some("ｷﾂﾄﾞ ｼﾖｳｼﾞ"));
-        assert_eq!(to_zengin_kana("ガッコウ・パン").as_deref(), Some("ｶﾞﾂｺｳ.ﾊﾟﾝ"));
-        assert_eq!(to_zengin_kana("ｶ)ｴｸｻﾝﾌﾟﾙ").as_deref(), Some("ｶ)ｴｸｻﾝﾌﾟﾙ"));
-        assert_eq!(to_zengin_kana("ヴィーナス").as_deref(), Some("ｳﾞｲ-ﾅｽ"));
-        assert_eq!(to_zengin_kana("abc"), Some("ABC".to_string()));
-        assert_eq!(to_zengin_kana("山田"), None);
-    }
 }

@@ -545,7 +545,7 @@ fn supplement_refunds(
                 refund.account_id
             ))
         })?;
-        let (channel, reason) = refund::payout_channel(incident, account, refund.supplement);
+        let (channel, reason) = crate::payout::payout_channel(incident, account, refund.supplement);
         refund.payout_channel = channel;
         refund.claim_reason = reason;
         if previously_paid > refund.refund_total {
