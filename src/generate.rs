@@ -855,7 +855,7 @@ fn write_table(
     if options.parquet {
         let path = options.out.join(format!("{name}.parquet"));
         csv_to_parquet(&bytes, types, &path)
-            .map_err(|error| RunError::Internal(format!("writing {}: {error}", path.display())))
+            .map_err(|error| RunError::internal(format!("writing {}", path.display()), error))
     } else {
         let path = options.out.join(format!("{name}.csv"));
         std::fs::write(&path, bytes).map_err(io_error(&path))
@@ -965,7 +965,7 @@ fn write_charges(options: &GenerateOptions, accounts: &[Account]) -> Result<usiz
             if options.parquet {
                 let path = out.join("charges").join(format!("{month}.parquet"));
                 write_charges_parquet(&path, columns).map_err(|error| {
-                    RunError::Internal(format!("writing {}: {error}", path.display()))
+                    RunError::internal(format!("writing {}", path.display()), error)
                 })?;
             } else {
                 let path = out.join("charges").join(format!("{month}.csv"));

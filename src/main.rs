@@ -26,7 +26,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {}", redress::error::printable(&error.to_string()));
+            eprintln!("{}", error.report());
             ExitCode::from(error.exit_code())
         }
     }
@@ -42,7 +42,7 @@ fn configure_threads(threads: Option<usize>) -> Result<(), RunError> {
             .num_threads(threads)
             .build_global()
             .map_err(|error| {
-                RunError::Internal(format!("cannot start {threads} worker threads: {error}"))
+                RunError::internal(format!("cannot start {threads} worker threads"), error)
             })?;
     }
     Ok(())

@@ -10,7 +10,7 @@ pub enum OutputError {
         "output directory `{0}` already exists\nhint: choose a new --out, or pass --force to replace it"
     )]
     Exists(PathBuf),
-    #[error("cannot create output in `{path}`: {source}")]
+    #[error("cannot create output in `{path}`")]
     Io {
         path: PathBuf,
         source: std::io::Error,

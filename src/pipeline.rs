@@ -277,7 +277,7 @@ impl InputHashes {
                     sha256_file(&file.path, &stopped).map_err(|error| {
                         RunError::Load(LoadError::Read {
                             file: file.display.clone(),
-                            message: error.to_string(),
+                            source: error.into(),
                         })
                     })
                 })
@@ -293,9 +293,9 @@ impl InputHashes {
     fn wait(mut self) -> Result<Vec<String>, RunError> {
         self.handle
             .take()
-            .ok_or_else(|| RunError::Internal("input hashes waited for twice".to_string()))?
+            .ok_or_else(|| RunError::bug("input hashes waited for twice"))?
             .join()
-            .map_err(|_| RunError::Internal("hashing the input files panicked".to_string()))?
+            .map_err(|_| RunError::bug("hashing the input files panicked"))?
     }
 }
 
@@ -368,9 +368,7 @@ pub fn run(
     )?;
     if let Some(engine) = &pdf {
         reporter.step("printing notices to PDF");
-        engine
-            .print_notices(&staging.path().join("notices"), &notified, scratch.path())
-            .map_err(|error| RunError::Internal(error.to_string()))?;
+        engine.print_notices(&staging.path().join("notices"), &notified, scratch.path())?;
     }
 
     reporter.step("hashing input files");
@@ -387,7 +385,7 @@ pub fn run(
     manifest.run_time_ms = started.elapsed().as_millis() as u64;
     reporter.step("committing output directory");
     let manifest_bytes = render::manifest::render(&manifest)
-        .map_err(|error| RunError::Internal(format!("writing manifest.json: {error}")))?;
+        .map_err(|error| RunError::internal("writing manifest.json", error))?;
     staging.write("manifest.json", &manifest_bytes)?;
     let out = staging.commit()?;
     reporter.finish();
@@ -412,16 +410,11 @@ fn checked_before_work(
     ),
     RunError,
 > {
-    let template_env = render::notices::environment(templates).map_err(|error| {
-        RunError::Usage(format!(
-            "{error}\nhint: the variables a template can use are listed in the README (\"Notice templates\")"
-        ))
-    })?;
+    let template_env = render::notices::environment(templates)?;
     let pdf = settings
         .pdf
         .then(render::pdf::PdfEngine::find)
-        .transpose()
-        .map_err(|error| RunError::Usage(error.to_string()))?;
+        .transpose()?;
     Ok((template_env, pdf))
 }
 
@@ -496,7 +489,7 @@ fn stage_entry(
         let sha256 = sha256_file(&file.path, &never).map_err(|error| {
             RunError::Load(LoadError::Read {
                 file: file.path.display().to_string(),
-                message: error.to_string(),
+                source: error.into(),
             })
         })?;
         entries.push(render::manifest::AggregateEntry {
@@ -528,7 +521,7 @@ fn refunded_accounts(computed: &Computed) -> Result<Vec<&crate::model::Account>,
         .iter()
         .map(|refund| accounts.get(refund.account_id.as_str()).copied())
         .collect::<Option<_>>()
-        .ok_or_else(|| RunError::Internal("a refunded account has no account row".to_string()))
+        .ok_or_else(|| RunError::bug("a refunded account has no account row"))
 }
 
 /// The ledgers, payout files and summary, checked against the control totals.
@@ -554,10 +547,10 @@ fn render_files(
         incident.currency,
         computed.waves.as_ref(),
     )
-    .map_err(|error| RunError::Internal(format!("rendering Parquet output: {error}")))?;
+    .map_err(|error| RunError::internal("rendering Parquet output", error))?;
     render_payout_files(&mut files, settings, computed, refund_accounts, reporter)?;
     render::excel::render(&mut files, None)
-        .map_err(|error| RunError::Internal(error.to_string()))?;
+        .map_err(|error| RunError::internal("writing the Excel copies", error))?;
     let summary = render::summary::build(
         incident,
         settings.refund_date,
@@ -611,11 +604,7 @@ fn render_files(
         },
         &computed.plan,
         &computed.languages.press_releases,
-    )
-    .map_err(|error| match error {
-        render::notices::NoticeError::Serialize { .. } => RunError::Internal(error.to_string()),
-        other => RunError::Usage(other.to_string()),
-    })?;
+    )?;
     Ok((files, summary))
 }
 
@@ -634,9 +623,9 @@ fn write_report(
     let incident = &settings.incident;
     let svg = files
         .get("summary/refund_distribution.svg")
-        .ok_or_else(|| RunError::Internal("the histogram was not rendered".to_string()))?;
+        .ok_or_else(|| RunError::bug("the histogram was not rendered"))?;
     let svg = std::str::from_utf8(svg)
-        .map_err(|error| RunError::Internal(format!("the histogram is not UTF-8: {error}")))?;
+        .map_err(|error| RunError::internal("the histogram is not UTF-8", error))?;
     let html = render::report::report(
         template_env,
         incident,
@@ -645,8 +634,7 @@ fn write_report(
         &computed.totals,
         manifest,
         svg,
-    )
-    .map_err(|error| RunError::Usage(error.to_string()))?;
+    )?;
     staging.write(PATH, html.as_bytes())?;
     manifest.outputs.push(PATH.to_string());
     manifest.outputs.sort();
@@ -694,18 +682,10 @@ fn write_notices(
         &pairs,
         &computed.return_lines,
         reporter,
-    )
-    .map_err(|error| match error {
-        render::notices::NoticeError::Output(error) => RunError::Output(error),
-        error @ (render::notices::NoticeError::Overflow(_)
-        | render::notices::NoticeError::MissingText { .. }) => {
-            RunError::Internal(error.to_string())
-        }
-        other => RunError::Usage(other.to_string()),
-    })?;
+    )?;
     files.add("notices/index.csv", index);
     render::excel::render(files, Some("notices/index.csv"))
-        .map_err(|error| RunError::Internal(error.to_string()))?;
+        .map_err(|error| RunError::internal("writing the Excel copies", error))?;
     for path in files
         .paths()
         .filter(|path| *path == "notices/index.csv" || path.starts_with("excel/notices_index"))
@@ -736,7 +716,7 @@ fn manifest(
         .map(|path| {
             let bytes = files
                 .get(path)
-                .ok_or_else(|| RunError::Internal(format!("output `{path}` vanished")))?;
+                .ok_or_else(|| RunError::bug(format!("output `{path}` vanished")))?;
             Ok((path.clone(), render::manifest::sha256_hex(bytes)))
         })
         .collect::<Result<_, RunError>>()?;
@@ -783,24 +763,24 @@ fn verify_read_back(
 ) -> Result<(), RunError> {
     let path = staging.path().join("refunds.csv");
     let text = std::fs::read_to_string(&path)
-        .map_err(|error| RunError::Internal(format!("reading back {}: {error}", path.display())))?;
+        .map_err(|error| RunError::internal(format!("reading back {}", path.display()), error))?;
     let records = crate::output::parse_csv(&text);
     let mut records = records.iter();
     let header = records.next().cloned().unwrap_or_default();
     let column = header
         .iter()
         .position(|name| name == "refund_total")
-        .ok_or_else(|| RunError::Internal("refunds.csv has no refund_total column".to_string()))?;
+        .ok_or_else(|| RunError::bug("refunds.csv has no refund_total column"))?;
     let mut total: i64 = 0;
     let mut rows: u64 = 0;
     for record in records {
         let value = record.get(column).map(String::as_str).unwrap_or("");
         let minor = crate::money::parse_minor(value, currency.digits).map_err(|_| {
-            RunError::Internal(format!("refunds.csv read back: `{value}` is not an amount"))
+            RunError::bug(format!("refunds.csv read back: `{value}` is not an amount"))
         })?;
         total = total
             .checked_add(minor)
-            .ok_or_else(|| RunError::Internal("refunds.csv read back overflows".to_string()))?;
+            .ok_or_else(|| RunError::bug("refunds.csv read back overflows"))?;
         rows += 1;
     }
     if total != totals.refund_total.minor() || rows != totals.accounts_affected {
@@ -847,7 +827,7 @@ fn render_payout_files(
     let mut transfers = Vec::with_capacity(computed.plan.bank_transfers.len());
     for line in &computed.plan.bank_transfers {
         let account = by_id.get(line.account_id.as_str()).ok_or_else(|| {
-            RunError::Internal(format!("transfer to unknown account `{}`", line.account_id))
+            RunError::bug(format!("transfer to unknown account `{}`", line.account_id))
         })?;
         let bank = &account.bank;
         let text = |value: &Option<String>| value.clone().unwrap_or_default();
@@ -871,17 +851,7 @@ fn render_payout_files(
     files.add("payouts/bank_transfers.csv", csv.into_bytes());
     // Zengin is a yen format: written whenever the paying company's account is configured.
     if let (Some(zengin), "JPY") = (&incident.payout.zengin, incident.currency.code) {
-        let bytes = render::zengin::render(zengin, settings.transfer_date, &transfers).map_err(
-            |error| match error {
-                render::zengin::ZenginError::Payee { .. } => RunError::Load(LoadError::Bad {
-                    message: error.to_string(),
-                }),
-                other => RunError::Usage(format!(
-                    "incident file `{}`: {other}",
-                    incident.path.display()
-                )),
-            },
-        )?;
+        let bytes = render::zengin::render(zengin, settings.transfer_date, &transfers)?;
         files.add("payouts/zengin.txt", bytes);
     } else if !transfers.is_empty() {
         reporter.warn(&format!(

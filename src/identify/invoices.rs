@@ -449,8 +449,9 @@ pub fn evaluate_rows(
 ) -> Result<(AccountInvoices, Vec<RowTrace>), IdentifyError> {
     let account = &input.account;
     let internal = |error: PolarsError| {
-        IdentifyError::Load(load::LoadError::Bad {
-            message: format!("account `{}`: {error}", account.account_id),
+        IdentifyError::Load(load::LoadError::Engine {
+            what: format!("evaluating account `{}`", account.account_id),
+            source: error,
         })
     };
     let rows = charge_frame(&input.rows, account).map_err(internal)?;
@@ -610,8 +611,9 @@ pub(crate) fn assemble(
 ) -> Result<Vec<AccountInvoices>, IdentifyError> {
     let groups = &sums.groups;
     let internal = |error: PolarsError| {
-        IdentifyError::Load(load::LoadError::Bad {
-            message: format!("reading invoice sums: {error}"),
+        IdentifyError::Load(load::LoadError::Engine {
+            what: "reading the invoice sums".to_string(),
+            source: error,
         })
     };
     let numbers = values::<UInt32Type>(groups, ACCOUNT_NO).map_err(internal)?;
@@ -719,8 +721,9 @@ fn row_problem(
     account: &Account,
 ) -> Result<IdentifyError, IdentifyError> {
     let internal = |error: PolarsError| {
-        IdentifyError::Load(load::LoadError::Bad {
-            message: format!("reading row problems: {error}"),
+        IdentifyError::Load(load::LoadError::Engine {
+            what: "reading the row problems".to_string(),
+            source: error,
         })
     };
     let first = sums

@@ -21,13 +21,23 @@ pub use wire::{
 /// A configuration problem in the incident file (exit 2).
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read incident file `{path}`: {source}")]
+    #[error("cannot read incident file `{path}`")]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("incident file `{path}` is not valid: {message}")]
-    Parse { path: PathBuf, message: String },
+    #[error("incident file `{path}` is not UTF-8 text")]
+    NotUtf8 {
+        path: PathBuf,
+        source: std::str::Utf8Error,
+    },
+    /// Not TOML, or not the incident file's keys and types (the TOML error says where).
+    #[error("incident file `{path}` is not valid{}", hint.map(|hint| format!("\nhint: {hint}")).unwrap_or_default())]
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+        hint: Option<&'static str>,
+    },
     #[error("incident file `{path}`, key `{key}`: {message}{}", hint.as_ref().map(|hint| format!("\nhint: {hint}")).unwrap_or_default())]
     Key {
         path: PathBuf,
@@ -213,31 +223,29 @@ impl Incident {
 
     /// Validates incident TOML already in memory; `path` names it in errors.
     pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Incident, ConfigError> {
-        let text = std::str::from_utf8(bytes).map_err(|error| ConfigError::Parse {
+        let text = std::str::from_utf8(bytes).map_err(|source| ConfigError::NotUtf8 {
             path: path.to_path_buf(),
-            message: format!("not UTF-8 text ({error})"),
+            source,
         })?;
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let file: wire::IncidentFile =
-            toml::from_str(text).map_err(|error| ConfigError::Parse {
+            toml::from_str(text).map_err(|source| ConfigError::Parse {
                 path: path.to_path_buf(),
-                message: parse_message(&error),
+                hint: parse_hint(&source),
+                source: Box::new(source),
             })?;
         let sha256 = hex(&Sha256::digest(bytes));
         Validator { path }.incident(file, sha256)
     }
 }
 
-/// The TOML error, with the fix when it is a known mistake: a date written in quotes is a string,
-/// not a TOML date.
-fn parse_message(error: &toml::de::Error) -> String {
-    let mut message = error.to_string();
-    if error.message().contains("expected a TOML datetime") && error.message().contains("string") {
-        message.push_str(
-            "hint: write dates without quotes: a TOML date is `key = 2009-05-29`, not `key = \"2009-05-29\"`",
-        );
-    }
-    message
+/// The fix when a TOML error is a known mistake: a date written in quotes is a string, not a TOML
+/// date.
+fn parse_hint(error: &toml::de::Error) -> Option<&'static str> {
+    (error.message().contains("expected a TOML datetime") && error.message().contains("string"))
+        .then_some(
+            "write dates without quotes: a TOML date is `key = 2009-05-29`, not `key = \"2009-05-29\"`",
+        )
 }
 
 /// Each language's missing keys, why the language is needed, and the fix.

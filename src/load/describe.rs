@@ -71,7 +71,7 @@ pub fn raw_rows(table: &Table, rows: &DataFrame) -> Result<DataFrame, LoadError>
                 .numbered(ROW)
                 .map_err(|error| LoadError::Read {
                     file: file.display.clone(),
-                    message: error.to_string(),
+                    source: error.into(),
                 })?
                 .filter(
                     col(ROW)

@@ -45,8 +45,14 @@ pub enum LoadError {
         shown: usize,
         listing: String,
     },
-    #[error("cannot read `{file}`: {message}")]
-    Read { file: String, message: String },
+    /// polars failed while combining or reading back rows already loaded.
+    #[error("polars failed {what}")]
+    Engine { what: String, source: PolarsError },
+    #[error("cannot read `{file}`")]
+    Read {
+        file: String,
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
     /// The scratch space (a UTF-8 copy of a CP932 file) cannot be written: not the data's fault.
     #[error(
         "cannot write the scratch copy of `{file}` in `{dir}`: {message}\nhint: free space in the temporary directory or point TMPDIR elsewhere"
@@ -283,7 +289,7 @@ pub fn verify_unchanged(table: &Table) -> Result<(), LoadError> {
     for file in &table.files {
         let now = FileStamp::of(&file.path).map_err(|error| LoadError::Read {
             file: file.display.clone(),
-            message: error.to_string(),
+            source: error.into(),
         })?;
         if now != file.stamp {
             let sizes = if now.len == file.stamp.len {
@@ -387,7 +393,7 @@ fn table_path(data_dir: &Path, name: &str) -> Result<PathBuf, LoadError> {
 fn directory_files(data_dir: &Path, dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
     let read_error = |error: std::io::Error| LoadError::Read {
         file: display_name(data_dir, dir),
-        message: error.to_string(),
+        source: error.into(),
     };
     let mut paths = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(read_error)? {
@@ -442,7 +448,7 @@ fn input_file(
     // Taken before the first read, so that a change during transcoding is caught too.
     let stamp = FileStamp::of(&path).map_err(|error| LoadError::Read {
         file: display.clone(),
-        message: error.to_string(),
+        source: error.into(),
     })?;
     let scan_path = if format == Format::Csv && encoding == Encoding::Cp932 {
         let target = scratch.join(format!("{name}-{index}.utf8.csv"));
@@ -469,7 +475,7 @@ fn input_file(
 fn refuse_special(data_dir: &Path, path: &Path) -> Result<(), LoadError> {
     let metadata = std::fs::metadata(path).map_err(|error| LoadError::Read {
         file: display_name(data_dir, path),
-        message: error.to_string(),
+        source: error.into(),
     })?;
     if metadata.is_file() || metadata.is_dir() {
         return Ok(());
@@ -501,7 +507,7 @@ fn display_name(data_dir: &Path, path: &Path) -> String {
 fn transcode_cp932(source: &Path, target: &Path, display: &str) -> Result<(), LoadError> {
     let read_error = |error: std::io::Error| LoadError::Read {
         file: display.to_string(),
-        message: error.to_string(),
+        source: error.into(),
     };
     let write_error = |error: std::io::Error| LoadError::Scratch {
         file: display.to_string(),
@@ -591,7 +597,7 @@ fn csv_reader(reader: LazyCsvReader, shape: Option<&CsvShape>) -> LazyCsvReader 
 pub(crate) fn scan(table: &Table, file: &InputFile) -> Result<ScannedFile, LoadError> {
     let polars_error = |error: PolarsError| LoadError::Read {
         file: file.display.clone(),
-        message: error.to_string(),
+        source: error.into(),
     };
     let path = PlRefPath::from(file.scan_path.to_string_lossy().as_ref());
     let mut frame = match file.format {
@@ -687,7 +693,7 @@ pub fn query_error(table: &Table, error: PolarsError) -> LoadError {
         .collect();
     LoadError::Read {
         file: files.join(", "),
-        message: error.to_string(),
+        source: error.into(),
     }
 }
 
@@ -709,7 +715,7 @@ pub fn scan_parquet_file(path: &Path) -> Result<LazyFrame, LoadError> {
     LazyFrame::scan_parquet(PlRefPath::from(path.to_string_lossy().as_ref()), args).map_err(
         |error| LoadError::Read {
             file: path.display().to_string(),
-            message: error.to_string(),
+            source: error.into(),
         },
     )
 }
@@ -720,7 +726,7 @@ pub fn parquet_columns(path: &Path) -> Result<Vec<String>, LoadError> {
         .collect_schema()
         .map_err(|error| LoadError::Read {
             file: path.display().to_string(),
-            message: error.to_string(),
+            source: error.into(),
         })?;
     Ok(schema.iter_names().map(|name| name.to_string()).collect())
 }

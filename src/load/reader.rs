@@ -38,28 +38,29 @@ pub(super) fn read(
     chunks: &[Piece],
     digits: u32,
 ) -> Result<DataFrame, LoadError> {
-    let read_error = |message: String| LoadError::Read {
+    let read_error = |source: Box<dyn std::error::Error + Send + Sync>| LoadError::Read {
         file: file.display.clone(),
-        message,
+        source,
     };
     let layout = Layout::new(table, shape);
     if chunks.is_empty() {
         return layout
             .frame(Columns::new(&layout, 0), file_index, 0)
-            .map_err(|error| read_error(error.to_string()));
+            .map_err(|error| read_error(error.into()));
     }
-    let opened =
-        std::fs::File::open(&file.scan_path).map_err(|error| read_error(error.to_string()))?;
+    let opened = std::fs::File::open(&file.scan_path).map_err(|error| read_error(error.into()))?;
     // SAFETY: read only, and dropped when this function returns; a file rewritten during the run
     // is caught by the input stamps before anything is committed.
-    let map =
-        unsafe { memmap2::Mmap::map(&opened) }.map_err(|error| read_error(error.to_string()))?;
+    let map = unsafe { memmap2::Mmap::map(&opened) }.map_err(|error| read_error(error.into()))?;
     let last = chunks.last().map_or(0, |chunk| chunk.end);
     if map.len() < last {
-        return Err(read_error(format!(
-            "the file is {} bytes long, {last} when its structure was checked",
-            map.len()
-        )));
+        return Err(read_error(
+            format!(
+                "the file is {} bytes long, {last} when its structure was checked",
+                map.len()
+            )
+            .into(),
+        ));
     }
     let frames: Vec<DataFrame> = chunks
         .par_iter()
@@ -78,14 +79,14 @@ pub(super) fn read(
             shape::release(&map, chunk.start, chunk.end);
             layout
                 .frame(columns, file_index, chunk.rows_before)
-                .map_err(|error| read_error(error.to_string()))
+                .map_err(|error| read_error(error.into()))
         })
         .collect::<Result<_, _>>()?;
     let mut frames = frames.into_iter();
     let mut out = frames.next().unwrap_or_default();
     for frame in frames {
         out.vstack_mut_owned(frame)
-            .map_err(|error| read_error(error.to_string()))?;
+            .map_err(|error| read_error(error.into()))?;
     }
     Ok(out)
 }
@@ -348,16 +349,14 @@ pub(super) fn raw_rows(
     shape: &CsvShape,
     rows: &[u64],
 ) -> Result<Vec<RawRow>, LoadError> {
-    let read_error = |message: String| LoadError::Read {
+    let read_error = |source: Box<dyn std::error::Error + Send + Sync>| LoadError::Read {
         file: file.display.clone(),
-        message,
+        source,
     };
     let layout = Layout::new(table, shape);
-    let opened =
-        std::fs::File::open(&file.scan_path).map_err(|error| read_error(error.to_string()))?;
+    let opened = std::fs::File::open(&file.scan_path).map_err(|error| read_error(error.into()))?;
     // SAFETY: as in `read`.
-    let map =
-        unsafe { memmap2::Mmap::map(&opened) }.map_err(|error| read_error(error.to_string()))?;
+    let map = unsafe { memmap2::Mmap::map(&opened) }.map_err(|error| read_error(error.into()))?;
     let mut out = Vec::with_capacity(rows.len());
     for chunk in &shape.chunks {
         let last = chunk.rows_before + rows_in(shape, chunk) as u64;
@@ -370,7 +369,7 @@ pub(super) fn raw_rows(
             continue;
         }
         let bytes = map.get(chunk.start..chunk.end).ok_or_else(|| {
-            read_error("the file is shorter than when its structure was checked".to_string())
+            read_error("the file is shorter than when its structure was checked".into())
         })?;
         let mut raw = Raw {
             layout: &layout,

@@ -111,7 +111,7 @@ pub fn code(problem: ShapeProblem) -> &'static str {
 pub fn check(path: &Path, display: &str) -> Result<CsvShape, LoadError> {
     let read_error = |error: std::io::Error| LoadError::Read {
         file: display.to_string(),
-        message: error.to_string(),
+        source: error.into(),
     };
     let file = std::fs::File::open(path).map_err(read_error)?;
     let length = file.metadata().map_err(read_error)?.len();

@@ -176,13 +176,13 @@ fn parquet_rows(table: &Table, file: &super::InputFile) -> Result<u64, LoadError
         .frame()
         .map_err(|error| LoadError::Read {
             file: file.display.clone(),
-            message: error.to_string(),
+            source: error.into(),
         })?
         .select([len().alias("rows")])
         .collect()
         .map_err(|error| LoadError::Read {
             file: file.display.clone(),
-            message: error.to_string(),
+            source: error.into(),
         })?;
     Ok(counted
         .column("rows")
@@ -227,8 +227,9 @@ fn typed_rows(
         to_supertypes: false,
         ..Default::default()
     };
-    concat(frames, args).map_err(|error| LoadError::Bad {
-        message: format!("table `{}`: {error}", table.name),
+    concat(frames, args).map_err(|source| LoadError::Engine {
+        what: format!("joining the files of table `{}`", table.name),
+        source,
     })
 }
 
@@ -245,7 +246,7 @@ pub(super) fn scanned_rows(
     let schema = scanned.schema.clone();
     let polars_error = |error: PolarsError| LoadError::Read {
         file: file.display.clone(),
-        message: error.to_string(),
+        source: error.into(),
     };
     let rows = match accounts {
         None => match slice {
@@ -310,8 +311,9 @@ fn of_accounts(
 ) -> Result<LazyFrame, LoadError> {
     let wanted = accounts
         .column("account_id")
-        .map_err(|error| LoadError::Bad {
-            message: format!("table `{}`: {error}", table.name),
+        .map_err(|source| LoadError::Engine {
+            what: format!("selecting the accounts of table `{}`", table.name),
+            source,
         })?;
     // A short list is a filter the scan applies while reading (only matching rows' other columns
     // are decoded); a long one is a join, whose hash table is built once.
@@ -389,7 +391,7 @@ fn csv_rows(
     };
     let polars_error = |error: PolarsError| LoadError::Read {
         file: file.display.clone(),
-        message: error.to_string(),
+        source: error.into(),
     };
     let mut kept: Vec<LazyFrame> = Vec::new();
     for group in chunk_groups(&chunks, CSV_FILTERED_BYTES) {

@@ -60,17 +60,23 @@ const CHUNK: usize = 2048;
 
 #[derive(Debug, thiserror::Error)]
 pub enum NoticeError {
-    #[error("cannot read template `{path}`: {source}")]
+    #[error("cannot read template `{path}`")]
     Read {
         path: String,
         source: std::io::Error,
     },
-    #[error("template `{name}`: {message}")]
+    /// A template does not render; `message` is minijinja's, with the template and line.
+    #[error(
+        "template `{name}`: {message}\nhint: the variables a template can use are listed in the README (\"Notice templates\")"
+    )]
     Template { name: String, message: String },
     #[error(transparent)]
     Output(#[from] OutputError),
-    #[error("writing {file}: {message}")]
-    Serialize { file: &'static str, message: String },
+    #[error("writing {file}")]
+    Serialize {
+        file: &'static str,
+        source: serde_json::Error,
+    },
     #[error(
         "the texts in `{language}` are incomplete, yet a document in that language was rendered"
     )]

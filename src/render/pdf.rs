@@ -30,7 +30,7 @@ pub enum PdfError {
         html: String,
         message: String,
     },
-    #[error("{path}: {source}")]
+    #[error("cannot write or read `{path}` while printing PDFs")]
     Io {
         path: String,
         source: std::io::Error,

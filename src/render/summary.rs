@@ -746,10 +746,7 @@ pub fn press_release(
         currency.digits,
         "bill corrections",
     )
-    .map_err(|error| NoticeError::Template {
-        name: "press release".to_string(),
-        message: error.to_string(),
-    })?;
+    .map_err(NoticeError::Overflow)?;
     let context = PressContext {
         announced_on: incident
             .announced_on
@@ -828,9 +825,9 @@ pub fn render(
     languages: &[Language],
 ) -> Result<(), NoticeError> {
     let mut json =
-        serde_json::to_string_pretty(summary).map_err(|error| NoticeError::Serialize {
+        serde_json::to_string_pretty(summary).map_err(|source| NoticeError::Serialize {
             file: "summary/summary.json",
-            message: error.to_string(),
+            source,
         })?;
     json.push('\n');
     files.add("summary/summary.json", json);

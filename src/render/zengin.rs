@@ -18,13 +18,15 @@ pub const RECORD_BYTES: usize = 120;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ZenginError {
-    #[error("payout.zengin.{field}: `{value}` cannot be written in a Zengin record ({reason})")]
+    #[error(
+        "incident file, payout.zengin.{field}: `{value}` cannot be written in a Zengin record ({reason})"
+    )]
     Requester {
         field: &'static str,
         value: String,
         reason: String,
     },
-    #[error("account `{account_id}`: {reason}")]
+    #[error("bad input: account `{account_id}` cannot have a Zengin transfer record: {reason}")]
     Payee { account_id: String, reason: String },
     #[error("a Zengin transfer date is needed: give incident.refund_date or --refund-date")]
     NoTransferDate,

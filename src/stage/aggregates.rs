@@ -65,7 +65,7 @@ fn read_table(
             .map_err(|error| {
                 RunError::Load(LoadError::Read {
                     file: directory.display().to_string(),
-                    message: error.to_string(),
+                    source: error.into(),
                 })
             })?
             .filter_map(|entry| entry.ok().map(|entry| entry.path()))
@@ -94,7 +94,7 @@ fn read_table(
         let frame = load::scan_parquet_file(&path)?.collect().map_err(|error| {
             RunError::Load(LoadError::Read {
                 file: path.display().to_string(),
-                message: error.to_string(),
+                source: error.into(),
             })
         })?;
         files.push(AggregateFile {
@@ -547,8 +547,9 @@ fn paid_on_values(
     month: crate::money::Month,
 ) -> Result<String, crate::identify::IdentifyError> {
     let internal = |error: PolarsError| {
-        crate::identify::IdentifyError::Load(LoadError::Bad {
-            message: format!("reading paid_on values: {error}"),
+        crate::identify::IdentifyError::Load(LoadError::Engine {
+            what: "reading paid_on values".to_string(),
+            source: error,
         })
     };
     let number = numbers

@@ -170,7 +170,7 @@ pub fn plan(options: &PlanOptions) -> Result<PlanReport, RunError> {
     let mut next = || {
         inputs
             .next()
-            .ok_or_else(|| RunError::Internal("a table is missing from the plan".to_string()))
+            .ok_or_else(|| RunError::bug("a table is missing from the plan"))
     };
     let request = Request {
         incident: &options.incident,
