@@ -5,6 +5,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::identify::OnBadRows;
+use crate::load::Encoding;
+use crate::settings::SettingsBuilder;
+
 /// redress: exact, reconciled refunds for mass billing incidents.
 ///
 /// Describe the incident in one TOML file, point redress at the billing export, and it writes the
@@ -108,6 +112,56 @@ pub struct RunArgs {
     /// notices/notices.pdf, with a headless Chromium (REDRESS_CHROMIUM, or chromium on PATH).
     #[arg(long)]
     pub pdf: bool,
+}
+
+impl InputArgs {
+    /// The options of `check`, `explain` and `run`, as a settings request.
+    pub fn settings(&self) -> SettingsBuilder {
+        let mut builder = SettingsBuilder::new(&self.incident)
+            .on_bad_rows(match self.on_bad_rows {
+                OnBadRowsArg::Abort => OnBadRows::Abort,
+                OnBadRowsArg::Reject => OnBadRows::Reject,
+            })
+            .encoding(match self.encoding {
+                EncodingArg::Utf8 => Encoding::Utf8,
+                EncodingArg::Cp932 => Encoding::Cp932,
+            })
+            .quiet(self.quiet);
+        if let Some(data) = &self.data {
+            builder = builder.data(data);
+        }
+        if let Some(date) = &self.refund_date {
+            builder = builder.refund_date(date);
+        }
+        if let Some(date) = &self.transfer_date {
+            builder = builder.transfer_date(date);
+        }
+        if let Some(threads) = self.threads {
+            builder = builder.threads(threads);
+        }
+        builder
+    }
+}
+
+impl RunArgs {
+    /// Every option of `run`, as a settings request.
+    pub fn settings(&self) -> SettingsBuilder {
+        let mut builder = self
+            .input
+            .settings()
+            .out(&self.out)
+            .force(self.force)
+            .previous(self.previous.iter().cloned())
+            .paid(self.paid.iter().cloned())
+            .pdf(self.pdf);
+        if let Some(aggregates) = &self.aggregates {
+            builder = builder.aggregates(aggregates);
+        }
+        if let Some(templates) = &self.templates {
+            builder = builder.templates(templates);
+        }
+        builder
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -5,12 +5,11 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::cli::{EncodingArg, InputArgs, OnBadRowsArg};
 use crate::error::RunError;
 use crate::output::OutputError;
 use crate::pipeline;
 use crate::progress::Silent;
-use crate::settings::Settings;
+use crate::settings::SettingsBuilder;
 
 const INCIDENT: &str = include_str!("../samples/incidents/demo.toml");
 const ACCOUNTS: &str = include_str!("../samples/data/demo/accounts.csv");
@@ -39,18 +38,13 @@ pub fn demo(out: &Path) -> Result<String, RunError> {
         path: incident.clone(),
         source,
     })?;
-    let args = InputArgs {
-        incident,
-        data: Some(data),
-        refund_date: None,
-        transfer_date: None,
-        on_bad_rows: OnBadRowsArg::Abort,
-        encoding: EncodingArg::Utf8,
-        threads: None,
-        quiet: 2,
-    };
-    let settings = Settings::resolve(&args)?;
-    let report = pipeline::run(&settings, out, true, None, &Silent)?;
+    let settings = SettingsBuilder::new(incident)
+        .data(data)
+        .quiet(2)
+        .out(out)
+        .force(true)
+        .build()?;
+    let report = pipeline::run(&settings, &Silent)?;
     let currency = settings.incident.currency;
     let totals = &report.totals;
     let mut text = String::new();

@@ -120,19 +120,10 @@ fn closing_lines(settings: &Settings, report: &pipeline::RunReport) -> String {
 fn run(cli: Cli) -> Result<ExitCode, RunError> {
     match cli.command {
         Command::Run(args) => {
-            let mut settings = Settings::resolve_with(&args.input, args.aggregates.as_deref())?;
-            settings.previous = args.previous.clone();
-            settings.paid = args.paid.clone();
-            settings.pdf = args.pdf;
+            let settings = args.settings().build()?;
             configure_threads(settings.threads)?;
             let reporter = TerminalReporter::for_stderr(settings.quiet);
-            let report = pipeline::run(
-                &settings,
-                &args.out,
-                args.force,
-                args.templates.as_deref(),
-                reporter.as_ref(),
-            )?;
+            let report = pipeline::run(&settings, reporter.as_ref())?;
             if settings.quiet < 2 {
                 eprint!("{}", closing_lines(&settings, &report));
             }
@@ -152,14 +143,14 @@ fn run(cli: Cli) -> Result<ExitCode, RunError> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check(args) => {
-            let settings = Settings::resolve(&args)?;
+            let settings = args.settings().build()?;
             configure_threads(settings.threads)?;
             let reporter = TerminalReporter::for_stderr(settings.quiet);
             print!("{}", pipeline::check(&settings, reporter.as_ref())?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Explain(args) => {
-            let settings = Settings::resolve(&args.input)?;
+            let settings = args.input.settings().build()?;
             configure_threads(settings.threads)?;
             let reporter = TerminalReporter::for_stderr(settings.quiet);
             print!(

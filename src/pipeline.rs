@@ -309,14 +309,14 @@ impl Drop for InputHashes {
 }
 
 /// `redress run`.
-pub fn run(
-    settings: &Settings,
-    out: &Path,
-    force: bool,
-    templates: Option<&Path>,
-    reporter: &dyn Reporter,
-) -> Result<RunReport, RunError> {
+pub fn run(settings: &Settings, reporter: &dyn Reporter) -> Result<RunReport, RunError> {
     let started = Instant::now();
+    let out = settings
+        .out
+        .as_deref()
+        .ok_or_else(|| RunError::bug("a run without --out"))?;
+    let force = settings.force;
+    let templates = settings.templates.as_deref();
     let (template_env, pdf) = checked_before_work(settings, templates)?;
     let mut protected: Vec<&Path> = vec![&settings.data_dir, &settings.incident.path];
     protected.extend(templates);

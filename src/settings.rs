@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 
-use crate::cli::{EncodingArg, InputArgs, OnBadRowsArg};
 use crate::identify::OnBadRows;
 use crate::incident::{ConfigError, Incident, RateSource};
 use crate::load::Encoding;
@@ -35,22 +34,151 @@ pub struct Settings {
     pub paid: Vec<PathBuf>,
     /// `run --pdf`: PDF copies of the notices, printed by a headless Chromium.
     pub pdf: bool,
+    /// `run --out`: where the outputs are written (`None` for `check` and `explain`).
+    pub out: Option<PathBuf>,
+    /// `run --force`: replace an existing output directory.
+    pub force: bool,
+    /// `run --templates`: templates overriding the built-in ones.
+    pub templates: Option<PathBuf>,
+}
+
+/// What a command asks for, before it is resolved against the incident file: every option as a
+/// value, no clap type. `cli` fills one from the command line; `demo` and the tests build one.
+///
+/// ```no_run
+/// # use redress::settings::SettingsBuilder;
+/// let settings = SettingsBuilder::new("incident.toml")
+///     .data("billing")
+///     .refund_date("2009-06-30")
+///     .out("out")
+///     .build()?;
+/// # Ok::<(), redress::incident::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct SettingsBuilder {
+    incident: PathBuf,
+    data: Option<PathBuf>,
+    aggregates: Option<PathBuf>,
+    /// As typed, so that a bad date is blamed on the option that gave it.
+    refund_date: Option<String>,
+    transfer_date: Option<String>,
+    on_bad_rows: OnBadRows,
+    encoding: Encoding,
+    threads: Option<usize>,
+    quiet: u8,
+    previous: Vec<PathBuf>,
+    paid: Vec<PathBuf>,
+    pdf: bool,
+    out: Option<PathBuf>,
+    force: bool,
+    templates: Option<PathBuf>,
+}
+
+impl SettingsBuilder {
+    /// A command on the incident file `incident`, every option at its default.
+    pub fn new(incident: impl Into<PathBuf>) -> SettingsBuilder {
+        SettingsBuilder {
+            incident: incident.into(),
+            ..SettingsBuilder::default()
+        }
+    }
+
+    /// `--data`: the directory holding accounts, charges and events.
+    pub fn data(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.data = Some(dir.into());
+        self
+    }
+
+    /// `run --aggregates`: read what a planned stage wrote instead of `--data`.
+    pub fn aggregates(mut self, location: impl Into<PathBuf>) -> Self {
+        self.aggregates = Some(location.into());
+        self
+    }
+
+    /// `--refund-date`, as typed (YYYY-MM-DD).
+    pub fn refund_date(mut self, date: impl Into<String>) -> Self {
+        self.refund_date = Some(date.into());
+        self
+    }
+
+    /// `--transfer-date`, as typed (YYYY-MM-DD).
+    pub fn transfer_date(mut self, date: impl Into<String>) -> Self {
+        self.transfer_date = Some(date.into());
+        self
+    }
+
+    /// `--on-bad-rows` (default: abort).
+    pub fn on_bad_rows(mut self, on_bad_rows: OnBadRows) -> Self {
+        self.on_bad_rows = on_bad_rows;
+        self
+    }
+
+    /// `--encoding` of CSV inputs (default: UTF-8).
+    pub fn encoding(mut self, encoding: Encoding) -> Self {
+        self.encoding = encoding;
+        self
+    }
+
+    /// `--threads` (default: all cores).
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = Some(threads);
+        self
+    }
+
+    /// `-q` given `quiet` times.
+    pub fn quiet(mut self, quiet: u8) -> Self {
+        self.quiet = quiet;
+        self
+    }
+
+    /// `run --previous`: earlier outputs this run nets against.
+    pub fn previous(mut self, dirs: impl IntoIterator<Item = PathBuf>) -> Self {
+        self.previous = dirs.into_iter().collect();
+        self
+    }
+
+    /// `run --paid`: refunds paid outside redress.
+    pub fn paid(mut self, files: impl IntoIterator<Item = PathBuf>) -> Self {
+        self.paid = files.into_iter().collect();
+        self
+    }
+
+    /// `run --pdf`.
+    pub fn pdf(mut self, pdf: bool) -> Self {
+        self.pdf = pdf;
+        self
+    }
+
+    /// `run --out`.
+    pub fn out(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.out = Some(dir.into());
+        self
+    }
+
+    /// `run --force`.
+    pub fn force(mut self, force: bool) -> Self {
+        self.force = force;
+        self
+    }
+
+    /// `run --templates`.
+    pub fn templates(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.templates = Some(dir.into());
+        self
+    }
+
+    /// Reads the incident file and resolves every option against it, once.
+    pub fn build(self) -> Result<Settings, ConfigError> {
+        Settings::resolve(self)
+    }
 }
 
 impl Settings {
-    pub fn resolve(args: &InputArgs) -> Result<Settings, ConfigError> {
-        Settings::resolve_with(args, None)
-    }
-
-    /// [`Settings::resolve`] for a run that reads what a planned stage wrote instead of `--data`.
-    pub fn resolve_with(
-        args: &InputArgs,
-        aggregates: Option<&std::path::Path>,
-    ) -> Result<Settings, ConfigError> {
+    fn resolve(args: SettingsBuilder) -> Result<Settings, ConfigError> {
         let incident = Incident::load(&args.incident)?;
-        let data_dir = match (&args.data, aggregates) {
+        let data_dir = match (&args.data, &args.aggregates) {
             (Some(data), _) => data.clone(),
-            (None, Some(aggregates)) => aggregates.to_path_buf(),
+            (None, Some(aggregates)) => aggregates.clone(),
             (None, None) => {
                 return Err(ConfigError::Flag {
                     flag: "--data",
@@ -63,9 +191,9 @@ impl Settings {
                 });
             }
         };
-        let refund_date = refund_date(args, &incident)?;
-        let transfer_date = transfer_date(args, &incident, refund_date)?;
-        if aggregates.is_some() && args.on_bad_rows == OnBadRowsArg::Reject {
+        let refund_date = refund_date(&args, &incident)?;
+        let transfer_date = transfer_date(&args, &incident, refund_date)?;
+        if args.aggregates.is_some() && args.on_bad_rows == OnBadRows::Reject {
             return Err(ConfigError::Flag {
                 flag: "--on-bad-rows",
                 message: "`reject` needs the rows themselves; a run from aggregates stops on bad data"
@@ -86,29 +214,29 @@ impl Settings {
         Ok(Settings {
             incident,
             data_dir,
-            aggregates: aggregates.map(std::path::Path::to_path_buf),
+            aggregates: args.aggregates,
             refund_date,
             transfer_date,
-            on_bad_rows: match args.on_bad_rows {
-                OnBadRowsArg::Abort => OnBadRows::Abort,
-                OnBadRowsArg::Reject => OnBadRows::Reject,
-            },
-            encoding: match args.encoding {
-                EncodingArg::Utf8 => Encoding::Utf8,
-                EncodingArg::Cp932 => Encoding::Cp932,
-            },
+            on_bad_rows: args.on_bad_rows,
+            encoding: args.encoding,
             threads: args.threads,
             quiet: args.quiet,
-            previous: Vec::new(),
-            paid: Vec::new(),
-            pdf: false,
+            previous: args.previous,
+            paid: args.paid,
+            pdf: args.pdf,
+            out: args.out,
+            force: args.force,
+            templates: args.templates,
         })
     }
 }
 
 /// The date interest runs to: `--refund-date`, else `incident.refund_date`; required when interest
 /// is computed, and a bank business day when a Zengin file is dated on it.
-fn refund_date(args: &InputArgs, incident: &Incident) -> Result<Option<NaiveDate>, ConfigError> {
+fn refund_date(
+    args: &SettingsBuilder,
+    incident: &Incident,
+) -> Result<Option<NaiveDate>, ConfigError> {
     let refund_date = match &args.refund_date {
         Some(text) => Some(money::parse_date(text).ok_or_else(|| ConfigError::Flag {
             flag: "--refund-date",
@@ -134,7 +262,7 @@ fn refund_date(args: &InputArgs, incident: &Incident) -> Result<Option<NaiveDate
 /// (JPY with `[payout.zengin]`), a Japanese bank business day; never before the refund date, which
 /// interest runs to.
 fn transfer_date(
-    args: &InputArgs,
+    args: &SettingsBuilder,
     incident: &Incident,
     refund_date: Option<NaiveDate>,
 ) -> Result<Option<NaiveDate>, ConfigError> {

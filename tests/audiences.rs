@@ -361,22 +361,16 @@ impl redress::progress::Reporter for Recorder {
 
 #[test]
 fn progress_counts_accounts_computed_and_notices_written_to_their_totals() {
-    let settings = redress::settings::Settings::resolve(&redress::cli::InputArgs {
-        incident: std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("samples/incidents/demo.toml"),
-        data: Some(std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples/data/demo")),
-        refund_date: None,
-        transfer_date: None,
-        on_bad_rows: redress::cli::OnBadRowsArg::Abort,
-        encoding: redress::cli::EncodingArg::Utf8,
-        threads: None,
-        quiet: 2,
-    })
-    .unwrap();
+    let samples = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples");
     let out = tempfile::tempdir().unwrap();
+    let settings = redress::settings::SettingsBuilder::new(samples.join("incidents/demo.toml"))
+        .data(samples.join("data/demo"))
+        .quiet(2)
+        .out(out.path().join("out"))
+        .build()
+        .unwrap();
     let recorder = Recorder::default();
-    let report =
-        redress::pipeline::run(&settings, &out.path().join("out"), false, None, &recorder).unwrap();
+    let report = redress::pipeline::run(&settings, &recorder).unwrap();
     let events = recorder.events.lock().unwrap();
     let last = |step: &str| {
         events

@@ -11,12 +11,12 @@
 use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
-use redress::cli::{EncodingArg, InputArgs, OnBadRowsArg};
+use redress::identify::OnBadRows;
 use redress::incident::Incident;
 use redress::load::{ShapeProblem, check_csv_bytes};
 use redress::pipeline;
 use redress::progress::Silent;
-use redress::settings::Settings;
+use redress::settings::{Settings, SettingsBuilder};
 
 fn cases() -> u32 {
     std::env::var("REDRESS_FUZZ_CASES")
@@ -115,18 +115,13 @@ fn apply(mut bytes: Vec<u8>, mutations: &[Mutation]) -> Vec<u8> {
     bytes
 }
 
-fn settings(data: &Path, on_bad_rows: OnBadRowsArg) -> Settings {
-    Settings::resolve(&InputArgs {
-        incident: root().join("samples/incidents/demo.toml"),
-        data: Some(data.to_path_buf()),
-        refund_date: None,
-        transfer_date: None,
-        on_bad_rows,
-        encoding: EncodingArg::Utf8,
-        threads: None,
-        quiet: 2,
-    })
-    .unwrap()
+fn settings(data: &Path, on_bad_rows: OnBadRows) -> Settings {
+    SettingsBuilder::new(root().join("samples/incidents/demo.toml"))
+        .data(data)
+        .on_bad_rows(on_bad_rows)
+        .quiet(2)
+        .build()
+        .unwrap()
 }
 
 /// A CSV field written as RFC 4180 would: quoted when it holds a comma, quote or newline.
@@ -155,7 +150,7 @@ proptest! {
             let bytes = if name == table { apply(bytes, &mutations) } else { bytes };
             std::fs::write(dir.path().join(name), bytes).unwrap();
         }
-        let on_bad_rows = if reject { OnBadRowsArg::Reject } else { OnBadRowsArg::Abort };
+        let on_bad_rows = if reject { OnBadRows::Reject } else { OnBadRows::Abort };
         match pipeline::evaluate(&settings(dir.path(), on_bad_rows), &Silent) {
             Ok(computed) => {
                 let total: i64 = computed.refunds.iter().map(|refund| refund.refund_total.minor()).sum();

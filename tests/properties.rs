@@ -9,32 +9,28 @@
 use std::path::Path;
 
 use proptest::prelude::*;
-use redress::cli::{EncodingArg, InputArgs, OnBadRowsArg};
 use redress::generate::{GenerateOptions, generate};
+use redress::identify::OnBadRows;
 use redress::identify::Passes;
 use redress::incident::wire::IncidentKind;
 use redress::money::Month;
 use redress::pipeline;
 use redress::progress::Silent;
-use redress::settings::Settings;
+use redress::settings::{Settings, SettingsBuilder};
 
 fn settings(data: &Path, kind: IncidentKind) -> Settings {
-    settings_with(data, kind, OnBadRowsArg::Abort)
+    settings_with(data, kind, OnBadRows::Abort)
 }
 
-fn settings_with(data: &Path, kind: IncidentKind, on_bad_rows: OnBadRowsArg) -> Settings {
-    Settings::resolve(&InputArgs {
-        incident: data
-            .join("incidents")
+fn settings_with(data: &Path, kind: IncidentKind, on_bad_rows: OnBadRows) -> Settings {
+    SettingsBuilder::new(
+        data.join("incidents")
             .join(format!("{}.toml", kind.as_str())),
-        data: Some(data.to_path_buf()),
-        refund_date: None,
-        transfer_date: None,
-        on_bad_rows,
-        encoding: EncodingArg::Utf8,
-        threads: None,
-        quiet: 2,
-    })
+    )
+    .data(data)
+    .on_bad_rows(on_bad_rows)
+    .quiet(2)
+    .build()
     .unwrap()
 }
 
@@ -156,7 +152,7 @@ fn first_pass_in_parts_equals_one_run() {
         .unwrap();
         spoil_two_rows(&data, parquet);
         for kind in IncidentKind::all() {
-            let settings = settings_with(&data, kind, OnBadRowsArg::Reject);
+            let settings = settings_with(&data, kind, OnBadRows::Reject);
             let whole = pipeline::evaluate_with(&settings, Passes::Two, &Silent).unwrap();
             let two_in_parts =
                 pipeline::evaluate_with(&settings, Passes::TwoInParts(300), &Silent).unwrap();
@@ -231,17 +227,11 @@ fn capped_instalments_across_parts_are_still_refunded() {
     for (month, text) in &months {
         std::fs::write(data.join("charges").join(format!("{month}.csv")), text).unwrap();
     }
-    let settings = Settings::resolve(&InputArgs {
-        incident: samples.join("incidents").join("cooling-off-caps.toml"),
-        data: Some(data.clone()),
-        refund_date: None,
-        transfer_date: None,
-        on_bad_rows: OnBadRowsArg::Abort,
-        encoding: EncodingArg::Utf8,
-        threads: None,
-        quiet: 2,
-    })
-    .unwrap();
+    let settings = SettingsBuilder::new(samples.join("incidents").join("cooling-off-caps.toml"))
+        .data(&data)
+        .quiet(2)
+        .build()
+        .unwrap();
     let whole = pipeline::evaluate_with(&settings, Passes::Two, &Silent).unwrap();
     let parts = pipeline::evaluate_with(&settings, Passes::TwoInParts(1), &Silent).unwrap();
     let may = whole
