@@ -40,6 +40,9 @@ pub enum RunError {
     Pdf(#[from] PdfError),
     #[error(transparent)]
     Zengin(#[from] ZenginError),
+    /// An output table could not be written: a bug.
+    #[error(transparent)]
+    Table(#[from] crate::render::tables::TableError),
     /// The command line, or something it names, is wrong; the message says what and how to fix it.
     #[error("{0}")]
     Usage(String),
@@ -120,7 +123,7 @@ impl RunError {
             RunError::Load(error) => load_exit_code(error),
             RunError::Identify(error) => identify_exit_code(error),
             RunError::Compute(error) => compute_exit_code(error.cause()),
-            RunError::Ledger(_) | RunError::Internal { .. } => EXIT_INTERNAL,
+            RunError::Ledger(_) | RunError::Internal { .. } | RunError::Table(_) => EXIT_INTERNAL,
             RunError::Output(_) => EXIT_OUTPUT,
             RunError::Wave(error) => wave_exit_code(error),
         }
@@ -133,7 +136,8 @@ fn documents_exit_code(error: &NoticeError) -> u8 {
         NoticeError::Output(_) => EXIT_OUTPUT,
         NoticeError::Serialize { .. }
         | NoticeError::MissingText { .. }
-        | NoticeError::Overflow(_) => EXIT_INTERNAL,
+        | NoticeError::Overflow(_)
+        | NoticeError::Table(_) => EXIT_INTERNAL,
     }
 }
 

@@ -6,7 +6,7 @@
 //! in parallel, streaming to disk: 1,000,000 accounts × 24 months never sit in memory at once.
 
 use std::fmt::Write as _;
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use chrono::{Datelike, Days, NaiveDate};
@@ -17,7 +17,48 @@ use crate::cli::GenerateArgs;
 use crate::error::RunError;
 use crate::incident::wire::IncidentKind;
 use crate::money::Month;
-pub use crate::output::Csv;
+use crate::render::tables::{csv_bytes, parquet_bytes};
+
+crate::render::tables::output_table! {
+    /// A generated row of accounts (SPEC §1).
+    pub struct AccountRow {
+        pub account_id: String,
+        pub holder_name: String,
+        pub postal_code: String,
+        pub address: String,
+        pub email: String,
+        /// `ja` or `en`.
+        pub language: &'static str,
+        pub region: &'static str,
+        pub plan: &'static str,
+        /// `individual` or `corporate`.
+        pub customer_type: &'static str,
+        pub opened_on: NaiveDate,
+        /// `active` or `closed`.
+        pub status: &'static str,
+        pub closed_on: Option<NaiveDate>,
+        pub bank_code: Option<String>,
+        pub branch_code: Option<String>,
+        pub bank_account_type: Option<&'static str>,
+        /// Malformed (`12-34`) for accounts whose bank details are incomplete.
+        pub bank_account_number: String,
+        pub bank_account_holder_kana: Option<String>,
+    }
+}
+
+crate::render::tables::output_table! {
+    /// A generated row of events (SPEC §1).
+    pub struct EventRow {
+        pub account_id: String,
+        pub kind: &'static str,
+        pub date: NaiveDate,
+        pub detail: Option<&'static str>,
+        pub quantity: Option<i64>,
+    }
+}
+
+/// The events of the accounts generated so far.
+pub type Events = Vec<EventRow>;
 
 /// SplitMix64: a tiny, well-known generator whose output never changes with crate versions, which
 /// keeps generated data byte-identical across releases for the same seed.
@@ -184,7 +225,13 @@ pub trait Recipe: Sync {
     }
 
     /// Writes the account's events for the incident planted on `date`.
-    fn events(&self, account: &Account, date: NaiveDate, random: &mut SplitMix, events: &mut Csv);
+    fn events(
+        &self,
+        account: &Account,
+        date: NaiveDate,
+        random: &mut SplitMix,
+        events: &mut Events,
+    );
 
     /// The incident file's `[trigger]`, `[rule]` and `[interest]` sections.
     fn incident_body(&self) -> &'static str;
@@ -245,19 +292,22 @@ pub struct Account {
 }
 
 impl Account {
-    /// Writes one event row of the account (`detail` empty for none).
+    /// Adds one event row of the account (`detail` empty for none).
     pub fn event(
         &self,
-        events: &mut Csv,
-        kind: &str,
+        events: &mut Events,
+        kind: &'static str,
         date: NaiveDate,
-        detail: &str,
+        detail: &'static str,
         quantity: Option<i64>,
     ) {
-        let quantity = quantity
-            .map(|quantity| quantity.to_string())
-            .unwrap_or_default();
-        events.row([self.id.as_str(), kind, &date.to_string(), detail, &quantity]);
+        events.push(EventRow {
+            account_id: self.id.clone(),
+            kind,
+            date,
+            detail: Some(detail).filter(|detail| !detail.is_empty()),
+            quantity,
+        });
     }
 
     fn has(&self, effect: impl Fn(Effects) -> bool) -> bool {
@@ -515,33 +565,44 @@ fn account_lines(
     lines
 }
 
-fn write_charges_csv(path: &Path, columns: &ChargeColumns) -> std::io::Result<()> {
-    let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
-    out.write_all(b"account_id,billing_month,period_start,period_end,item,quantity,unit_price,list_amount,discount_rate,amount,tax_rate,paid_on\n")?;
-    let mut line = String::with_capacity(160);
+/// A month of charges as CSV, the columns of SPEC §1 (`load::CHARGE_COLUMNS`) in order.
+fn write_charges_csv(path: &Path, columns: &ChargeColumns) -> csv::Result<()> {
+    let file = BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    let mut writer = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(file);
+    writer.write_record(crate::load::CHARGE_COLUMNS.iter().map(|spec| spec.name))?;
+    let mut numbers = [String::new(), String::new(), String::new(), String::new()];
     for index in 0..columns.account_id.len() {
-        line.clear();
-        let _ = writeln!(
-            line,
-            "{},{},{},{},{},{},{},{},{},{},{},{}",
-            columns.account_id[index],
-            columns.billing_month[index],
-            columns.period_start[index],
-            columns.period_end[index],
+        let [quantity, unit_price, list_amount, amount] = &mut numbers;
+        for (text, value) in [
+            (quantity, Some(columns.quantity[index])),
+            (unit_price, Some(columns.unit_price[index])),
+            (list_amount, columns.list_amount[index]),
+            (amount, Some(columns.amount[index])),
+        ] {
+            text.clear();
+            if let Some(value) = value {
+                let _ = write!(text, "{value}");
+            }
+        }
+        writer.write_record([
+            columns.account_id[index].as_str(),
+            columns.billing_month[index].as_str(),
+            columns.period_start[index].as_str(),
+            columns.period_end[index].as_str(),
             columns.item[index],
-            columns.quantity[index],
-            columns.unit_price[index],
-            columns.list_amount[index]
-                .map(|value| value.to_string())
-                .unwrap_or_default(),
+            numbers[0].as_str(),
+            numbers[1].as_str(),
+            numbers[2].as_str(),
             columns.discount_rate[index].unwrap_or(""),
-            columns.amount[index],
+            numbers[3].as_str(),
             columns.tax_rate[index],
-            columns.paid_on[index].as_deref().unwrap_or("")
-        );
-        out.write_all(line.as_bytes())?;
+            columns.paid_on[index].as_deref().unwrap_or(""),
+        ])?;
     }
-    out.flush()
+    writer.flush()?;
+    Ok(())
 }
 
 /// Days since 1970-01-01 of an ISO date the generator wrote (`YYYY-MM-DD`, or `YYYY-MM` for the
@@ -635,54 +696,6 @@ fn write_charges_parquet(path: &Path, columns: ChargeColumns) -> PolarsResult<()
     Ok(())
 }
 
-/// How a column of accounts or events is typed in Parquet.
-#[derive(Clone, Copy)]
-enum ColumnType {
-    Text,
-    Date,
-    Integer,
-}
-
-/// Writes CSV `bytes` the generator made (header first) as typed Parquet: empty cells are null.
-fn csv_to_parquet(bytes: &[u8], types: &[(&str, ColumnType)], path: &Path) -> PolarsResult<()> {
-    let mut reader = csv::ReaderBuilder::new().from_reader(bytes);
-    let mut cells: Vec<Vec<Option<String>>> = vec![Vec::new(); types.len()];
-    for record in reader.records() {
-        let record = record.map_err(|error| polars_err!(ComputeError: "generated CSV: {error}"))?;
-        for (index, cells) in cells.iter_mut().enumerate() {
-            let cell = record.get(index).unwrap_or("");
-            cells.push((!cell.is_empty()).then(|| cell.to_string()));
-        }
-    }
-    let columns = types
-        .iter()
-        .zip(cells)
-        .map(|((name, kind), cells)| match kind {
-            ColumnType::Text => Ok(Column::new((*name).into(), cells)),
-            ColumnType::Date => date_column(name, cells.iter().map(Option::as_deref)),
-            ColumnType::Integer => {
-                let values = cells
-                    .iter()
-                    .map(|cell| {
-                        cell.as_deref()
-                            .map(|text| {
-                                text.parse::<i64>().map_err(
-                                    |error| polars_err!(ComputeError: "generated `{name}` `{text}`: {error}"),
-                                )
-                            })
-                            .transpose()
-                    })
-                    .collect::<PolarsResult<Vec<Option<i64>>>>()?;
-                Ok(Column::new((*name).into(), values))
-            }
-        })
-        .collect::<PolarsResult<Vec<Column>>>()?;
-    let mut frame = DataFrame::new_infer_height(columns)?;
-    let file = std::fs::File::create(path)?;
-    ParquetWriter::new(file).finish(&mut frame)?;
-    Ok(())
-}
-
 fn io_error(path: &Path) -> impl Fn(std::io::Error) -> RunError + '_ {
     move |error| {
         RunError::Output(crate::output::OutputError::Io {
@@ -712,32 +725,17 @@ pub fn generate(options: &GenerateOptions) -> Result<String, RunError> {
         .collect();
     let kinds = plant_every_kind(options, &mut accounts);
 
-    // accounts.csv
-    let mut csv = Csv::with_header(&[
-        "account_id",
-        "holder_name",
-        "postal_code",
-        "address",
-        "email",
-        "language",
-        "region",
-        "plan",
-        "customer_type",
-        "opened_on",
-        "status",
-        "closed_on",
-        "bank_code",
-        "branch_code",
-        "bank_account_type",
-        "bank_account_number",
-        "bank_account_holder_kana",
-    ]);
-    let mut events = Csv::with_header(&["account_id", "kind", "date", "detail", "quantity"]);
+    let mut rows = Vec::with_capacity(accounts.len());
+    let mut events = Events::new();
     for account in &accounts {
-        write_account(options, account, &mut csv, &mut events);
+        rows.push(write_account(options, account, &mut events));
     }
-    write_table(options, "accounts", csv.into_bytes(), &ACCOUNT_TYPES)?;
-    write_table(options, "events", events.into_bytes(), &EVENT_TYPES)?;
+    write_table(options, "accounts", AccountRow::COLUMNS, &rows, |digits| {
+        AccountRow::parquet_columns(&rows, digits)
+    })?;
+    write_table(options, "events", EventRow::COLUMNS, &events, |digits| {
+        EventRow::parquet_columns(&events, digits)
+    })?;
 
     let charge_rows = write_charges(options, &accounts)?;
 
@@ -815,55 +813,26 @@ fn plant_every_kind(options: &GenerateOptions, accounts: &mut [Account]) -> Vec<
     planted_kinds
 }
 
-/// accounts' columns as typed Parquet.
-const ACCOUNT_TYPES: [(&str, ColumnType); 17] = [
-    ("account_id", ColumnType::Text),
-    ("holder_name", ColumnType::Text),
-    ("postal_code", ColumnType::Text),
-    ("address", ColumnType::Text),
-    ("email", ColumnType::Text),
-    ("language", ColumnType::Text),
-    ("region", ColumnType::Text),
-    ("plan", ColumnType::Text),
-    ("customer_type", ColumnType::Text),
-    ("opened_on", ColumnType::Date),
-    ("status", ColumnType::Text),
-    ("closed_on", ColumnType::Date),
-    ("bank_code", ColumnType::Text),
-    ("branch_code", ColumnType::Text),
-    ("bank_account_type", ColumnType::Text),
-    ("bank_account_number", ColumnType::Text),
-    ("bank_account_holder_kana", ColumnType::Text),
-];
-
-/// events' columns as typed Parquet.
-const EVENT_TYPES: [(&str, ColumnType); 5] = [
-    ("account_id", ColumnType::Text),
-    ("kind", ColumnType::Text),
-    ("date", ColumnType::Date),
-    ("detail", ColumnType::Text),
-    ("quantity", ColumnType::Integer),
-];
-
-/// `NAME.csv`, or with `--parquet` `NAME.parquet` typed by `types`.
-fn write_table(
+/// `NAME.csv`, or with `--parquet` `NAME.parquet` typed by the row type.
+fn write_table<R: serde::Serialize>(
     options: &GenerateOptions,
-    name: &str,
-    bytes: Vec<u8>,
-    types: &[(&str, ColumnType)],
+    name: &'static str,
+    columns: &[&str],
+    rows: &[R],
+    parquet: impl FnOnce(u32) -> PolarsResult<Vec<Column>>,
 ) -> Result<(), RunError> {
-    if options.parquet {
+    let (path, bytes) = if options.parquet {
         let path = options.out.join(format!("{name}.parquet"));
-        csv_to_parquet(&bytes, types, &path)
-            .map_err(|error| RunError::internal(format!("writing {}", path.display()), error))
+        (path, parquet_bytes(name, parquet(0))?)
     } else {
         let path = options.out.join(format!("{name}.csv"));
-        std::fs::write(&path, bytes).map_err(io_error(&path))
-    }
+        (path, csv_bytes(name, columns, rows)?)
+    };
+    std::fs::write(&path, bytes).map_err(io_error(&path))
 }
 
 /// One account's row of accounts.csv and its event rows (planted incidents, ordinary history).
-fn write_account(options: &GenerateOptions, account: &Account, csv: &mut Csv, events: &mut Csv) {
+fn write_account(options: &GenerateOptions, account: &Account, events: &mut Events) -> AccountRow {
     let mut random = SplitMix::new(&[options.seed, account.index, 3]);
     let english = random.chance(80);
     let (surname, surname_kana) = *random.pick(&SURNAMES);
@@ -877,62 +846,36 @@ fn write_account(options: &GenerateOptions, account: &Account, csv: &mut Csv, ev
     let complete_bank = random.chance(800);
     let corporate = random.chance(80);
     let number = format!("{:07}", random.below(10_000_000));
-    let status = if account.closed_on.is_some() {
-        "closed"
-    } else {
-        "active"
-    };
-    let fields = [
-        account.id.clone(),
-        holder,
-        postal.to_string(),
-        address.to_string(),
-        format!("{}@example.jp", account.id.to_lowercase()),
-        if english {
-            "en".to_string()
+    // Drawn in this order (bank, then branch) so that a seed keeps giving the same data.
+    let bank_code = complete_bank.then(|| format!("{:04}", 1 + random.below(9000)));
+    let branch_code = complete_bank.then(|| format!("{:03}", random.below(1000)));
+    let row = AccountRow {
+        account_id: account.id.clone(),
+        holder_name: holder,
+        postal_code: postal.to_string(),
+        address: address.to_string(),
+        email: format!("{}@example.jp", account.id.to_lowercase()),
+        language: if english { "en" } else { "ja" },
+        region,
+        plan: account.plan,
+        customer_type: if corporate { "corporate" } else { "individual" },
+        opened_on: account.opened_on,
+        status: if account.closed_on.is_some() {
+            "closed"
         } else {
-            "ja".to_string()
+            "active"
         },
-        region.to_string(),
-        account.plan.to_string(),
-        if corporate {
-            "corporate".to_string()
-        } else {
-            "individual".to_string()
-        },
-        account.opened_on.to_string(),
-        status.to_string(),
-        account
-            .closed_on
-            .map(|date| date.to_string())
-            .unwrap_or_default(),
-        if complete_bank {
-            format!("{:04}", 1 + random.below(9000))
-        } else {
-            String::new()
-        },
-        if complete_bank {
-            format!("{:03}", random.below(1000))
-        } else {
-            String::new()
-        },
-        if complete_bank {
-            "ordinary".to_string()
-        } else {
-            String::new()
-        },
-        if complete_bank {
+        closed_on: account.closed_on,
+        bank_code,
+        branch_code,
+        bank_account_type: complete_bank.then_some("ordinary"),
+        bank_account_number: if complete_bank {
             number
         } else {
             "12-34".to_string()
         },
-        if complete_bank {
-            format!("{surname_kana} {given_kana}")
-        } else {
-            String::new()
-        },
-    ];
-    csv.row(fields.iter().map(String::as_str));
+        bank_account_holder_kana: complete_bank.then(|| format!("{surname_kana} {given_kana}")),
+    };
     for (kind, date) in &account.planted {
         kind.spec()
             .recipe()
@@ -951,6 +894,7 @@ fn write_account(options: &GenerateOptions, account: &Account, csv: &mut Csv, ev
             Some(account.wlan_cards),
         );
     }
+    row
 }
 
 /// One charges file per billing month, in parallel; the number of rows written.
@@ -969,7 +913,10 @@ fn write_charges(options: &GenerateOptions, accounts: &[Account]) -> Result<usiz
                 })?;
             } else {
                 let path = out.join("charges").join(format!("{month}.csv"));
-                write_charges_csv(&path, &columns).map_err(io_error(&path))?;
+                write_charges_csv(&path, &columns).map_err(|error| match error.into_kind() {
+                    csv::ErrorKind::Io(error) => io_error(&path)(error),
+                    other => RunError::bug(format!("writing {}: {other:?}", path.display())),
+                })?;
             }
             Ok(count)
         })

@@ -538,16 +538,17 @@ fn render_files(
         .then_some(computed.identified.rejects.as_slice());
     render::ledger::render(
         &mut files,
-        &computed.refunds,
-        &computed.plan,
-        &computed.review,
-        rejects,
-        &computed.return_lines,
-        &incident.return_invoice,
-        incident.currency,
-        computed.waves.as_ref(),
-    )
-    .map_err(|error| RunError::internal("rendering Parquet output", error))?;
+        &render::ledger::Ledger {
+            refunds: &computed.refunds,
+            plan: &computed.plan,
+            review: &computed.review,
+            rejects,
+            returns: &computed.return_lines,
+            policy: &incident.return_invoice,
+            currency: incident.currency,
+            waves: computed.waves.as_ref(),
+        },
+    )?;
     render_payout_files(&mut files, settings, computed, refund_accounts, reporter)?;
     render::excel::render(&mut files, None)
         .map_err(|error| RunError::internal("writing the Excel copies", error))?;
@@ -762,19 +763,20 @@ fn verify_read_back(
     currency: crate::money::Currency,
 ) -> Result<(), RunError> {
     let path = staging.path().join("refunds.csv");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|error| RunError::internal(format!("reading back {}", path.display()), error))?;
-    let records = crate::output::parse_csv(&text);
-    let mut records = records.iter();
-    let header = records.next().cloned().unwrap_or_default();
-    let column = header
+    let unreadable =
+        |error: csv::Error| RunError::internal(format!("reading back {}", path.display()), error);
+    let mut reader = csv::Reader::from_path(&path).map_err(unreadable)?;
+    let column = reader
+        .headers()
+        .map_err(unreadable)?
         .iter()
         .position(|name| name == "refund_total")
         .ok_or_else(|| RunError::bug("refunds.csv has no refund_total column"))?;
     let mut total: i64 = 0;
     let mut rows: u64 = 0;
-    for record in records {
-        let value = record.get(column).map(String::as_str).unwrap_or("");
+    for record in reader.records() {
+        let record = record.map_err(unreadable)?;
+        let value = record.get(column).unwrap_or("");
         let minor = crate::money::parse_minor(value, currency.digits).map_err(|_| {
             RunError::bug(format!("refunds.csv read back: `{value}` is not an amount"))
         })?;
@@ -800,68 +802,19 @@ fn render_payout_files(
     refund_accounts: &[&crate::model::Account],
     reporter: &dyn Reporter,
 ) -> Result<(), RunError> {
-    let incident = &settings.incident;
-    let by_id: std::collections::HashMap<&str, &crate::model::Account> = refund_accounts
-        .iter()
-        .map(|account| (account.account_id.as_str(), *account))
-        .collect();
-    let sequence = computed.waves.as_ref().map(|waves| {
-        (
-            render::ledger::SEQUENCE_COLUMN,
-            waves.totals.sequence.to_string(),
-        )
-    });
-    let mut csv = crate::output::Csv::with_trailing(
-        &[
-            "refund_id",
-            "account_id",
-            "amount",
-            "bank_code",
-            "branch_code",
-            "bank_account_type",
-            "bank_account_number",
-            "bank_account_holder_kana",
-        ],
-        sequence,
-    );
-    let mut transfers = Vec::with_capacity(computed.plan.bank_transfers.len());
-    for line in &computed.plan.bank_transfers {
-        let account = by_id.get(line.account_id.as_str()).ok_or_else(|| {
-            RunError::bug(format!("transfer to unknown account `{}`", line.account_id))
-        })?;
-        let bank = &account.bank;
-        let text = |value: &Option<String>| value.clone().unwrap_or_default();
-        csv.row([
-            line.refund_id.as_str(),
-            line.account_id.as_str(),
-            line.amount.to_string().as_str(),
-            text(&bank.bank_code).as_str(),
-            text(&bank.branch_code).as_str(),
-            bank.account_type.map_or("", |kind| kind.as_str()),
-            text(&bank.account_number).as_str(),
-            text(&bank.holder_kana).as_str(),
-        ]);
-        transfers.push(render::zengin::Transfer {
-            account_id: &line.account_id,
-            refund_id: &line.refund_id,
-            amount: line.amount,
-            bank,
-        });
-    }
-    files.add("payouts/bank_transfers.csv", csv.into_bytes());
-    // Zengin is a yen format: written whenever the paying company's account is configured.
-    if let (Some(zengin), "JPY") = (&incident.payout.zengin, incident.currency.code) {
-        let bytes = render::zengin::render(zengin, settings.transfer_date, &transfers)?;
-        files.add("payouts/zengin.txt", bytes);
-    } else if !transfers.is_empty() {
+    let written = render::ledger::bank_transfers(
+        files,
+        &render::ledger::Transfers {
+            plan: &computed.plan,
+            accounts: refund_accounts,
+            incident: &settings.incident,
+            transfer_date: settings.transfer_date,
+            sequence: computed.waves.as_ref().map(|waves| waves.totals.sequence),
+        },
+    )?;
+    if let render::ledger::Zengin::NotWritten { transfers, why } = written {
         reporter.warn(&format!(
-            "{} bank transfers are listed in payouts/bank_transfers.csv, but no payouts/zengin.txt was written: {}",
-            transfers.len(),
-            if incident.currency.code == "JPY" {
-                "add [payout.zengin] to the incident file"
-            } else {
-                "Zengin files are for JPY"
-            }
+            "{transfers} bank transfers are listed in payouts/bank_transfers.csv, but no payouts/zengin.txt was written: {why}"
         ));
     }
     Ok(())

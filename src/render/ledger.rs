@@ -1,620 +1,433 @@
-//! The ledger files for the incident team and finance: refunds, invoices (CSV and Parquet),
-//! payouts CSVs, review and rejects.
+//! The ledger files for the incident team and finance: refunds, invoices and return invoices (CSV
+//! and Parquet, from the same row types), the payout CSVs, review and rejects.
 
-use polars::prelude::*;
+use std::collections::HashMap;
 
-use crate::ledger::PayoutPlan;
+use chrono::NaiveDate;
+
+use crate::error::RunError;
+use crate::incident::Incident;
+use crate::ledger::{PayoutLine, PayoutPlan};
 use crate::load::RowProblem;
-use crate::money::{Currency, Money, format_rate};
-use crate::output::{Csv, OutputFiles};
-use crate::refund::AccountRefund;
+use crate::model::Account;
+use crate::money::{Currency, format_rate};
+use crate::output::OutputFiles;
+use crate::refund::{AccountRefund, Invoice};
 use crate::return_invoice::{self, ReturnLine};
 use crate::rules::ReviewReason;
 use crate::waves::{OverpaidLine, Waves};
 
-pub const REFUND_COLUMNS: [&str; 17] = [
-    "account_id",
-    "class",
-    "refund_principal",
-    "refund_tax",
-    "refund_interest",
-    "refund_total",
-    "correction_total",
-    "underbilled_total",
-    "overbilled_invoices",
-    "underbilled_invoices",
-    "first_billing_month",
-    "last_billing_month",
-    "payout_channel",
-    "refund_id",
-    "region",
-    "plan",
-    "status",
-];
+use super::tables::{
+    BankTransferRow, BillCorrectionRow, BillCreditRow, ClaimRow, InvoiceRow, OverpaidRow, Rate,
+    RefundRow, RejectRow, ResidualRow, ReturnInvoiceRow, ReviewRow, SequenceRow, TableError,
+    WaveRefundRow, csv_bytes, joined, parquet_bytes,
+};
 
-pub const INVOICE_COLUMNS: [&str; 9] = [
-    "account_id",
-    "billing_month",
-    "class",
-    "principal",
-    "tax",
-    "paid_on",
-    "interest_days",
-    "interest_rate",
-    "interest",
-];
-
-pub const RETURN_INVOICE_COLUMNS: [&str; 10] = [
-    "refund_id",
-    "account_id",
-    "tax_rate",
-    "principal",
-    "tax",
-    "total",
-    "sales_from",
-    "sales_to",
-    "refund_date",
-    "required",
-];
-
-/// Columns of `payouts/bill_credits.csv`: the SPEC's four on a `line = credit` row per account
-/// (`amount` is what is credited); where the credited bill carries the qualified return invoice,
-/// `line = return_invoice` rows follow, one per tax rate, with what it states (`principal`, `tax`,
-/// `total`, the original bills) and no `amount`, so that Σ amount stays the credits' total.
-pub const BILL_CREDIT_COLUMNS: [&str; 11] = [
-    "refund_id",
-    "account_id",
-    "amount",
-    "apply_to_billing_month",
-    "line",
-    "tax_rate",
-    "principal",
-    "tax",
-    "total",
-    "sales_from",
-    "sales_to",
-];
-
-/// The columns a supplementary run appends to refunds.csv and refunds.parquet.
-pub const WAVE_REFUND_COLUMNS: [&str; 3] = ["previously_paid", "now_owed", "supplement"];
-
-/// The column a supplementary run appends to every payout file: its wave's sequence number.
-pub const SEQUENCE_COLUMN: &str = "supplement_sequence";
-
-/// Columns of `payouts/overpaid.csv` (supplementary runs).
-pub const OVERPAID_COLUMNS: [&str; 8] = [
-    "refund_id",
-    "account_id",
-    "kind",
-    "billing_month",
-    "previously_paid",
-    "now_owed",
-    "overpaid",
-    "reason",
-];
+/// What the ledger files are made of.
+pub struct Ledger<'a> {
+    pub refunds: &'a [AccountRefund],
+    pub plan: &'a PayoutPlan,
+    pub review: &'a [(String, ReviewReason)],
+    /// `--on-bad-rows reject`: the rows set aside.
+    pub rejects: Option<&'a [RowProblem]>,
+    pub returns: &'a [ReturnLine],
+    pub policy: &'a return_invoice::Policy,
+    pub currency: Currency,
+    /// A supplementary run.
+    pub waves: Option<&'a Waves>,
+}
 
 /// refunds.csv, invoices.csv, return_invoices.csv and their Parquet twins, payouts CSVs,
 /// review.csv, rejects.csv; in a supplementary run also payouts/overpaid.csv.
-#[allow(clippy::too_many_arguments)]
-pub fn render(
-    files: &mut OutputFiles,
-    refunds: &[AccountRefund],
-    plan: &PayoutPlan,
-    review: &[(String, ReviewReason)],
-    rejects: Option<&[RowProblem]>,
-    returns: &[ReturnLine],
-    policy: &return_invoice::Policy,
-    currency: Currency,
-    waves: Option<&Waves>,
-) -> PolarsResult<()> {
+pub fn render(files: &mut OutputFiles, ledger: &Ledger) -> Result<(), TableError> {
+    let digits = ledger.currency.digits;
+    refunds(files, ledger.refunds, ledger.waves.is_some(), digits)?;
+    let invoices = invoice_rows(ledger.refunds);
     files.add(
-        "refunds.csv",
-        refunds_csv(refunds, waves.is_some()).into_bytes(),
+        "invoices.csv",
+        csv_bytes("invoices.csv", InvoiceRow::COLUMNS, &invoices)?,
     );
     files.add(
-        "refunds.parquet",
-        refunds_parquet(refunds, currency, waves.is_some())?,
+        "invoices.parquet",
+        parquet_bytes(
+            "invoices.parquet",
+            InvoiceRow::parquet_columns(&invoices, digits),
+        )?,
     );
-    files.add("invoices.csv", invoices_csv(refunds).into_bytes());
-    files.add("invoices.parquet", invoices_parquet(refunds, currency)?);
+    let returns: Vec<ReturnInvoiceRow> = ledger.returns.iter().map(return_row).collect();
     files.add(
         "return_invoices.csv",
-        return_invoices_csv(returns).into_bytes(),
+        csv_bytes("return_invoices.csv", ReturnInvoiceRow::COLUMNS, &returns)?,
     );
     files.add(
         "return_invoices.parquet",
-        return_invoices_parquet(returns, currency)?,
+        parquet_bytes(
+            "return_invoices.parquet",
+            ReturnInvoiceRow::parquet_columns(&returns, digits),
+        )?,
     );
-    let sequence = waves.map(|waves| waves.totals.sequence.to_string());
-    payout_files(files, plan, returns, policy, sequence.as_deref());
-    if let Some(waves) = waves {
+    payout_files(files, ledger)?;
+    if let Some(waves) = ledger.waves {
+        let rows = waves.overpaid.iter().map(overpaid_row);
         files.add(
             "payouts/overpaid.csv",
-            overpaid_csv(&waves.overpaid).into_bytes(),
+            csv_bytes("payouts/overpaid.csv", OverpaidRow::COLUMNS, rows)?,
         );
     }
-
-    let mut csv = Csv::with_header(&["account_id", "reason"]);
-    for (account_id, reason) in review {
-        csv.row([account_id.as_str(), reason.code()]);
-    }
-    files.add("review.csv", csv.into_bytes());
-
-    if let Some(rejects) = rejects {
-        let mut csv = Csv::with_header(&["file", "row", "column", "value", "reason", "message"]);
-        for problem in rejects {
-            csv.row([
-                problem.file.as_str(),
-                problem.row.to_string().as_str(),
-                problem.column.as_str(),
-                problem.value.as_deref().unwrap_or(""),
-                problem.reason.as_str(),
-                problem.message.as_str(),
-            ]);
-        }
-        files.add("rejects.csv", csv.into_bytes());
+    let review = ledger.review.iter().map(|(account_id, reason)| ReviewRow {
+        account_id,
+        reason: reason.code(),
+    });
+    files.add(
+        "review.csv",
+        csv_bytes("review.csv", ReviewRow::COLUMNS, review)?,
+    );
+    if let Some(rejects) = ledger.rejects {
+        let rows = rejects.iter().map(|problem| RejectRow {
+            file: &problem.file,
+            row: problem.row,
+            column: &problem.column,
+            value: problem.value.as_deref(),
+            reason: &problem.reason,
+            message: &problem.message,
+        });
+        files.add(
+            "rejects.csv",
+            csv_bytes("rejects.csv", RejectRow::COLUMNS, rows)?,
+        );
     }
     Ok(())
 }
 
-fn refunds_csv(refunds: &[AccountRefund], waves: bool) -> Csv {
-    let money = |value: Money| value.to_string();
-    let mut columns = REFUND_COLUMNS.to_vec();
-    if waves {
-        columns.extend(WAVE_REFUND_COLUMNS);
-    }
-    let mut csv = Csv::with_header(&columns);
-    for refund in refunds {
-        let mut fields = vec![
-            refund.account_id.clone(),
-            refund.class.as_str().to_string(),
-            money(refund.refund_principal),
-            money(refund.refund_tax),
-            money(refund.refund_interest),
-            money(refund.refund_total),
-            money(refund.correction_total),
-            money(refund.underbilled_total),
-            refund.overbilled_invoices.to_string(),
-            refund.underbilled_invoices.to_string(),
-            refund.first_billing_month.to_string(),
-            refund.last_billing_month.to_string(),
-            refund.payout_channel.as_str().to_string(),
-            refund.refund_id.clone(),
-            refund.region.clone().unwrap_or_default(),
-            refund.plan.clone().unwrap_or_default(),
-            refund.status.as_str().to_string(),
-        ];
-        if waves {
-            fields.extend([
-                money(refund.previously_paid),
-                money(refund.refund_total),
-                money(refund.supplement),
-            ]);
-        }
-        csv.row(fields.iter().map(String::as_str));
-    }
-    csv
+/// refunds.csv and refunds.parquet; a supplementary run appends its wave columns.
+fn refunds(
+    files: &mut OutputFiles,
+    refunds: &[AccountRefund],
+    waves: bool,
+    digits: u32,
+) -> Result<(), TableError> {
+    let rows: Vec<RefundRow> = refunds.iter().map(refund_row).collect();
+    let mut columns = RefundRow::parquet_columns(&rows, digits);
+    let csv = if waves {
+        let wave_rows: Vec<WaveRefundRow> = refunds
+            .iter()
+            .map(|refund| WaveRefundRow {
+                previously_paid: refund.previously_paid,
+                now_owed: refund.refund_total,
+                supplement: refund.supplement,
+            })
+            .collect();
+        columns = columns.and_then(|mut columns| {
+            columns.extend(WaveRefundRow::parquet_columns(&wave_rows, digits)?);
+            Ok(columns)
+        });
+        csv_bytes(
+            "refunds.csv",
+            &joined(&[RefundRow::COLUMNS, WaveRefundRow::COLUMNS]),
+            rows.iter().zip(&wave_rows),
+        )?
+    } else {
+        csv_bytes("refunds.csv", RefundRow::COLUMNS, &rows)?
+    };
+    files.add("refunds.csv", csv);
+    files.add(
+        "refunds.parquet",
+        parquet_bytes("refunds.parquet", columns)?,
+    );
+    Ok(())
 }
 
-fn invoices_csv(refunds: &[AccountRefund]) -> Csv {
-    let money = |value: Money| value.to_string();
-    let mut csv = Csv::with_header(&INVOICE_COLUMNS);
-    for refund in refunds {
-        for invoice in &refund.invoices {
-            let fields = [
-                refund.account_id.clone(),
-                invoice.billing_month.to_string(),
-                invoice.class.as_str().to_string(),
-                money(invoice.principal),
-                money(invoice.tax),
-                invoice
-                    .paid_on
-                    .map(|date| date.to_string())
-                    .unwrap_or_default(),
-                invoice.interest.days.to_string(),
-                interest_rate(invoice),
-                money(invoice.interest.amount),
-            ];
-            csv.row(fields.iter().map(String::as_str));
-        }
+fn refund_row(refund: &AccountRefund) -> RefundRow<'_> {
+    RefundRow {
+        account_id: &refund.account_id,
+        class: refund.class.as_str(),
+        refund_principal: refund.refund_principal,
+        refund_tax: refund.refund_tax,
+        refund_interest: refund.refund_interest,
+        refund_total: refund.refund_total,
+        correction_total: refund.correction_total,
+        underbilled_total: refund.underbilled_total,
+        overbilled_invoices: refund.overbilled_invoices,
+        underbilled_invoices: refund.underbilled_invoices,
+        first_billing_month: refund.first_billing_month,
+        last_billing_month: refund.last_billing_month,
+        payout_channel: refund.payout_channel.as_str(),
+        refund_id: &refund.refund_id,
+        region: refund.region.as_deref(),
+        plan: refund.plan.as_deref(),
+        status: refund.status.as_str(),
     }
-    csv
+}
+
+fn invoice_rows(refunds: &[AccountRefund]) -> Vec<InvoiceRow<'_>> {
+    refunds
+        .iter()
+        .flat_map(|refund| {
+            refund.invoices.iter().map(|invoice| InvoiceRow {
+                account_id: &refund.account_id,
+                billing_month: invoice.billing_month,
+                class: invoice.class.as_str(),
+                principal: invoice.principal,
+                tax: invoice.tax,
+                paid_on: invoice.paid_on,
+                interest_days: invoice.interest.days,
+                interest_rate: Some(interest_rate(invoice)).filter(|rate| !rate.is_empty()),
+                interest: invoice.interest.amount,
+            })
+        })
+        .collect()
+}
+
+fn return_row(line: &ReturnLine) -> ReturnInvoiceRow<'_> {
+    ReturnInvoiceRow {
+        refund_id: &line.refund_id,
+        account_id: &line.account_id,
+        tax_rate: Rate(line.tax_rate),
+        principal: line.principal,
+        tax: line.tax,
+        total: line.total,
+        sales_from: line.sales_from,
+        sales_to: line.sales_to,
+        refund_date: line.refund_date,
+        required: line.required,
+    }
+}
+
+fn overpaid_row(line: &OverpaidLine) -> OverpaidRow<'_> {
+    OverpaidRow {
+        refund_id: &line.refund_id,
+        account_id: &line.account_id,
+        kind: line.kind.as_str(),
+        billing_month: line.billing_month,
+        previously_paid: line.previously_paid,
+        now_owed: line.now_owed,
+        overpaid: line.overpaid,
+        reason: line.reason.as_str(),
+    }
+}
+
+/// A payout file: its rows, each followed in a supplementary run by the run's sequence number.
+pub fn payout_csv<R: serde::Serialize>(
+    file: &'static str,
+    columns: &[&'static str],
+    rows: impl IntoIterator<Item = R>,
+    sequence: Option<u32>,
+) -> Result<Vec<u8>, TableError> {
+    match sequence {
+        None => csv_bytes(file, columns, rows),
+        Some(supplement_sequence) => csv_bytes(
+            file,
+            &joined(&[columns, SequenceRow::COLUMNS]),
+            rows.into_iter().map(|row| {
+                (
+                    row,
+                    SequenceRow {
+                        supplement_sequence,
+                    },
+                )
+            }),
+        ),
+    }
 }
 
 /// bill_credits, claims, residual and bill_corrections (bank transfers are written with the
 /// Zengin file); in a supplementary run each row carries the run's sequence number.
-fn payout_files(
-    files: &mut OutputFiles,
-    plan: &PayoutPlan,
-    returns: &[ReturnLine],
-    policy: &return_invoice::Policy,
-    sequence: Option<&str>,
-) {
-    let money = |value: Money| value.to_string();
-    let trailing = || sequence.map(|value| (SEQUENCE_COLUMN, value.to_string()));
+fn payout_files(files: &mut OutputFiles, ledger: &Ledger) -> Result<(), TableError> {
+    let plan = ledger.plan;
+    let sequence = ledger.waves.map(|waves| waves.totals.sequence);
     files.add(
         "payouts/bill_credits.csv",
-        bill_credits_csv(plan, returns, policy, trailing()).into_bytes(),
-    );
-    let mut claims =
-        Csv::with_trailing(&["refund_id", "account_id", "amount", "reason"], trailing());
-    for line in &plan.claims {
-        let reason = line
-            .claim_reason
-            .map(|reason| reason.as_str())
-            .unwrap_or("");
-        claims.row([
-            line.refund_id.as_str(),
-            line.account_id.as_str(),
-            money(line.amount).as_str(),
-            reason,
-        ]);
-    }
-    files.add("payouts/claims.csv", claims.into_bytes());
-    let mut residual = Csv::with_trailing(&["refund_id", "account_id", "amount"], trailing());
-    for line in &plan.residual {
-        residual.row([
-            line.refund_id.as_str(),
-            line.account_id.as_str(),
-            money(line.amount).as_str(),
-        ]);
-    }
-    files.add("payouts/residual.csv", residual.into_bytes());
-    let mut corrections = Csv::with_trailing(
-        &["refund_id", "account_id", "billing_month", "amount"],
-        trailing(),
-    );
-    for correction in &plan.corrections {
-        corrections.row([
-            correction.refund_id.as_str(),
-            correction.account_id.as_str(),
-            correction.billing_month.to_string().as_str(),
-            money(correction.amount).as_str(),
-        ]);
-    }
-    files.add("payouts/bill_corrections.csv", corrections.into_bytes());
-}
-
-fn overpaid_csv(lines: &[OverpaidLine]) -> Csv {
-    let money = |value: Money| value.to_string();
-    let mut csv = Csv::with_header(&OVERPAID_COLUMNS);
-    for line in lines {
-        let month = line
-            .billing_month
-            .map(|month| month.to_string())
-            .unwrap_or_default();
-        csv.row([
-            line.refund_id.as_str(),
-            line.account_id.as_str(),
-            line.kind.as_str(),
-            month.as_str(),
-            money(line.previously_paid).as_str(),
-            money(line.now_owed).as_str(),
-            money(line.overpaid).as_str(),
-            line.reason.as_str(),
-        ]);
-    }
-    csv
-}
-
-fn return_invoices_csv(returns: &[ReturnLine]) -> Csv {
-    let mut csv = Csv::with_header(&RETURN_INVOICE_COLUMNS);
-    for line in returns {
-        let fields = [
-            line.refund_id.clone(),
-            line.account_id.clone(),
-            format_rate(line.tax_rate),
-            line.principal.to_string(),
-            line.tax.to_string(),
-            line.total.to_string(),
-            line.sales_from.to_string(),
-            line.sales_to.to_string(),
-            line.refund_date
-                .map(|date| date.to_string())
-                .unwrap_or_default(),
-            line.required.to_string(),
-        ];
-        csv.row(fields.iter().map(String::as_str));
-    }
-    csv
-}
-
-fn return_invoices_parquet(returns: &[ReturnLine], currency: Currency) -> PolarsResult<Vec<u8>> {
-    // At least 4 decimals (`0.1000`), more when a rate has them (rust_decimal: at most 28).
-    let scale = returns
-        .iter()
-        .map(|line| line.tax_rate.normalize().scale())
-        .max()
-        .unwrap_or(0)
-        .max(MIN_RATE_SCALE);
-    let rates: Vec<i128> = returns
-        .iter()
-        .map(|line| {
-            let rate = line.tax_rate.normalize();
-            rate.mantissa() * 10i128.pow(scale - rate.scale())
-        })
-        .collect();
-    let frame = DataFrame::new_infer_height(vec![
-        text_column(
-            "refund_id",
-            returns.iter().map(|line| line.refund_id.clone()),
-        ),
-        text_column(
-            "account_id",
-            returns.iter().map(|line| line.account_id.clone()),
-        ),
-        Int128Chunked::from_vec("tax_rate".into(), rates)
-            .into_decimal(38, scale as usize)?
-            .into_column(),
-        money_column(
-            "principal",
-            returns.iter().map(|line| line.principal),
-            currency,
+        payout_csv(
+            "payouts/bill_credits.csv",
+            BillCreditRow::COLUMNS,
+            bill_credit_rows(plan, ledger.returns, ledger.policy),
+            sequence,
         )?,
-        money_column("tax", returns.iter().map(|line| line.tax), currency)?,
-        money_column("total", returns.iter().map(|line| line.total), currency)?,
-        text_column(
-            "sales_from",
-            returns.iter().map(|line| line.sales_from.to_string()),
-        ),
-        text_column(
-            "sales_to",
-            returns.iter().map(|line| line.sales_to.to_string()),
-        ),
-        Column::new(
-            "refund_date".into(),
-            returns
-                .iter()
-                .map(|line| line.refund_date.map(date_days))
-                .collect::<Vec<Option<i32>>>(),
-        )
-        .cast(&DataType::Date)?,
-        Column::new(
-            "required".into(),
-            returns
-                .iter()
-                .map(|line| line.required)
-                .collect::<Vec<bool>>(),
-        ),
-    ])?;
-    parquet_bytes(frame)
-}
-
-/// Fewest decimals of tax rates in the Parquet ledger (`0.1` is `0.1000`, `0.08` `0.0800`).
-const MIN_RATE_SCALE: u32 = 4;
-
-fn date_days(date: chrono::NaiveDate) -> i32 {
-    (date - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()).num_days() as i32
+    );
+    let claims = plan.claims.iter().map(|line: &PayoutLine| ClaimRow {
+        refund_id: &line.refund_id,
+        account_id: &line.account_id,
+        amount: line.amount,
+        reason: line.claim_reason.map(|reason| reason.as_str()),
+    });
+    files.add(
+        "payouts/claims.csv",
+        payout_csv("payouts/claims.csv", ClaimRow::COLUMNS, claims, sequence)?,
+    );
+    let residual = plan.residual.iter().map(|line| ResidualRow {
+        refund_id: &line.refund_id,
+        account_id: &line.account_id,
+        amount: line.amount,
+    });
+    files.add(
+        "payouts/residual.csv",
+        payout_csv(
+            "payouts/residual.csv",
+            ResidualRow::COLUMNS,
+            residual,
+            sequence,
+        )?,
+    );
+    let corrections = plan.corrections.iter().map(|correction| BillCorrectionRow {
+        refund_id: &correction.refund_id,
+        account_id: &correction.account_id,
+        billing_month: correction.billing_month,
+        amount: correction.amount,
+    });
+    files.add(
+        "payouts/bill_corrections.csv",
+        payout_csv(
+            "payouts/bill_corrections.csv",
+            BillCorrectionRow::COLUMNS,
+            corrections,
+            sequence,
+        )?,
+    );
+    Ok(())
 }
 
 /// A `credit` row per bill-credited account, then the rows of its qualified return invoice when
 /// the credited bill carries one (the same accounts whose notice carries it).
-fn bill_credits_csv(
-    plan: &PayoutPlan,
-    returns: &[ReturnLine],
+fn bill_credit_rows<'a>(
+    plan: &'a PayoutPlan,
+    returns: &'a [ReturnLine],
     policy: &return_invoice::Policy,
-    trailing: Option<(&str, String)>,
-) -> Csv {
-    let money = |value: Money| value.to_string();
-    let mut csv = Csv::with_trailing(&BILL_CREDIT_COLUMNS, trailing);
-    let credit_month = plan
-        .bill_credit_month
-        .map(|month| month.to_string())
-        .unwrap_or_default();
+) -> Vec<BillCreditRow<'a>> {
     let lines_of = return_invoice::by_account(returns);
+    let mut rows = Vec::with_capacity(plan.bill_credits.len());
     for credit in &plan.bill_credits {
-        let amount = money(credit.amount);
-        let fields = [
-            credit.refund_id.as_str(),
-            credit.account_id.as_str(),
-            amount.as_str(),
-            credit_month.as_str(),
-            "credit",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-        ];
-        csv.row(fields);
+        let row = BillCreditRow {
+            refund_id: &credit.refund_id,
+            account_id: &credit.account_id,
+            amount: Some(credit.amount),
+            apply_to_billing_month: plan.bill_credit_month,
+            line: "credit",
+            tax_rate: None,
+            principal: None,
+            tax: None,
+            total: None,
+            sales_from: None,
+            sales_to: None,
+        };
         let lines = lines_of
             .get(credit.account_id.as_str())
             .map(Vec::as_slice)
             .unwrap_or_default();
-        if !return_invoice::in_notice(policy, lines) {
+        let statement = return_invoice::in_notice(policy, lines);
+        rows.push(row.clone());
+        if !statement {
             continue;
         }
-        for line in lines.iter().filter(|line| line.qualified) {
-            let values = [
-                format_rate(line.tax_rate),
-                money(line.principal),
-                money(line.tax),
-                money(line.total),
-                line.sales_from.to_string(),
-                line.sales_to.to_string(),
-            ];
-            let [rate, principal, tax, total, from, to] = values.each_ref().map(String::as_str);
-            csv.row([
-                credit.refund_id.as_str(),
-                credit.account_id.as_str(),
-                "",
-                credit_month.as_str(),
-                "return_invoice",
-                rate,
-                principal,
-                tax,
-                total,
-                from,
-                to,
-            ]);
-        }
+        rows.extend(
+            lines
+                .iter()
+                .filter(|line| line.qualified)
+                .map(|line| BillCreditRow {
+                    amount: None,
+                    line: "return_invoice",
+                    tax_rate: Some(Rate(line.tax_rate)),
+                    principal: Some(line.principal),
+                    tax: Some(line.tax),
+                    total: Some(line.total),
+                    sales_from: Some(line.sales_from),
+                    sales_to: Some(line.sales_to),
+                    ..row.clone()
+                }),
+        );
     }
-    csv
+    rows
 }
 
 /// The interest rate column: empty when there is no accrual day or daily rates varied.
-pub fn interest_rate(invoice: &crate::refund::Invoice) -> String {
+pub fn interest_rate(invoice: &Invoice) -> String {
     match invoice.interest.rate {
         Some(rate) if invoice.interest.days > 0 => format_rate(rate),
         _ => String::new(),
     }
 }
 
-fn money_column(
-    name: &str,
-    values: impl Iterator<Item = Money>,
-    currency: Currency,
-) -> PolarsResult<Column> {
-    let values: Vec<i128> = values.map(|value| i128::from(value.minor())).collect();
-    Ok(Int128Chunked::from_vec(name.into(), values)
-        .into_decimal(18, currency.digits as usize)?
-        .into_column())
+/// What `payouts/bank_transfers.csv` and `payouts/zengin.txt` are made of.
+pub struct Transfers<'a> {
+    pub plan: &'a PayoutPlan,
+    /// The accounts of the refunds (their bank details), in any order.
+    pub accounts: &'a [&'a Account],
+    pub incident: &'a Incident,
+    /// The Zengin file's date.
+    pub transfer_date: Option<NaiveDate>,
+    /// A supplementary run's sequence number.
+    pub sequence: Option<u32>,
 }
 
-fn text_column(name: &str, values: impl Iterator<Item = String>) -> Column {
-    Column::new(name.into(), values.collect::<Vec<String>>())
+/// Whether the Zengin file was written.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Zengin {
+    Written,
+    /// Nothing to transfer, so nothing is missing.
+    NoTransfers,
+    /// Transfers are listed but no Zengin file can be: `why` says what to add.
+    NotWritten {
+        transfers: usize,
+        why: &'static str,
+    },
 }
 
-fn optional_text_column(name: &str, values: impl Iterator<Item = Option<String>>) -> Column {
-    Column::new(name.into(), values.collect::<Vec<Option<String>>>())
-}
-
-fn parquet_bytes(mut frame: DataFrame) -> PolarsResult<Vec<u8>> {
-    let mut bytes = Vec::new();
-    ParquetWriter::new(&mut bytes).finish(&mut frame)?;
-    Ok(bytes)
-}
-
-fn refunds_parquet(
-    refunds: &[AccountRefund],
-    currency: Currency,
-    waves: bool,
-) -> PolarsResult<Vec<u8>> {
-    let mut columns = vec![
-        text_column("account_id", refunds.iter().map(|r| r.account_id.clone())),
-        text_column(
-            "class",
-            refunds.iter().map(|r| r.class.as_str().to_string()),
-        ),
-        money_column(
-            "refund_principal",
-            refunds.iter().map(|r| r.refund_principal),
-            currency,
-        )?,
-        money_column("refund_tax", refunds.iter().map(|r| r.refund_tax), currency)?,
-        money_column(
-            "refund_interest",
-            refunds.iter().map(|r| r.refund_interest),
-            currency,
-        )?,
-        money_column(
-            "refund_total",
-            refunds.iter().map(|r| r.refund_total),
-            currency,
-        )?,
-        money_column(
-            "correction_total",
-            refunds.iter().map(|r| r.correction_total),
-            currency,
-        )?,
-        money_column(
-            "underbilled_total",
-            refunds.iter().map(|r| r.underbilled_total),
-            currency,
-        )?,
-        Column::new(
-            "overbilled_invoices".into(),
-            refunds
-                .iter()
-                .map(|r| r.overbilled_invoices)
-                .collect::<Vec<u32>>(),
-        ),
-        Column::new(
-            "underbilled_invoices".into(),
-            refunds
-                .iter()
-                .map(|r| r.underbilled_invoices)
-                .collect::<Vec<u32>>(),
-        ),
-        text_column(
-            "first_billing_month",
-            refunds.iter().map(|r| r.first_billing_month.to_string()),
-        ),
-        text_column(
-            "last_billing_month",
-            refunds.iter().map(|r| r.last_billing_month.to_string()),
-        ),
-        text_column(
-            "payout_channel",
-            refunds
-                .iter()
-                .map(|r| r.payout_channel.as_str().to_string()),
-        ),
-        text_column("refund_id", refunds.iter().map(|r| r.refund_id.clone())),
-        optional_text_column("region", refunds.iter().map(|r| r.region.clone())),
-        optional_text_column("plan", refunds.iter().map(|r| r.plan.clone())),
-        text_column(
-            "status",
-            refunds.iter().map(|r| r.status.as_str().to_string()),
-        ),
-    ];
-    if waves {
-        let [previously_paid, now_owed, supplement] = WAVE_REFUND_COLUMNS;
-        columns.extend([
-            money_column(
-                previously_paid,
-                refunds.iter().map(|r| r.previously_paid),
-                currency,
-            )?,
-            money_column(now_owed, refunds.iter().map(|r| r.refund_total), currency)?,
-            money_column(supplement, refunds.iter().map(|r| r.supplement), currency)?,
-        ]);
+/// `payouts/bank_transfers.csv` and, for yen with `[payout.zengin]`, `payouts/zengin.txt`;
+/// refuses to write a transfer a bank would reject.
+pub fn bank_transfers(files: &mut OutputFiles, transfers: &Transfers) -> Result<Zengin, RunError> {
+    let incident = transfers.incident;
+    let by_id: HashMap<&str, &Account> = transfers
+        .accounts
+        .iter()
+        .map(|account| (account.account_id.as_str(), *account))
+        .collect();
+    let mut rows = Vec::with_capacity(transfers.plan.bank_transfers.len());
+    let mut records = Vec::with_capacity(transfers.plan.bank_transfers.len());
+    for line in &transfers.plan.bank_transfers {
+        let account = by_id.get(line.account_id.as_str()).ok_or_else(|| {
+            RunError::bug(format!("transfer to unknown account `{}`", line.account_id))
+        })?;
+        let bank = &account.bank;
+        rows.push(BankTransferRow {
+            refund_id: &line.refund_id,
+            account_id: &line.account_id,
+            amount: line.amount,
+            bank_code: bank.bank_code.as_deref().unwrap_or_default(),
+            branch_code: bank.branch_code.as_deref().unwrap_or_default(),
+            bank_account_type: bank.account_type.map_or("", |kind| kind.as_str()),
+            bank_account_number: bank.account_number.as_deref().unwrap_or_default(),
+            bank_account_holder_kana: bank.holder_kana.as_deref().unwrap_or_default(),
+        });
+        records.push(super::zengin::Transfer {
+            account_id: &line.account_id,
+            refund_id: &line.refund_id,
+            amount: line.amount,
+            bank,
+        });
     }
-    parquet_bytes(DataFrame::new_infer_height(columns)?)
-}
-
-fn invoices_parquet(refunds: &[AccountRefund], currency: Currency) -> PolarsResult<Vec<u8>> {
-    let rows: Vec<(&AccountRefund, &crate::refund::Invoice)> = refunds
-        .iter()
-        .flat_map(|r| r.invoices.iter().map(move |invoice| (r, invoice)))
-        .collect();
-    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-    let paid_on: Vec<Option<i32>> = rows
-        .iter()
-        .map(|(_, invoice)| invoice.paid_on.map(|date| (date - epoch).num_days() as i32))
-        .collect();
-    let columns = vec![
-        text_column("account_id", rows.iter().map(|(r, _)| r.account_id.clone())),
-        text_column(
-            "billing_month",
-            rows.iter().map(|(_, i)| i.billing_month.to_string()),
-        ),
-        text_column(
-            "class",
-            rows.iter().map(|(_, i)| i.class.as_str().to_string()),
-        ),
-        money_column("principal", rows.iter().map(|(_, i)| i.principal), currency)?,
-        money_column("tax", rows.iter().map(|(_, i)| i.tax), currency)?,
-        Int32Chunked::from_iter_options("paid_on".into(), paid_on.into_iter())
-            .into_date()
-            .into_column(),
-        Column::new(
-            "interest_days".into(),
-            rows.iter()
-                .map(|(_, i)| i.interest.days)
-                .collect::<Vec<i64>>(),
-        ),
-        optional_text_column(
-            "interest_rate",
-            rows.iter()
-                .map(|(_, i)| Some(interest_rate(i)).filter(|rate| !rate.is_empty())),
-        ),
-        money_column(
-            "interest",
-            rows.iter().map(|(_, i)| i.interest.amount),
-            currency,
+    files.add(
+        "payouts/bank_transfers.csv",
+        payout_csv(
+            "payouts/bank_transfers.csv",
+            BankTransferRow::COLUMNS,
+            &rows,
+            transfers.sequence,
         )?,
-    ];
-    parquet_bytes(DataFrame::new_infer_height(columns)?)
+    );
+    // Zengin is a yen format: written whenever the paying company's account is configured.
+    if let (Some(zengin), "JPY") = (&incident.payout.zengin, incident.currency.code) {
+        let bytes = super::zengin::render(zengin, transfers.transfer_date, &records)?;
+        files.add("payouts/zengin.txt", bytes);
+        return Ok(Zengin::Written);
+    }
+    if records.is_empty() {
+        return Ok(Zengin::NoTransfers);
+    }
+    Ok(Zengin::NotWritten {
+        transfers: records.len(),
+        why: if incident.currency.code == "JPY" {
+            "add [payout.zengin] to the incident file"
+        } else {
+            "Zengin files are for JPY"
+        },
+    })
 }

@@ -9,5 +9,6 @@ pub mod notices;
 pub mod pdf;
 pub mod report;
 pub mod summary;
+pub mod tables;
 pub mod wareki;
 pub mod zengin;

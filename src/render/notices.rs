@@ -19,8 +19,9 @@ use crate::incident::{DateStyle, Incident, Text};
 use crate::ledger::{Correction, PayoutPlan};
 use crate::model::{Account, Language};
 use crate::money::{Currency, Money, Month, Overflow, format_rate};
-use crate::output::{Csv, OutputError, Staging};
+use crate::output::{OutputError, Staging};
 use crate::refund::{AccountRefund, InvoiceClass};
+use crate::render::tables::{NoticeIndexRow, csv_bytes};
 use crate::return_invoice::{self, Issuer, ReturnLine};
 
 /// Built-in templates by name; `--templates DIR` may provide files of the same names.
@@ -83,6 +84,8 @@ pub enum NoticeError {
     MissingText { language: &'static str },
     #[error(transparent)]
     Overflow(crate::money::Overflow),
+    #[error(transparent)]
+    Table(#[from] crate::render::tables::TableError),
 }
 
 /// One line of the refund statement.
@@ -902,64 +905,6 @@ pub fn escape_html(text: &str) -> String {
         .replace('\'', "&#39;")
 }
 
-/// The columns of `notices/index.csv`: what a print or mail vendor merges from.
-pub const INDEX_COLUMNS: [&str; 13] = [
-    "refund_id",
-    "account_id",
-    "holder_name",
-    "postal_code",
-    "address",
-    "email",
-    "language",
-    "letter",
-    "class",
-    "channel",
-    "amount",
-    "enclosures",
-    "file",
-];
-
-/// One row of `notices/index.csv`.
-struct IndexRow {
-    refund_id: String,
-    account_id: String,
-    holder_name: String,
-    postal_code: String,
-    address: String,
-    email: String,
-    /// `ja` or `en`: which letter template.
-    language: &'static str,
-    /// `refund`, `correction`, `waived` or `mixed`.
-    letter: &'static str,
-    class: &'static str,
-    channel: &'static str,
-    /// What the letter pays now (or corrects, for a correction letter), plain decimal.
-    amount: String,
-    /// What the envelope must hold besides the letter (semicolon-separated), empty for none.
-    enclosures: &'static str,
-    file: String,
-}
-
-impl IndexRow {
-    fn fields(&self) -> [&str; 13] {
-        [
-            &self.refund_id,
-            &self.account_id,
-            &self.holder_name,
-            &self.postal_code,
-            &self.address,
-            &self.email,
-            self.language,
-            self.letter,
-            self.class,
-            self.channel,
-            &self.amount,
-            self.enclosures,
-            &self.file,
-        ]
-    }
-}
-
 /// Renders and writes the notice of every (refund, account) pair; returns `notices/index.csv`.
 #[allow(clippy::too_many_arguments)]
 pub fn write_all(
@@ -982,7 +927,7 @@ pub fn write_all(
             .or_default()
             .push(correction);
     }
-    let chunks: Vec<Vec<IndexRow>> = pairs
+    let chunks: Vec<Vec<NoticeIndexRow>> = pairs
         .par_chunks(CHUNK)
         .map(|chunk| {
             let mut index = Vec::with_capacity(chunk.len());
@@ -1023,7 +968,7 @@ pub fn write_all(
                     )
                     .map_err(NoticeError::Overflow)?
                 };
-                index.push(IndexRow {
+                index.push(NoticeIndexRow {
                     refund_id: refund.refund_id.clone(),
                     account_id: refund.account_id.clone(),
                     holder_name: account.holder_name.clone(),
@@ -1034,7 +979,7 @@ pub fn write_all(
                     letter: context.letter,
                     class: refund.class.as_str(),
                     channel: context.channel,
-                    amount: amount.to_string(),
+                    amount,
                     enclosures: if context.enclosures {
                         "refund_account_form;refund_statement"
                     } else {
@@ -1049,11 +994,11 @@ pub fn write_all(
             Ok(index)
         })
         .collect::<Result<_, NoticeError>>()?;
-    let mut csv = Csv::with_header(&INDEX_COLUMNS);
-    for row in chunks.iter().flatten() {
-        csv.row(row.fields());
-    }
-    Ok(csv.into_bytes())
+    Ok(csv_bytes(
+        "notices/index.csv",
+        NoticeIndexRow::COLUMNS,
+        chunks.iter().flatten(),
+    )?)
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use super::columns::*;
 use super::expr::{self, int128};
 use super::sql::{self, Dialect, View};
 use super::{KindSpec, PlanContext, Rule};
-use crate::generate::{Account, Csv, Recipe, Span, SplitMix};
+use crate::generate::{Account, Events, Recipe, Span, SplitMix};
 use crate::incident::wire::{Proration, WireDecimal};
 use crate::incident::{ConfigError, Items, ProrationPolicy, Validator};
 use crate::money::{Currency, Rounding};
@@ -226,7 +226,7 @@ impl Recipe for CoolingOffCapsKind {
         }
     }
 
-    fn events(&self, account: &Account, date: NaiveDate, _random: &mut SplitMix, events: &mut Csv) {
+    fn events(&self, account: &Account, date: NaiveDate, _random: &mut SplitMix, events: &mut Events) {
         account.event(events, "cooling_off", date, "", None);
     }
 

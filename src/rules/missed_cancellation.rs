@@ -13,7 +13,7 @@ use super::columns::TRIGGER_DATE;
 use super::expr::{self, FOREVER};
 use super::sql::{self, Dialect, View};
 use super::{KindSpec, PlanContext, Rule};
-use crate::generate::{Account, Csv, Recipe, Span, SplitMix};
+use crate::generate::{Account, Events, Recipe, Span, SplitMix};
 use crate::incident::wire::{ItemsWire, Proration};
 use crate::incident::{ConfigError, Items, ProrationPolicy, Validator};
 use crate::money::{Currency, Rounding};
@@ -138,7 +138,7 @@ impl Recipe for MissedCancellationKind {
         }
     }
 
-    fn events(&self, account: &Account, date: NaiveDate, _random: &mut SplitMix, events: &mut Csv) {
+    fn events(&self, account: &Account, date: NaiveDate, _random: &mut SplitMix, events: &mut Events) {
         account.event(events, "cancel_requested", date, "", None);
     }
 

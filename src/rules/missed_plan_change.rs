@@ -14,7 +14,7 @@ use super::columns::*;
 use super::expr::{self, int128};
 use super::sql::{self, Dialect, View};
 use super::{KindSpec, PlanContext, Rule};
-use crate::generate::{Account, Csv, Recipe, Span, SplitMix};
+use crate::generate::{Account, Events, Recipe, Span, SplitMix};
 use crate::incident::wire::WireDecimal;
 use crate::incident::{ConfigError, Items, Validator};
 use crate::load::rate_literal;
@@ -249,7 +249,7 @@ impl Recipe for MissedPlanChangeKind {
         }
     }
 
-    fn events(&self, account: &Account, date: NaiveDate, _random: &mut SplitMix, events: &mut Csv) {
+    fn events(&self, account: &Account, date: NaiveDate, _random: &mut SplitMix, events: &mut Events) {
         account.event(events, "registration", date, "myline_plus", None);
     }
 

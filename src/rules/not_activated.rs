@@ -13,7 +13,7 @@ use super::columns::{ACCOUNT_NO, TRIGGER_DATE};
 use super::sql::{self, Dialect, View};
 use super::expr::{self, FOREVER};
 use super::{KindSpec, PlanContext, Rule};
-use crate::generate::{Account, Csv, Recipe, Span, SplitMix};
+use crate::generate::{Account, Events, Recipe, Span, SplitMix};
 use crate::incident::wire::{ItemsWire, Proration};
 use crate::incident::{ConfigError, Items, ProrationPolicy, Validator};
 use crate::money::{Currency, Rounding};
@@ -128,7 +128,7 @@ impl Recipe for BilledBeforeActivationKind {
         Some(span.opened_on.max(span.first_day))
     }
 
-    fn events(&self, account: &Account, date: NaiveDate, random: &mut SplitMix, events: &mut Csv) {
+    fn events(&self, account: &Account, date: NaiveDate, random: &mut SplitMix, events: &mut Events) {
         account.event(events, "installation_incomplete", date, "", None);
         if random.chance(600) {
             let activated = date + Days::new(10 + random.below(90));

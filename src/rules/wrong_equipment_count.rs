@@ -18,7 +18,7 @@ use super::columns::*;
 use super::expr::{self, FOREVER, NEVER};
 use super::sql::{self, Dialect, View};
 use super::{KindSpec, PlanContext, Rule, RowProblemCode};
-use crate::generate::{Account, Csv, Recipe, Span, SplitMix};
+use crate::generate::{Account, Events, Recipe, Span, SplitMix};
 use crate::incident::wire::ItemsWire;
 use crate::incident::{ConfigError, Items, Validator};
 use crate::money::Currency;
@@ -146,7 +146,7 @@ impl Recipe for WrongEquipmentCountKind {
         }
     }
 
-    fn events(&self, account: &Account, date: NaiveDate, random: &mut SplitMix, events: &mut Csv) {
+    fn events(&self, account: &Account, date: NaiveDate, random: &mut SplitMix, events: &mut Events) {
         // The true count differs from what is billed: fewer (over-billed) or more (under-billed).
         let truth = if random.chance(450) {
             account.wlan_cards + 1
