@@ -2,7 +2,6 @@
 //! processed) on the bundled sample data, and tells the user where the results are. The sample
 //! files are compiled into the binary so the demo works from any directory.
 
-use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::error::RunError;
@@ -45,67 +44,5 @@ pub fn demo(out: &Path) -> Result<String, RunError> {
         .force(true)
         .build()?;
     let report = pipeline::run(&settings, &Silent)?;
-    let currency = settings.incident.currency;
-    let totals = &report.totals;
-    let mut text = String::new();
-    let _ = writeln!(
-        text,
-        "redress demo — {}",
-        settings
-            .incident
-            .texts
-            .title(settings.incident.texts.language)
-            .unwrap_or(&settings.incident.id)
-    );
-    let _ = writeln!(
-        text,
-        "  {} input rows read, {} accounts in scope",
-        report.rows_read, report.accounts_in_scope
-    );
-    let _ = writeln!(
-        text,
-        "  {} affected accounts: {} over-billed, {} under-billed, {} mixed",
-        totals.accounts_affected,
-        totals.accounts_overbilled,
-        totals.accounts_underbilled,
-        totals.accounts_mixed
-    );
-    let _ = writeln!(
-        text,
-        "  refunds {} {} = principal {} + tax {} + interest {}",
-        totals.refund_total,
-        currency.code,
-        totals.refund_principal,
-        totals.refund_tax,
-        totals.refund_interest
-    );
-    let _ = writeln!(
-        text,
-        "  paid as: bill credits {}, bank transfers {}, claims {}, residual {}; unpaid-bill corrections {}",
-        totals.bill_credit.amount,
-        totals.bank_transfer.amount,
-        totals.claim.amount,
-        totals.residual.amount,
-        totals.bill_corrections.amount
-    );
-    let _ = writeln!(text, "results in {}/:", report.out.display());
-    let _ = writeln!(text, "  refunds.csv    one row per affected account");
-    let _ = writeln!(
-        text,
-        "  invoices.csv   one row per affected invoice (principal, tax, interest)"
-    );
-    let _ = writeln!(
-        text,
-        "  payouts/       bill credits, bank transfers, claims, residual, corrections"
-    );
-    let _ = writeln!(
-        text,
-        "  manifest.json  input hashes, row counts, control totals"
-    );
-    let _ = writeln!(text, "see one account's full calculation with:");
-    let _ = writeln!(
-        text,
-        "  redress explain --incident samples/incidents/demo.toml --data samples/data/demo --account ADSL-0001"
-    );
-    Ok(text)
+    Ok(crate::render::text::demo(&settings.incident, &report))
 }

@@ -1,7 +1,6 @@
 //! The pipeline, top to bottom: load → identify → compute → reconcile → render → write. Each
 //! command (`run`, `check`, `explain`) is a prefix of it.
 
-use std::fmt::Write as _;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -13,7 +12,7 @@ use crate::identify::{self, Identified, OnBadRows, Tables};
 use crate::incident::hex;
 use crate::ledger::{self, ControlTotals, PayoutPlan};
 use crate::load::{self, LoadError};
-use crate::money::{Money, format_rate};
+use crate::money::Money;
 use crate::output::{OutputFiles, Staging};
 use crate::progress::Reporter;
 use crate::refund::{self, AccountRefund, Outcome};
@@ -311,41 +310,16 @@ impl Drop for InputHashes {
 /// `redress run`.
 pub fn run(settings: &Settings, reporter: &dyn Reporter) -> Result<RunReport, RunError> {
     let started = Instant::now();
-    let out = settings
-        .out
-        .as_deref()
-        .ok_or_else(|| RunError::bug("a run without --out"))?;
-    let force = settings.force;
-    let templates = settings.templates.as_deref();
-    let (template_env, pdf) = checked_before_work(settings, templates)?;
-    let mut protected: Vec<&Path> = vec![&settings.data_dir, &settings.incident.path];
-    protected.extend(templates);
-    protected.extend(settings.previous.iter().map(PathBuf::as_path));
-    protected.extend(settings.paid.iter().map(PathBuf::as_path));
-    let staging = Staging::new(out, force, &protected)?;
+    let (template_env, pdf) = checked_before_work(settings)?;
+    let staging = open_output(settings)?;
     let scratch = scratch_dir()?;
-    if !settings.previous.is_empty() || !settings.paid.is_empty() {
-        reporter.step("verifying earlier waves");
-    }
-    let history = crate::waves::read(
-        &settings.incident,
-        &settings.previous,
-        &settings.paid,
-        settings.encoding,
-    )?;
+    let history = read_history(settings, reporter)?;
     let (computed, inputs) = compute_inputs(settings, scratch.path(), history, reporter)?;
+    warn_of_documents_left_out(&computed, reporter);
 
-    for gap in &computed.languages.skipped {
-        reporter.warn(&format!(
-            "summary/press_release.{}.md not written: no affected account reads `{}`, and the incident file lacks {}",
-            gap.language.code(),
-            gap.language.code(),
-            gap.keys.join(", ")
-        ));
-    }
     reporter.step("writing outputs");
     let refund_accounts = refunded_accounts(&computed)?;
-    let (files, summary) = render_files(
+    let (mut files, summary) = render_files(
         settings,
         &computed,
         &refund_accounts,
@@ -356,7 +330,6 @@ pub fn run(settings: &Settings, reporter: &dyn Reporter) -> Result<RunReport, Ru
     verify_read_back(&staging, &computed.totals, settings.incident.currency)?;
 
     reporter.step("writing notices");
-    let mut files = files;
     let notified = write_notices(
         &staging,
         &mut files,
@@ -382,12 +355,8 @@ pub fn run(settings: &Settings, reporter: &dyn Reporter) -> Result<RunReport, Ru
         &template_env,
         &files,
     )?;
-    manifest.run_time_ms = started.elapsed().as_millis() as u64;
     reporter.step("committing output directory");
-    let manifest_bytes = render::manifest::render(&manifest)
-        .map_err(|error| RunError::internal("writing manifest.json", error))?;
-    staging.write("manifest.json", &manifest_bytes)?;
-    let out = staging.commit()?;
+    let out = commit(staging, &mut manifest, started)?;
     reporter.finish();
     Ok(RunReport {
         out,
@@ -398,11 +367,66 @@ pub fn run(settings: &Settings, reporter: &dyn Reporter) -> Result<RunReport, Ru
     })
 }
 
+/// The staging directory beside `--out`; refuses an `--out` that holds an input.
+fn open_output(settings: &Settings) -> Result<Staging, RunError> {
+    let out = settings
+        .out
+        .as_deref()
+        .ok_or_else(|| RunError::bug("a run without --out"))?;
+    let mut protected: Vec<&Path> = vec![&settings.data_dir, &settings.incident.path];
+    protected.extend(settings.templates.as_deref());
+    protected.extend(settings.previous.iter().map(PathBuf::as_path));
+    protected.extend(settings.paid.iter().map(PathBuf::as_path));
+    Ok(Staging::new(out, settings.force, &protected)?)
+}
+
+/// The earlier waves and paid-outside files of a supplementary run, verified; `None` for a first
+/// run.
+fn read_history(
+    settings: &Settings,
+    reporter: &dyn Reporter,
+) -> Result<Option<crate::waves::History>, RunError> {
+    if !settings.previous.is_empty() || !settings.paid.is_empty() {
+        reporter.step("verifying earlier waves");
+    }
+    Ok(crate::waves::read(
+        &settings.incident,
+        &settings.previous,
+        &settings.paid,
+        settings.encoding,
+    )?)
+}
+
+/// A press release in a language no affected account reads is left out when its texts are
+/// incomplete: said once, as a warning.
+fn warn_of_documents_left_out(computed: &Computed, reporter: &dyn Reporter) {
+    for gap in &computed.languages.skipped {
+        reporter.warn(&format!(
+            "summary/press_release.{}.md not written: no affected account reads `{}`, and the incident file lacks {}",
+            gap.language.code(),
+            gap.language.code(),
+            gap.keys.join(", ")
+        ));
+    }
+}
+
+/// The manifest written last, then the staging directory renamed into place.
+fn commit(
+    staging: Staging,
+    manifest: &mut render::manifest::Manifest,
+    started: Instant,
+) -> Result<PathBuf, RunError> {
+    manifest.run_time_ms = started.elapsed().as_millis() as u64;
+    let manifest_bytes = render::manifest::render(manifest)
+        .map_err(|error| RunError::internal("writing manifest.json", error))?;
+    staging.write("manifest.json", &manifest_bytes)?;
+    Ok(staging.commit()?)
+}
+
 /// What is checked before any work, so that a typo or a missing engine fails fast: the templates
 /// (rendered once each) and, with `--pdf`, the PDF engine.
 fn checked_before_work(
     settings: &Settings,
-    templates: Option<&Path>,
 ) -> Result<
     (
         minijinja::Environment<'static>,
@@ -410,7 +434,7 @@ fn checked_before_work(
     ),
     RunError,
 > {
-    let template_env = render::notices::environment(templates)?;
+    let template_env = render::notices::environment(settings.templates.as_deref())?;
     let pdf = settings
         .pdf
         .then(render::pdf::PdfEngine::find)
@@ -842,93 +866,7 @@ fn sha256_file(path: &Path, stop: &std::sync::atomic::AtomicBool) -> std::io::Re
 pub fn check(settings: &Settings, reporter: &dyn Reporter) -> Result<String, RunError> {
     let computed = evaluate(settings, reporter)?;
     reporter.finish();
-    let incident = &settings.incident;
-    let currency = incident.currency;
-    let totals = &computed.totals;
-    let mut text = String::new();
-    let _ = writeln!(
-        text,
-        "incident {} ({}) — {}",
-        incident.id,
-        incident.kind.as_str(),
-        incident.path.display()
-    );
-    for file in &computed.identified.files {
-        let _ = writeln!(
-            text,
-            "  {:<9} {:<40} {:>12} rows  {:>8} rejected",
-            file.table, file.file, file.rows, file.rows_rejected
-        );
-    }
-    let _ = writeln!(
-        text,
-        "accounts in scope:     {}",
-        computed.identified.accounts_in_scope
-    );
-    let _ = writeln!(
-        text,
-        "charge rows in scope:  {}",
-        computed.identified.charge_rows_in_scope
-    );
-    let _ = writeln!(
-        text,
-        "affected accounts:     {} (overbilled {}, underbilled {}, mixed {})",
-        totals.accounts_affected,
-        totals.accounts_overbilled,
-        totals.accounts_underbilled,
-        totals.accounts_mixed
-    );
-    let _ = writeln!(text, "for review:            {}", computed.review.len());
-    let languages = &computed.languages;
-    let _ = writeln!(
-        text,
-        "documents:             notices {}; press releases {}",
-        if languages.notices.is_empty() {
-            "none".to_string()
-        } else {
-            languages
-                .notices
-                .iter()
-                .map(|(language, count)| format!("{} {}", language.code(), count))
-                .collect::<Vec<_>>()
-                .join(", ")
-        },
-        languages
-            .press_releases
-            .iter()
-            .map(|language| language.code())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    for gap in &languages.skipped {
-        let _ = writeln!(
-            text,
-            "                       press release in `{}` not written: lacks {}",
-            gap.language.code(),
-            gap.keys.join(", ")
-        );
-    }
-    let _ = writeln!(
-        text,
-        "refund total:          {} {} (principal {}, tax {}, interest {})",
-        totals.refund_total,
-        currency.code,
-        totals.refund_principal,
-        totals.refund_tax,
-        totals.refund_interest
-    );
-    let _ = writeln!(
-        text,
-        "corrections:           {} {}",
-        totals.correction_total, currency.code
-    );
-    let _ = writeln!(
-        text,
-        "under-billed (waived): {} {}",
-        totals.underbilled_total, currency.code
-    );
-    let _ = writeln!(text, "nothing was written.");
-    Ok(text)
+    Ok(render::text::check(&settings.incident, &computed))
 }
 
 /// `redress explain`: every step of one account's calculation.
@@ -948,24 +886,9 @@ pub fn explain(
     )?;
     reporter.finish();
     let incident = &settings.incident;
-    let currency = incident.currency;
-    let mut text = String::new();
-    let _ = writeln!(
-        text,
-        "incident {} ({}), currency {}",
-        incident.id,
-        incident.kind.as_str(),
-        currency.code
-    );
     let focus = match explained {
         identify::Explained::Review(reason) => {
-            let _ = writeln!(
-                text,
-                "account {account_id}: left out for review — {} ({})",
-                reason.describe(),
-                reason.code()
-            );
-            return Ok(text);
+            return Ok(render::text::explain_review(incident, account_id, reason));
         }
         identify::Explained::UnknownAccount => {
             return Err(RunError::Usage(format!(
@@ -994,194 +917,6 @@ pub fn explain(
         }
         identify::Explained::Account(focus) => focus,
     };
-    explain_account(&mut text, incident, &focus);
     let (invoices, outcome) = refund::trace(incident, settings.refund_date, &focus.input)?;
-    explain_rows(&mut text, currency, &focus.rows);
-    explain_invoices(&mut text, incident, &invoices);
-    explain_outcome(&mut text, &outcome);
-    Ok(text)
-}
-
-/// The account, its trigger, the kind's rule for it and the events the rule reads.
-fn explain_account(
-    text: &mut String,
-    incident: &crate::incident::Incident,
-    focus: &identify::Focus,
-) {
-    let account = &focus.input.account;
-    let _ = writeln!(
-        text,
-        "account {} — status {}, region {}, plan {}, opened {}, closed {}",
-        account.account_id,
-        account.status.as_str(),
-        account.region.as_deref().unwrap_or("-"),
-        account.plan.as_deref().unwrap_or("-"),
-        account
-            .opened_on
-            .map(|date| date.to_string())
-            .unwrap_or_else(|| "-".to_string()),
-        account
-            .closed_on
-            .map(|date| date.to_string())
-            .unwrap_or_else(|| "-".to_string()),
-    );
-    let _ = writeln!(
-        text,
-        "trigger: `{}` on {} (earliest in window)",
-        incident.trigger.event, account.trigger_date
-    );
-    for line in incident.rule.explain(account.trigger_date) {
-        let _ = writeln!(text, "{line}");
-    }
-    for event in &focus.events {
-        let _ = writeln!(
-            text,
-            "  event {} {} detail={} quantity={}",
-            event.kind,
-            event.date,
-            event.detail.as_deref().unwrap_or("-"),
-            event
-                .quantity
-                .map(|q| q.to_string())
-                .unwrap_or_else(|| "-".to_string())
-        );
-    }
-}
-
-/// Every row of an item the rule may touch, with should and diff.
-fn explain_rows(text: &mut String, currency: crate::money::Currency, rows: &[refund::RowTrace]) {
-    let money = |value: Money| value.to_string();
-    let _ = writeln!(
-        text,
-        "\nrows the rule may touch (should = what ought to have been billed; diff = amount − should):"
-    );
-    let _ = writeln!(
-        text,
-        "  month    period                  item               qty  unit_price      amount      should        diff  tax_rate  paid_on"
-    );
-    for row in rows {
-        let r = &row.row;
-        let _ = writeln!(
-            text,
-            "  {}  {}..{}  {:<16} {:>5} {:>11} {:>11} {:>11} {:>11}  {:<8}  {}",
-            r.billing_month,
-            r.period_start,
-            r.period_end,
-            r.item,
-            r.quantity,
-            currency.format(r.unit_price),
-            currency.format(r.amount),
-            money(row.should),
-            money(row.diff),
-            format_rate(r.tax_rate),
-            r.paid_on
-                .map(|date| date.to_string())
-                .unwrap_or_else(|| "unpaid".to_string())
-        );
-    }
-}
-
-/// Each invoice in scope: its tax groups and what becomes of it.
-fn explain_invoices(
-    text: &mut String,
-    incident: &crate::incident::Incident,
-    invoices: &[refund::Invoice],
-) {
-    let money = |value: Money| value.to_string();
-    let _ = writeln!(
-        text,
-        "\ninvoices in scope (tax per invoice per rate: T = R_t(B × t) − R_t(S × t), rounding {}):",
-        incident.tax_rounding
-    );
-    for invoice in invoices {
-        let _ = writeln!(
-            text,
-            "  {} paid_on {}: P = {}, T = {}, X = P + T = {}",
-            invoice.billing_month,
-            invoice
-                .paid_on
-                .map(|date| date.to_string())
-                .unwrap_or_else(|| "unpaid".to_string()),
-            money(invoice.principal),
-            money(invoice.tax),
-            money(invoice.excess())
-        );
-        for group in &invoice.groups {
-            let _ = writeln!(
-                text,
-                "      rate {}: B = {} ({} untouched rows summed), D = {}, S = B − D = {}; tax charged R({} × {}) = {}, should R({} × {}) = {}, tax_diff = {}",
-                format_rate(group.tax_rate),
-                money(group.billed),
-                group.untouched_rows,
-                money(group.diff),
-                money(group.should),
-                money(group.billed),
-                format_rate(group.tax_rate),
-                money(group.tax_charged),
-                money(group.should),
-                format_rate(group.tax_rate),
-                money(group.tax_should),
-                money(group.tax_diff)
-            );
-        }
-        let verdict = match (invoice.excess().signum(), invoice.paid_on) {
-            (0, _) => "not affected".to_string(),
-            (-1, _) => format!(
-                "under-billed by {}: waived, never collected",
-                invoice.excess().magnitude()
-            ),
-            (_, None) => format!(
-                "over-billed but unpaid: correction of {} to the open bill, no interest",
-                money(invoice.excess())
-            ),
-            (_, Some(_)) => {
-                let interest = &invoice.interest;
-                let mut line = format!(
-                    "over-billed and paid: refund {} + interest {} ({} accrual days",
-                    money(invoice.excess()),
-                    money(interest.amount),
-                    interest.days
-                );
-                for (start, end, rate, basis) in &interest.segments {
-                    let _ = write!(line, "; {start}..{end} at {} / {basis}", format_rate(*rate));
-                }
-                let _ = write!(line, "; rounded {} once)", incident.interest.rounding);
-                line
-            }
-        };
-        let _ = writeln!(text, "      → {verdict}");
-    }
-}
-
-/// The account's class, totals and payout channel.
-fn explain_outcome(text: &mut String, outcome: &Outcome) {
-    let money = |value: Money| value.to_string();
-    match outcome {
-        Outcome::Affected(refund) => {
-            let _ = writeln!(
-                text,
-                "\nclass {}: refund_total {} = principal {} + tax {} + interest {}; corrections {}; under-billed (waived) {}",
-                refund.class.as_str(),
-                money(refund.refund_total),
-                money(refund.refund_principal),
-                money(refund.refund_tax),
-                money(refund.refund_interest),
-                money(refund.correction_total),
-                money(refund.underbilled_total)
-            );
-            let _ = writeln!(
-                text,
-                "payout: {}{} — refund_id {}",
-                refund.payout_channel.as_str(),
-                refund
-                    .claim_reason
-                    .map(|reason| format!(" ({})", reason.as_str()))
-                    .unwrap_or_default(),
-                refund.refund_id
-            );
-        }
-        _ => {
-            let _ = writeln!(text, "\nnot affected: every in-scope invoice has X = 0");
-        }
-    }
+    Ok(render::text::explain(incident, &focus, &invoices, &outcome))
 }

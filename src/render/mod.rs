@@ -10,5 +10,6 @@ pub mod pdf;
 pub mod report;
 pub mod summary;
 pub mod tables;
+pub mod text;
 pub mod wareki;
 pub mod zengin;
