@@ -161,13 +161,11 @@ pub struct ChargeRow {
     pub period_end: NaiveDate,
     pub item: String,
     pub quantity: i64,
-    /// Minor units.
-    pub unit_price: i64,
-    /// Minor units; `amount` when the column is absent or empty.
-    pub list_amount: i64,
+    pub unit_price: Money,
+    /// `amount` when the column is absent or empty.
+    pub list_amount: Money,
     pub discount_rate: Decimal,
-    /// Minor units.
-    pub amount: i64,
+    pub amount: Money,
     pub tax_rate: Decimal,
     pub paid_on: Option<NaiveDate>,
 }

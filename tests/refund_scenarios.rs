@@ -10,7 +10,7 @@ use std::path::Path;
 use chrono::NaiveDate;
 use redress::incident::Incident;
 use redress::model::{Account, AccountInput, BankDetails, ChargeRow, Event, Language, Status};
-use redress::money::{Month, parse_date, parse_decimal};
+use redress::money::{Money, Month, parse_date, parse_decimal};
 use redress::refund::{self, AccountClass, InvoiceClass, Outcome, PayoutChannel};
 
 fn date(text: &str) -> NaiveDate {
@@ -77,10 +77,10 @@ fn input(
                         period_end: date(end),
                         item: item.into(),
                         quantity,
-                        unit_price,
-                        list_amount: amount,
+                        unit_price: Money::new(unit_price, 0),
+                        list_amount: Money::new(amount, 0),
                         discount_rate: parse_decimal("0").unwrap(),
-                        amount,
+                        amount: Money::new(amount, 0),
                         tax_rate: parse_decimal(tax_rate).unwrap(),
                         paid_on: paid_on.map(date),
                     }
@@ -95,10 +95,10 @@ fn input(
                     period_end: month.last_day(),
                     item: "untouched_item".into(),
                     quantity: 1,
-                    unit_price: amount,
-                    list_amount: amount,
+                    unit_price: Money::new(amount, 0),
+                    list_amount: Money::new(amount, 0),
                     discount_rate: parse_decimal("0").unwrap(),
-                    amount,
+                    amount: Money::new(amount, 0),
                     tax_rate: parse_decimal(tax_rate).unwrap(),
                     paid_on: paid_on.map(date),
                 }
@@ -683,7 +683,7 @@ fn plan_change_discount_rate_with_match() {
         &[],
         vec![],
     );
-    input.rows[0].list_amount = 1000;
+    input.rows[0].list_amount = Money::new(1000, 0);
     input.rows[0].discount_rate = parse_decimal("0.3").unwrap();
     let refund = affected(&incident, &input);
     assert_eq!(

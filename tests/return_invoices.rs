@@ -11,7 +11,7 @@ use assert_cmd::Command;
 use chrono::NaiveDate;
 use redress::incident::Incident;
 use redress::model::{Account, AccountInput, BankDetails, ChargeRow, Language, Status};
-use redress::money::{Month, parse_date, parse_decimal};
+use redress::money::{Money, Month, parse_date, parse_decimal};
 use redress::refund::{self, AccountRefund, Outcome};
 use redress::return_invoice::{self, ReturnLine};
 
@@ -61,10 +61,10 @@ fn account(rows: &[(&str, &str, i64, &str)]) -> AccountInput {
                     period_end: month.last_day(),
                     item: item.into(),
                     quantity: 1,
-                    unit_price: amount,
-                    list_amount: amount,
+                    unit_price: Money::new(amount, 0),
+                    list_amount: Money::new(amount, 0),
                     discount_rate: parse_decimal("0").unwrap(),
-                    amount,
+                    amount: Money::new(amount, 0),
                     tax_rate: parse_decimal(rate).unwrap(),
                     paid_on: Some(paid),
                 }

@@ -541,11 +541,15 @@ fn charge_frame(rows: &[ChargeRow], account: &Account) -> PolarsResult<LazyFrame
         ),
         Column::new(
             "unit_price".into(),
-            rows.iter().map(|row| row.unit_price).collect::<Vec<_>>(),
+            rows.iter()
+                .map(|row| row.unit_price.minor())
+                .collect::<Vec<_>>(),
         ),
         Column::new(
             "list_amount".into(),
-            rows.iter().map(|row| row.list_amount).collect::<Vec<_>>(),
+            rows.iter()
+                .map(|row| row.list_amount.minor())
+                .collect::<Vec<_>>(),
         ),
         Int128Chunked::from_vec(
             "discount_rate".into(),
@@ -555,7 +559,9 @@ fn charge_frame(rows: &[ChargeRow], account: &Account) -> PolarsResult<LazyFrame
         .into_column(),
         Column::new(
             "amount".into(),
-            rows.iter().map(|row| row.amount).collect::<Vec<_>>(),
+            rows.iter()
+                .map(|row| row.amount.minor())
+                .collect::<Vec<_>>(),
         ),
         Int128Chunked::from_vec(
             "tax_rate".into(),
@@ -1003,10 +1009,10 @@ fn row_traces(frame: &DataFrame, currency: Currency) -> PolarsResult<Vec<RowTrac
                 period_end: end,
                 item: items[index].unwrap_or_default().to_string(),
                 quantity: quantities[index],
-                unit_price: unit_prices[index],
-                list_amount: list_amounts[index],
+                unit_price: currency.money(unit_prices[index]),
+                list_amount: currency.money(list_amounts[index]),
                 discount_rate: discount_rates[index],
-                amount: amounts[index],
+                amount: currency.money(amounts[index]),
                 tax_rate: tax_rates[index],
                 paid_on: paid[index],
             },

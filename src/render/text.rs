@@ -137,7 +137,7 @@ pub fn explain(
 ) -> String {
     let mut text = explain_heading(incident);
     explain_account(&mut text, incident, focus);
-    explain_rows(&mut text, incident.currency, &focus.rows);
+    explain_rows(&mut text, &focus.rows);
     explain_invoices(&mut text, incident, invoices);
     explain_outcome(&mut text, outcome);
     text
@@ -186,7 +186,7 @@ fn explain_account(text: &mut String, incident: &crate::incident::Incident, focu
 }
 
 /// Every row of an item the rule may touch, with should and diff.
-fn explain_rows(text: &mut String, currency: crate::money::Currency, rows: &[refund::RowTrace]) {
+fn explain_rows(text: &mut String, rows: &[refund::RowTrace]) {
     let money = |value: Money| value.to_string();
     let _ = writeln!(
         text,
@@ -206,8 +206,8 @@ fn explain_rows(text: &mut String, currency: crate::money::Currency, rows: &[ref
             r.period_end,
             r.item,
             r.quantity,
-            currency.format(r.unit_price),
-            currency.format(r.amount),
+            money(r.unit_price),
+            money(r.amount),
             money(row.should),
             money(row.diff),
             format_rate(r.tax_rate),
