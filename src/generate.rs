@@ -22,26 +22,39 @@ use crate::render::tables::{csv_bytes, parquet_bytes};
 crate::render::tables::output_table! {
     /// A generated row of accounts (SPEC §1).
     pub struct AccountRow {
+        /// `AC` and eight digits.
         pub account_id: String,
+        /// A Japanese or an English name.
         pub holder_name: String,
+        /// Of the generated address.
         pub postal_code: String,
+        /// A made-up address in the region.
         pub address: String,
+        /// `account_id@example.jp`, lower-case.
         pub email: String,
         /// `ja` or `en`.
         pub language: &'static str,
+        /// `east` or `west`.
         pub region: &'static str,
+        /// One of the generated plans.
         pub plan: &'static str,
         /// `individual` or `corporate`.
         pub customer_type: &'static str,
+        /// When the service started.
         pub opened_on: NaiveDate,
         /// `active` or `closed`.
         pub status: &'static str,
+        /// When the account was closed; empty when it is open.
         pub closed_on: Option<NaiveDate>,
+        /// 4 digits; empty for accounts whose bank details are incomplete.
         pub bank_code: Option<String>,
+        /// 3 digits; empty for accounts whose bank details are incomplete.
         pub branch_code: Option<String>,
+        /// `ordinary`; empty for accounts whose bank details are incomplete.
         pub bank_account_type: Option<&'static str>,
         /// Malformed (`12-34`) for accounts whose bank details are incomplete.
         pub bank_account_number: String,
+        /// The holder in katakana; empty when the details are incomplete.
         pub bank_account_holder_kana: Option<String>,
     }
 }
@@ -49,10 +62,15 @@ crate::render::tables::output_table! {
 crate::render::tables::output_table! {
     /// A generated row of events (SPEC §1).
     pub struct EventRow {
+        /// The account the event happened to.
         pub account_id: String,
+        /// `cancel_requested`, `registration`, `equipment_count`, ….
         pub kind: &'static str,
+        /// When it happened.
         pub date: NaiveDate,
+        /// What it concerns (a service or an item); empty when nothing.
         pub detail: Option<&'static str>,
+        /// A count (equipment); empty when none.
         pub quantity: Option<i64>,
     }
 }

@@ -75,6 +75,7 @@ pub(crate) use output_table;
 output_table! {
     /// `refunds.csv` / `refunds.parquet`: one row per affected account.
     pub struct RefundRow<'a> {
+        /// The account, as in accounts.
         pub account_id: &'a str,
         /// `overbilled`, `underbilled` or `mixed`.
         pub class: &'static str,
@@ -90,14 +91,21 @@ output_table! {
         pub correction_total: Money,
         /// Σ under-billing, waived.
         pub underbilled_total: Money,
+        /// Affected invoices billed too much.
         pub overbilled_invoices: u32,
+        /// Affected invoices billed too little.
         pub underbilled_invoices: u32,
+        /// The first affected billing month.
         pub first_billing_month: Month,
+        /// The last affected billing month.
         pub last_billing_month: Month,
         /// The channel of what this run pays.
         pub payout_channel: &'static str,
+        /// 16 hex digits of SHA-256 of `incident_id:account_id`: the refund's reference everywhere.
         pub refund_id: &'a str,
+        /// `accounts.region`; empty when none.
         pub region: Option<&'a str>,
+        /// `accounts.plan`; empty when none.
         pub plan: Option<&'a str>,
         /// `active` or `closed`.
         pub status: &'static str,
@@ -119,7 +127,9 @@ output_table! {
 output_table! {
     /// `invoices.csv` / `invoices.parquet`: one row per affected invoice.
     pub struct InvoiceRow<'a> {
+        /// The account, as in accounts.
         pub account_id: &'a str,
+        /// The invoice's billing month.
         pub billing_month: Month,
         /// `overbilled` or `underbilled`.
         pub class: &'static str,
@@ -129,9 +139,11 @@ output_table! {
         pub tax: Money,
         /// Empty for an unpaid invoice.
         pub paid_on: Option<NaiveDate>,
+        /// Accrual days, from the day after payment to the refund date.
         pub interest_days: i64,
         /// The single rate over every accrual day; empty when none or when rates varied.
         pub interest_rate: Option<String>,
+        /// Interest on P + T, rounded once.
         pub interest: Money,
     }
 }
@@ -139,8 +151,11 @@ output_table! {
 output_table! {
     /// `return_invoices.csv` / `.parquet`: the qualified return invoice's lines, per tax rate.
     pub struct ReturnInvoiceRow<'a> {
+        /// The refund the document belongs to.
         pub refund_id: &'a str,
+        /// The account, as in accounts.
         pub account_id: &'a str,
+        /// The consumption tax rate of the line.
         pub tax_rate: Rate,
         /// Σ D of the rate over the refunded invoices (tax excluded).
         pub principal: Money,
@@ -150,7 +165,9 @@ output_table! {
         pub total: Money,
         /// First and last billing month of the original sales.
         pub sales_from: Month,
+        /// The last billing month of the original sales.
         pub sales_to: Month,
+        /// The date of the return (the refund date).
         pub refund_date: Option<NaiveDate>,
         /// Whether the law requires the document for this refund.
         pub required: bool,
@@ -162,18 +179,27 @@ output_table! {
     /// where the credited bill carries the qualified return invoice, a `return_invoice` row per tax
     /// rate with what it states and no `amount`, so that Σ amount stays the credits' total.
     pub struct BillCreditRow<'a> {
+        /// The refund credited.
         pub refund_id: &'a str,
+        /// The account whose bill is credited.
         pub account_id: &'a str,
+        /// What is credited (a `credit` row); empty on `return_invoice` rows.
         pub amount: Option<Money>,
         /// The invoice month the credit is applied to.
         pub apply_to_billing_month: Option<Month>,
         /// `credit` or `return_invoice`.
         pub line: &'static str,
+        /// The return invoice line's tax rate.
         pub tax_rate: Option<Rate>,
+        /// The return invoice line's principal (tax excluded).
         pub principal: Option<Money>,
+        /// The return invoice line's tax.
         pub tax: Option<Money>,
+        /// principal + tax.
         pub total: Option<Money>,
+        /// The first billing month of the original sales.
         pub sales_from: Option<Month>,
+        /// The last billing month of the original sales.
         pub sales_to: Option<Month>,
     }
 }
@@ -181,8 +207,11 @@ output_table! {
 output_table! {
     /// `payouts/claims.csv`: refunds paid when the customer asks (no usable bank account).
     pub struct ClaimRow<'a> {
+        /// The refund to be claimed.
         pub refund_id: &'a str,
+        /// The account it is owed to.
         pub account_id: &'a str,
+        /// What is paid when the customer claims it.
         pub amount: Money,
         /// Why the refund is a claim.
         pub reason: Option<&'static str>,
@@ -192,8 +221,11 @@ output_table! {
 output_table! {
     /// `payouts/residual.csv`: refunds below `payout.minimum_transfer`.
     pub struct ResidualRow<'a> {
+        /// The refund held back.
         pub refund_id: &'a str,
+        /// The account it is owed to.
         pub account_id: &'a str,
+        /// What is owed, below the minimum transfer.
         pub amount: Money,
     }
 }
@@ -201,9 +233,13 @@ output_table! {
 output_table! {
     /// `payouts/bill_corrections.csv`: reductions of unpaid bills, for the billing system.
     pub struct BillCorrectionRow<'a> {
+        /// The refund of the account.
         pub refund_id: &'a str,
+        /// The account whose open bill is reduced.
         pub account_id: &'a str,
+        /// The unpaid invoice.
         pub billing_month: Month,
+        /// What the bill is reduced by (P + T; no interest on an unpaid bill).
         pub amount: Money,
     }
 }
@@ -211,14 +247,21 @@ output_table! {
 output_table! {
     /// `payouts/bank_transfers.csv`: the transfers of `payouts/zengin.txt`.
     pub struct BankTransferRow<'a> {
+        /// The refund paid (its first 10 characters are the Zengin customer code).
         pub refund_id: &'a str,
+        /// The account paid.
         pub account_id: &'a str,
+        /// What is transferred.
         pub amount: Money,
+        /// 4 digits.
         pub bank_code: &'a str,
+        /// 3 digits.
         pub branch_code: &'a str,
         /// `ordinary`, `current` or `savings`.
         pub bank_account_type: &'static str,
+        /// 7 digits.
         pub bank_account_number: &'a str,
+        /// The payee's name in katakana, as the accounts table gives it.
         pub bank_account_holder_kana: &'a str,
     }
 }
@@ -235,14 +278,19 @@ output_table! {
     /// `payouts/overpaid.csv` (supplementary runs): what earlier waves paid beyond what is owed
     /// now. Reported, never clawed back.
     pub struct OverpaidRow<'a> {
+        /// The refund of the account.
         pub refund_id: &'a str,
+        /// The account paid too much.
         pub account_id: &'a str,
         /// `refund` or `bill_correction`.
         pub kind: &'static str,
         /// The invoice, for a bill correction.
         pub billing_month: Option<Month>,
+        /// What earlier waves paid (or corrected).
         pub previously_paid: Money,
+        /// What is owed now.
         pub now_owed: Money,
+        /// previously_paid − now_owed.
         pub overpaid: Money,
         /// `amount_lowered`, `no_longer_affected` or `in_review`.
         pub reason: &'static str,
@@ -252,7 +300,9 @@ output_table! {
 output_table! {
     /// `review.csv`: accounts a person must look at before anything is paid to them.
     pub struct ReviewRow<'a> {
+        /// The account left out.
         pub account_id: &'a str,
+        /// Why (see the README's review reasons).
         pub reason: &'static str,
     }
 }
@@ -260,12 +310,17 @@ output_table! {
 output_table! {
     /// `rejects.csv` (`--on-bad-rows reject`): every input row set aside, and why.
     pub struct RejectRow<'a> {
+        /// The input file, relative to `--data`.
         pub file: &'a str,
         /// The 1-based data row of the file (the header is not counted).
         pub row: u64,
+        /// The column at fault; empty for a whole-row problem.
         pub column: &'a str,
+        /// The value as found; empty when missing.
         pub value: Option<&'a str>,
+        /// A code: `not_a_number`, `wrong_field_count`, ….
         pub reason: &'a str,
+        /// What is wrong, in words.
         pub message: &'a str,
     }
 }
@@ -273,22 +328,31 @@ output_table! {
 output_table! {
     /// `notices/index.csv`: one row per notice, for the print vendor and the mail run.
     pub struct NoticeIndexRow {
+        /// The refund the notice is about.
         pub refund_id: String,
+        /// The account it is sent to.
         pub account_id: String,
+        /// The addressee.
         pub holder_name: String,
+        /// The postal code, as the accounts table gives it.
         pub postal_code: String,
+        /// The postal address.
         pub address: String,
+        /// For notices sent by mail; empty when none.
         pub email: String,
         /// `ja` or `en`: which letter template.
         pub language: &'static str,
         /// `refund`, `correction`, `waived` or `mixed`.
         pub letter: &'static str,
+        /// The account's class: `overbilled`, `underbilled` or `mixed`.
         pub class: &'static str,
+        /// How the refund is paid (`none` for a letter that pays nothing).
         pub channel: &'static str,
         /// What the letter pays now (or corrects, for a correction letter).
         pub amount: Money,
         /// What the envelope must hold besides the letter (semicolon-separated), empty for none.
         pub enclosures: &'static str,
+        /// The notice, relative to `notices/`.
         pub file: String,
     }
 }
@@ -580,16 +644,20 @@ impl ColumnValue for Option<Rate> {
             .max()
             .unwrap_or(0)
             .max(MIN_RATE_SCALE);
-        let mantissas: Vec<Option<i128>> = rates
+        // A rate below 1 with s decimals has a mantissa below 10^s, so at the column's scale
+        // (at most 28) it stays below 10^28.
+        let mantissas = rates
             .iter()
             .map(|rate| {
-                rate.and_then(|rate| {
+                rate.map(|rate| {
                     10i128
                         .checked_pow(scale.saturating_sub(rate.scale()))
                         .and_then(|factor| rate.mantissa().checked_mul(factor))
+                        .ok_or_else(|| polars_err!(ComputeError: "rate {rate} at scale {scale}"))
                 })
+                .transpose()
             })
-            .collect();
+            .collect::<PolarsResult<Vec<Option<i128>>>>()?;
         Ok(
             Int128Chunked::from_iter_options(name.into(), mantissas.into_iter())
                 .into_decimal(38, scale as usize)?
