@@ -606,6 +606,75 @@ fn event_frame(events: &[Event]) -> PolarsResult<DataFrame> {
     .collect()
 }
 
+/// The columns of the invoice sums (one row per account, billing month and tax rate), as Rust
+/// vectors.
+struct SumColumns {
+    numbers: Vec<u32>,
+    months: Vec<i32>,
+    rate_hi: Vec<i64>,
+    rate_lo: Vec<i64>,
+    billed: Vec<i128>,
+    diff: Vec<i128>,
+    rows: Vec<u64>,
+    touched: Vec<u64>,
+    paid_min: Vec<Option<NaiveDate>>,
+    paid_max: Vec<Option<NaiveDate>>,
+    paid_empty: Vec<u64>,
+    problem: Vec<i32>,
+}
+
+impl SumColumns {
+    fn of(groups: &DataFrame) -> PolarsResult<SumColumns> {
+        let problem = groups.column("problem")?.cast(&DataType::Int32)?;
+        Ok(SumColumns {
+            numbers: values::<UInt32Type>(groups, ACCOUNT_NO)?,
+            months: values::<Int32Type>(groups, "billing_month")?,
+            rate_hi: values::<Int64Type>(groups, RATE_HI)?,
+            rate_lo: values::<Int64Type>(groups, RATE_LO)?,
+            billed: values::<Int128Type>(groups, "billed")?,
+            diff: values::<Int128Type>(groups, "diff")?,
+            rows: values::<UInt64Type>(groups, "rows")?,
+            touched: values::<UInt64Type>(groups, "touched")?,
+            paid_min: date_values(groups, "paid_min")?,
+            paid_max: date_values(groups, "paid_max")?,
+            paid_empty: values::<UInt64Type>(groups, "paid_empty")?,
+            problem: problem
+                .i32()?
+                .iter()
+                .map(|value| value.unwrap_or(0))
+                .collect(),
+        })
+    }
+
+    /// The tax groups of the invoice in rows `range`.
+    fn groups(
+        &self,
+        range: std::ops::Range<usize>,
+        currency: crate::money::Currency,
+        located: impl Fn(Overflow) -> IdentifyError,
+    ) -> Result<Vec<GroupInput>, IdentifyError> {
+        range
+            .map(|r| {
+                let mantissa =
+                    i128::from(self.rate_hi[r]) * RATE_SPLIT + i128::from(self.rate_lo[r]);
+                Ok(GroupInput {
+                    tax_rate: Decimal::try_from_i128_with_scale(mantissa, RATE_SCALE as u32)
+                        .map_err(|_| located(Overflow("a tax rate")))?
+                        .normalize(),
+                    billed: i64::try_from(self.billed[r])
+                        .map(|minor| currency.money(minor))
+                        .map_err(|_| located(Overflow("an invoice's billed amount")))?,
+                    diff: i64::try_from(self.diff[r])
+                        .map(|minor| currency.money(minor))
+                        .map_err(|_| located(Overflow("an invoice's diff")))?,
+                    rows: self.rows[r],
+                    untouched_rows: self.rows[r] - self.touched[r],
+                })
+            })
+            .collect()
+    }
+}
+
 /// The sums as Rust values, per account in account_id order; the first account (in that order)
 /// that cannot be computed stops the run, as the money policy would.
 pub(crate) fn assemble(
@@ -615,39 +684,17 @@ pub(crate) fn assemble(
     context: &PlanContext,
     paid_on_values: &dyn Fn(&str, Month) -> Result<String, IdentifyError>,
 ) -> Result<Vec<AccountInvoices>, IdentifyError> {
-    let groups = &sums.groups;
-    let internal = |error: PolarsError| {
+    let height = sums.groups.height();
+    let columns = SumColumns::of(&sums.groups).map_err(|error| {
         IdentifyError::Load(load::LoadError::Engine {
             what: "reading the invoice sums".to_string(),
             source: error,
         })
-    };
-    let numbers = values::<UInt32Type>(groups, ACCOUNT_NO).map_err(internal)?;
-    let months = values::<Int32Type>(groups, "billing_month").map_err(internal)?;
-    let rate_hi = values::<Int64Type>(groups, RATE_HI).map_err(internal)?;
-    let rate_lo = values::<Int64Type>(groups, RATE_LO).map_err(internal)?;
-    let billed = values::<Int128Type>(groups, "billed").map_err(internal)?;
-    let diff = values::<Int128Type>(groups, "diff").map_err(internal)?;
-    let rows = values::<UInt64Type>(groups, "rows").map_err(internal)?;
-    let touched = values::<UInt64Type>(groups, "touched").map_err(internal)?;
-    let paid_min = date_values(groups, "paid_min").map_err(internal)?;
-    let paid_max = date_values(groups, "paid_max").map_err(internal)?;
-    let paid_empty = values::<UInt64Type>(groups, "paid_empty").map_err(internal)?;
-    let problem = groups
-        .column("problem")
-        .and_then(|column| column.cast(&DataType::Int32))
-        .map_err(internal)?;
-    let problem: Vec<i32> = problem
-        .i32()
-        .map_err(internal)?
-        .iter()
-        .map(|value| value.unwrap_or(0))
-        .collect();
-
+    })?;
     let mut out: Vec<AccountInvoices> = Vec::new();
     let mut index = 0;
-    while index < groups.height() {
-        let number = numbers[index];
+    while index < height {
+        let number = columns.numbers[index];
         let account = accounts.get(&number).ok_or_else(|| {
             IdentifyError::Load(load::LoadError::Bad {
                 message: format!(
@@ -655,57 +702,41 @@ pub(crate) fn assemble(
                 ),
             })
         })?;
-        let end = (index..groups.height())
-            .find(|&row| numbers[row] != number)
-            .unwrap_or(groups.height());
-        if (index..end).any(|row| problem[row] != 0) {
+        let end = (index..height)
+            .find(|&row| columns.numbers[row] != number)
+            .unwrap_or(height);
+        if (index..end).any(|row| columns.problem[row] != 0) {
             return Err(row_problem(incident, sums, context, number, account)?);
         }
         let mut invoices: Vec<InvoiceInput> = Vec::new();
         let mut row = index;
         while row < end {
-            let month = months[row];
-            let invoice_end = (row..end).find(|&r| months[r] != month).unwrap_or(end);
+            let month = columns.months[row];
+            let invoice_end = (row..end)
+                .find(|&r| columns.months[r] != month)
+                .unwrap_or(end);
             let billing_month = Month::from_index(month);
             // All rows of the invoice agree on paid_on: every one empty, or one date for all.
-            let empty: u64 = (row..invoice_end).map(|r| paid_empty[r]).sum();
-            let count: u64 = (row..invoice_end).map(|r| rows[r]).sum();
-            let low = (row..invoice_end).filter_map(|r| paid_min[r]).min();
-            let high = (row..invoice_end).filter_map(|r| paid_max[r]).max();
-            let agree = empty == count || (empty == 0 && low == high);
-            if !agree {
+            let empty: u64 = (row..invoice_end).map(|r| columns.paid_empty[r]).sum();
+            let count: u64 = (row..invoice_end).map(|r| columns.rows[r]).sum();
+            let low = (row..invoice_end).filter_map(|r| columns.paid_min[r]).min();
+            let high = (row..invoice_end).filter_map(|r| columns.paid_max[r]).max();
+            if !(empty == count || (empty == 0 && low == high)) {
                 return Err(IdentifyError::PaidOnDisagrees {
                     account_id: account.account_id.clone(),
                     billing_month,
                     values: paid_on_values(&account.account_id, billing_month)?,
                 });
             }
-            let mut groups_of_invoice = Vec::with_capacity(invoice_end - row);
             let located = |source: Overflow| IdentifyError::InvoiceOverflow {
                 account_id: account.account_id.clone(),
                 billing_month,
                 source,
             };
-            for r in row..invoice_end {
-                let mantissa = i128::from(rate_hi[r]) * RATE_SPLIT + i128::from(rate_lo[r]);
-                groups_of_invoice.push(GroupInput {
-                    tax_rate: Decimal::try_from_i128_with_scale(mantissa, RATE_SCALE as u32)
-                        .map_err(|_| located(Overflow("a tax rate")))?
-                        .normalize(),
-                    billed: i64::try_from(billed[r])
-                        .map(|minor| incident.currency.money(minor))
-                        .map_err(|_| located(Overflow("an invoice's billed amount")))?,
-                    diff: i64::try_from(diff[r])
-                        .map(|minor| incident.currency.money(minor))
-                        .map_err(|_| located(Overflow("an invoice's diff")))?,
-                    rows: rows[r],
-                    untouched_rows: rows[r] - touched[r],
-                });
-            }
             invoices.push(InvoiceInput {
                 billing_month,
                 paid_on: if empty == count { None } else { low },
-                groups: groups_of_invoice,
+                groups: columns.groups(row..invoice_end, incident.currency, located)?,
             });
             row = invoice_end;
         }

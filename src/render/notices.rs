@@ -808,6 +808,7 @@ pub fn context(
     let enclosures = has_refund && !paid_in_full && matches!(channel, "bank_transfer" | "claim");
     let stem = title_stem(&text.title, language);
     let date = |date: Option<NaiveDate>| date.map(|date| dates.date(date)).unwrap_or_default();
+    let month = |month: Option<Month>| month.map(|month| dates.month(month)).unwrap_or_default();
     Ok(NoticeContext {
         language: language_code(language),
         letter: letter(has_refund, has_corrections, has_underbilled),
@@ -825,9 +826,8 @@ pub fn context(
             has_underbilled,
         ),
         enclosures,
-        plan: account
-            .plan
-            .as_deref()
+        // Shown only when the incident file names the plan.
+        plan: (account.plan.as_deref())
             .and_then(|code| incident.texts.plan(code, language))
             .unwrap_or_default(),
         title_stem: stem.to_string(),
@@ -866,10 +866,7 @@ pub fn context(
         paid_in_full,
         channel,
         channel_name: incident.texts.channel(channel, language),
-        bill_credit_month: plan
-            .bill_credit_month
-            .map(|month| dates.month(month))
-            .unwrap_or_default(),
+        bill_credit_month: month(plan.bill_credit_month),
         transfer_date: date(days.transfer_date),
         refund_date: date(refund_date),
         account_last3: last_three(account.bank.account_number.as_deref()),
