@@ -169,7 +169,9 @@ fn run(cli: Cli) -> Result<ExitCode, RunError> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Schema => {
-            print!("{}", redress::incident::json_schema());
+            let schema = redress::incident::json_schema()
+                .map_err(|error| RunError::internal("writing the incident file's schema", error))?;
+            print!("{schema}");
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -875,7 +875,7 @@ fn committed_json_schema_is_current() {
     let committed =
         std::fs::read_to_string(root().join("schemas/incident.schema.json")).unwrap_or_default();
     assert!(
-        committed == redress::incident::json_schema(),
+        committed == redress::incident::json_schema().unwrap(),
         "schemas/incident.schema.json is stale; regenerate it with:\n  cargo run --quiet -- schema > schemas/incident.schema.json"
     );
 }

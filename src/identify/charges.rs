@@ -331,12 +331,18 @@ fn finish(
     let currency = incident.currency;
     let frames = merged;
     let mut outputs = frames.into_iter();
-    let mut next = || outputs.next().unwrap_or_default();
-    let (counts, mut bad, rows_in_scope) = (next(), next(), next());
+    let mut next = |what: &str| super::next_frame(&mut outputs, what).map_err(error(table));
+    let (counts, mut bad, rows_in_scope) = (
+        next("the row counts")?,
+        next("the bad rows")?,
+        next("the rows in scope")?,
+    );
     let changed = match sink {
-        Sink::Sums => Changed::Summed(Sums::from_frames(&mut outputs)),
+        Sink::Sums => Changed::Summed(Sums::from_frames(&mut outputs).map_err(error(table))?),
         Sink::Rows => {
-            let rows = outputs.next().unwrap_or_default().lazy();
+            let rows = super::next_frame(&mut outputs, "the changed rows")
+                .map_err(error(table))?
+                .lazy();
             let all_months =
                 rules::plan(incident.rule.as_ref(), rows, context).map_err(error(table))?;
             Changed::Summed(
@@ -345,7 +351,9 @@ fn finish(
                     .map_err(error(table))?,
             )
         }
-        Sink::Keys | Sink::PartialKeys => Changed::Keys(outputs.next().unwrap_or_default()),
+        Sink::Keys | Sink::PartialKeys => Changed::Keys(
+            super::next_frame(&mut outputs, "the changed keys").map_err(error(table))?,
+        ),
     };
 
     let capped = on_bad_rows == OnBadRows::Abort && bad.height() > ABORT_DESCRIBED;

@@ -65,17 +65,18 @@ impl SumFrames {
 
     pub fn collect(self) -> PolarsResult<Sums> {
         let mut frames = engine_collect_all(self.into_frames())?.into_iter();
-        Ok(Sums::from_frames(&mut frames))
+        Sums::from_frames(&mut frames)
     }
 }
 
 impl Sums {
-    pub fn from_frames(frames: &mut impl Iterator<Item = DataFrame>) -> Sums {
-        Sums {
-            groups: frames.next().unwrap_or_default(),
-            problems: frames.next().unwrap_or_default(),
+    /// The invoice sums and their problems, then (when planned) the row trace.
+    pub fn from_frames(frames: &mut impl Iterator<Item = DataFrame>) -> PolarsResult<Sums> {
+        Ok(Sums {
+            groups: super::next_frame(frames, "the invoice sums")?,
+            problems: super::next_frame(frames, "the invoice sums' problems")?,
             trace: frames.next(),
-        }
+        })
     }
 
     /// Only the invoices the rule changes: some group with a non-zero D, or a row it could not

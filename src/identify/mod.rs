@@ -380,6 +380,17 @@ pub(crate) fn engine_collect(frame: LazyFrame) -> PolarsResult<DataFrame> {
     }
 }
 
+/// The next of the frames a collect returned, in the order of its plans; a missing one is an
+/// error, never an empty frame (which would lose rows silently).
+pub(crate) fn next_frame(
+    frames: &mut impl Iterator<Item = DataFrame>,
+    what: &str,
+) -> PolarsResult<DataFrame> {
+    frames
+        .next()
+        .ok_or_else(|| polars_err!(ComputeError: "the engine returned no frame for {what}"))
+}
+
 /// Collects several frames in one streaming run, sharing what they have in common (a `cache`d scan).
 pub(crate) fn engine_collect_all(frames: Vec<LazyFrame>) -> PolarsResult<Vec<DataFrame>> {
     let plans: Vec<DslPlan> = frames.into_iter().map(|frame| frame.logical_plan).collect();

@@ -145,9 +145,11 @@ pub(crate) fn events(
         ])
         .with_column(load::any_problem(load::EVENT_COLUMNS, &[UNKNOWN, QUANTITY]).alias(BAD));
     let counts = typed.group_by([col(FILE)]).agg([len().alias("rows")]);
-    let mut frames = engine_collect_all(vec![read, counts]).map_err(error(table))?;
-    let counts = frames.pop().unwrap_or_default();
-    let frame = frames.pop().unwrap_or_default();
+    let mut frames = engine_collect_all(vec![read, counts])
+        .map_err(error(table))?
+        .into_iter();
+    let frame = super::next_frame(&mut frames, "the events").map_err(error(table))?;
+    let counts = super::next_frame(&mut frames, "the events' row counts").map_err(error(table))?;
     let problems = describe(
         table,
         &frame,

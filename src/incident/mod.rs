@@ -749,9 +749,9 @@ impl Validator<'_> {
 }
 
 /// The JSON Schema of the incident file, as committed in `schemas/incident.schema.json`.
-pub fn json_schema() -> String {
+pub fn json_schema() -> Result<String, serde_json::Error> {
     let schema = schemars::schema_for!(wire::IncidentFile);
-    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    let mut text = serde_json::to_string_pretty(&schema)?;
     text.push('\n');
-    text
+    Ok(text)
 }

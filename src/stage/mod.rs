@@ -191,7 +191,8 @@ pub fn plan(options: &PlanOptions) -> Result<PlanReport, RunError> {
     }
     let (text, stage_id) = stage_sql(&request);
     let sql_sha256 = sha256(&text);
-    let plan = plan_json(&request, &stage_id, &sql_sha256);
+    let plan = plan_json(&request, &stage_id, &sql_sha256)
+        .map_err(|error| RunError::internal("writing plan.json", error))?;
     let protected: Vec<&Path> = vec![&options.incident.path];
     let staging = Staging::new(&options.out, options.force, &protected)?;
     staging.write("stage.sql", text.as_bytes())?;
@@ -301,7 +302,11 @@ pub const OUTPUT_SCHEMAS: &[(&str, &[(&str, &str)])] = &[
     ),
 ];
 
-fn plan_json(request: &Request, stage_id: &str, sql_sha256: &str) -> String {
+fn plan_json(
+    request: &Request,
+    stage_id: &str,
+    sql_sha256: &str,
+) -> Result<String, serde_json::Error> {
     let source = |input: &Input| match &input.source {
         Source::Directory(path) => serde_json::json!({"directory": path}),
         Source::File(path) => serde_json::json!({"file": path}),
@@ -336,7 +341,7 @@ fn plan_json(request: &Request, stage_id: &str, sql_sha256: &str) -> String {
         "aggregates": request.aggregates,
         "outputs": outputs,
     });
-    let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
+    let mut text = serde_json::to_string_pretty(&value)?;
     text.push('\n');
-    text
+    Ok(text)
 }
