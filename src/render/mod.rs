@@ -1,5 +1,7 @@
-//! Rendering: pure functions from computed values to file bytes. Nothing here computes money;
-//! everything is formatted through `money::Currency::format`.
+//! Rendering: pure functions from computed values to file bytes and terminal text. Nothing here
+//! decides what is owed: amounts arrive as `Money` (the summary only adds them up per region, month
+//! and class, with checked sums) and are written as its exact decimal text, or in documents through
+//! `notices::format_money`. Every table's columns are its row type's fields (`tables`).
 
 pub mod excel;
 pub mod languages;
