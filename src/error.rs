@@ -46,6 +46,12 @@ pub enum RunError {
     /// The command line, or something it names, is wrong; the message says what and how to fix it.
     #[error("{0}")]
     Usage(String),
+    /// A location given on the command line cannot be made an absolute path.
+    #[error("cannot resolve the location `{location}`")]
+    Location {
+        location: String,
+        source: std::io::Error,
+    },
     /// Something redress should never do: a bug, or the machine failing under it.
     #[error("internal error: {what}")]
     Internal {
@@ -110,7 +116,7 @@ impl RunError {
             {
                 EXIT_MISSING
             }
-            RunError::Config(_) | RunError::Usage(_) => EXIT_USAGE,
+            RunError::Config(_) | RunError::Usage(_) | RunError::Location { .. } => EXIT_USAGE,
             RunError::Documents(error) => documents_exit_code(error),
             RunError::Pdf(PdfError::NoEngine) => EXIT_USAGE,
             RunError::Pdf(_) => EXIT_INTERNAL,

@@ -88,7 +88,10 @@ fn absolute(location: &str) -> Result<String, RunError> {
     }
     std::path::absolute(location)
         .map(|path| path.display().to_string())
-        .map_err(|error| RunError::Usage(format!("`{location}`: {error}")))
+        .map_err(|source| RunError::Location {
+            location: location.to_string(),
+            source,
+        })
 }
 
 /// Where each table is read from, and (for local files) which columns they have.
