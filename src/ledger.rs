@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::incident::Incident;
 use crate::money::{self, Currency, Money, Month, Overflow};
-use crate::refund::{AccountRefund, ClaimReason, PayoutChannel};
+use crate::refund::{AccountClass, AccountRefund, ClaimReason, PayoutChannel};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
@@ -333,36 +333,38 @@ pub fn reconcile(
     let sum = |values: &mut dyn Iterator<Item = Money>, what: &'static str| {
         Money::sum(values, currency.digits, what)
     };
-    let mut counts = [0u64; 5];
     for refund in refunds {
-        let class = match refund.class {
-            crate::refund::AccountClass::Overbilled => 0,
-            crate::refund::AccountClass::Underbilled => 1,
-            crate::refund::AccountClass::Mixed => 2,
-        };
-        crate::render::summary::tally(&mut counts[class]);
-        counts[3] = counts[3].saturating_add(u64::from(refund.overbilled_invoices));
-        counts[4] = counts[4].saturating_add(u64::from(refund.underbilled_invoices));
         check_account(refund, waves)?;
     }
+    let accounts = |class: AccountClass| {
+        refunds
+            .iter()
+            .filter(|refund| refund.class == class)
+            .count() as u64
+    };
+    let invoices = |count: fn(&AccountRefund) -> u32| {
+        refunds
+            .iter()
+            .map(|refund| u64::from(count(refund)))
+            .fold(0, u64::saturating_add)
+    };
     let refunded_invoices = refunds
         .iter()
         .flat_map(|r| r.invoices.iter())
         .filter(|invoice| invoice.is_refunded())
-        .map(|invoice| {
-            invoice
-                .excess()
+        .try_fold(currency.zero(), |total, invoice| {
+            total
+                .plus(invoice.excess(), "refunded invoices")?
                 .plus(invoice.interest.amount, "refunded invoices")
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+        })?;
     let mut totals = ControlTotals {
         accounts_affected: refunds.len() as u64,
-        accounts_overbilled: counts[0],
-        accounts_underbilled: counts[1],
-        accounts_mixed: counts[2],
+        accounts_overbilled: accounts(AccountClass::Overbilled),
+        accounts_underbilled: accounts(AccountClass::Underbilled),
+        accounts_mixed: accounts(AccountClass::Mixed),
         accounts_review: review_count,
-        invoices_overbilled: counts[3],
-        invoices_underbilled: counts[4],
+        invoices_overbilled: invoices(|refund| refund.overbilled_invoices),
+        invoices_underbilled: invoices(|refund| refund.underbilled_invoices),
         refund_principal: sum(
             &mut refunds.iter().map(|r| r.refund_principal),
             "refund_principal",
@@ -373,7 +375,7 @@ pub fn reconcile(
             "refund_interest",
         )?,
         refund_total: sum(&mut refunds.iter().map(|r| r.refund_total), "refund_total")?,
-        refunded_invoices_total: sum(&mut refunded_invoices.into_iter(), "refunded invoices")?,
+        refunded_invoices_total: refunded_invoices,
         correction_total: sum(
             &mut refunds.iter().map(|r| r.correction_total),
             "correction_total",

@@ -406,18 +406,41 @@ pub fn parquet_bytes(
     Ok(bytes)
 }
 
-impl ColumnValue for &str {
-    fn column<'r, I>(name: &str, values: I, _: u32) -> PolarsResult<Column>
-    where
-        Self: 'r,
-        I: Iterator<Item = &'r Self>,
-    {
-        Ok(Column::new(
-            name.into(),
-            values.copied().collect::<Vec<&str>>(),
-        ))
-    }
+/// Columns of values polars holds as they are (text, integers, booleans; nullable when optional).
+macro_rules! plain_columns {
+    ($($value:ty),*) => {$(
+        impl ColumnValue for $value {
+            fn column<'r, I>(name: &str, values: I, _: u32) -> PolarsResult<Column>
+            where
+                Self: 'r,
+                I: Iterator<Item = &'r Self>,
+            {
+                Ok(Column::new(name.into(), values.copied().collect::<Vec<$value>>()))
+            }
+        }
+    )*};
 }
+
+plain_columns!(&str, Option<&str>, u32, u64, i64, Option<i64>, bool);
+
+/// A value that is never missing: the column of its optional form, with no null.
+macro_rules! required_columns {
+    ($($value:ty),*) => {$(
+        impl ColumnValue for $value {
+            fn column<'r, I>(name: &str, values: I, digits: u32) -> PolarsResult<Column>
+            where
+                Self: 'r,
+                I: Iterator<Item = &'r Self>,
+            {
+                let values: Vec<Option<$value>> = values.map(|value| Some(*value)).collect();
+                Option::<$value>::column(name, values.iter(), digits)
+            }
+        }
+    )*};
+}
+
+// Money: DECIMAL(18, digits); Month: text `YYYY-MM`; NaiveDate: DATE; Rate: DECIMAL(38, s).
+required_columns!(Money, Month, NaiveDate, Rate);
 
 impl ColumnValue for String {
     fn column<'r, I>(name: &str, values: I, _: u32) -> PolarsResult<Column>
@@ -428,19 +451,6 @@ impl ColumnValue for String {
         Ok(Column::new(
             name.into(),
             values.map(String::as_str).collect::<Vec<&str>>(),
-        ))
-    }
-}
-
-impl ColumnValue for Option<&str> {
-    fn column<'r, I>(name: &str, values: I, _: u32) -> PolarsResult<Column>
-    where
-        Self: 'r,
-        I: Iterator<Item = &'r Self>,
-    {
-        Ok(Column::new(
-            name.into(),
-            values.copied().collect::<Vec<Option<&str>>>(),
         ))
     }
 }
@@ -458,70 +468,7 @@ impl ColumnValue for Option<String> {
     }
 }
 
-impl ColumnValue for u32 {
-    fn column<'r, I>(name: &str, values: I, _: u32) -> PolarsResult<Column>
-    where
-        Self: 'r,
-        I: Iterator<Item = &'r Self>,
-    {
-        Ok(Column::new(
-            name.into(),
-            values.copied().collect::<Vec<u32>>(),
-        ))
-    }
-}
-
-impl ColumnValue for u64 {
-    fn column<'r, I>(name: &str, values: I, _: u32) -> PolarsResult<Column>
-    where
-        Self: 'r,
-        I: Iterator<Item = &'r Self>,
-    {
-        Ok(Column::new(
-            name.into(),
-            values.copied().collect::<Vec<u64>>(),
-        ))
-    }
-}
-
-impl ColumnValue for i64 {
-    fn column<'r, I>(name: &str, values: I, _: u32) -> PolarsResult<Column>
-    where
-        Self: 'r,
-        I: Iterator<Item = &'r Self>,
-    {
-        Ok(Column::new(
-            name.into(),
-            values.copied().collect::<Vec<i64>>(),
-        ))
-    }
-}
-
-impl ColumnValue for bool {
-    fn column<'r, I>(name: &str, values: I, _: u32) -> PolarsResult<Column>
-    where
-        Self: 'r,
-        I: Iterator<Item = &'r Self>,
-    {
-        Ok(Column::new(
-            name.into(),
-            values.copied().collect::<Vec<bool>>(),
-        ))
-    }
-}
-
 /// DECIMAL(18, digits): exact, in the currency's major unit.
-impl ColumnValue for Money {
-    fn column<'r, I>(name: &str, values: I, digits: u32) -> PolarsResult<Column>
-    where
-        Self: 'r,
-        I: Iterator<Item = &'r Self>,
-    {
-        let values: Vec<Option<Money>> = values.map(|value| Some(*value)).collect();
-        Option::<Money>::column(name, values.iter(), digits)
-    }
-}
-
 impl ColumnValue for Option<Money> {
     fn column<'r, I>(name: &str, values: I, digits: u32) -> PolarsResult<Column>
     where
@@ -540,17 +487,6 @@ impl ColumnValue for Option<Money> {
 }
 
 /// Text, `YYYY-MM`, as in the CSV.
-impl ColumnValue for Month {
-    fn column<'r, I>(name: &str, values: I, digits: u32) -> PolarsResult<Column>
-    where
-        Self: 'r,
-        I: Iterator<Item = &'r Self>,
-    {
-        let values: Vec<Option<Month>> = values.map(|value| Some(*value)).collect();
-        Option::<Month>::column(name, values.iter(), digits)
-    }
-}
-
 impl ColumnValue for Option<Month> {
     fn column<'r, I>(name: &str, values: I, _: u32) -> PolarsResult<Column>
     where
@@ -567,31 +503,6 @@ impl ColumnValue for Option<Month> {
 }
 
 /// DATE.
-impl ColumnValue for NaiveDate {
-    fn column<'r, I>(name: &str, values: I, digits: u32) -> PolarsResult<Column>
-    where
-        Self: 'r,
-        I: Iterator<Item = &'r Self>,
-    {
-        let values: Vec<Option<NaiveDate>> = values.map(|value| Some(*value)).collect();
-        Option::<NaiveDate>::column(name, values.iter(), digits)
-    }
-}
-
-impl ColumnValue for Option<i64> {
-    fn column<'r, I>(name: &str, values: I, _: u32) -> PolarsResult<Column>
-    where
-        Self: 'r,
-        I: Iterator<Item = &'r Self>,
-    {
-        Ok(Column::new(
-            name.into(),
-            values.copied().collect::<Vec<Option<i64>>>(),
-        ))
-    }
-}
-
-/// DATE.
 impl ColumnValue for Option<NaiveDate> {
     fn column<'r, I>(name: &str, values: I, _: u32) -> PolarsResult<Column>
     where
@@ -599,9 +510,15 @@ impl ColumnValue for Option<NaiveDate> {
         I: Iterator<Item = &'r Self>,
     {
         let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or(NaiveDate::MIN);
-        let days: Vec<Option<i32>> = values
-            .map(|date| date.and_then(|date| i32::try_from((date - epoch).num_days()).ok()))
-            .collect();
+        let days = values
+            .map(|date| {
+                date.map(|date| {
+                    i32::try_from((date - epoch).num_days())
+                        .map_err(|_| polars_err!(ComputeError: "date {date} out of range"))
+                })
+                .transpose()
+            })
+            .collect::<PolarsResult<Vec<Option<i32>>>>()?;
         Ok(
             Int32Chunked::from_iter_options(name.into(), days.into_iter())
                 .into_date()
@@ -614,20 +531,6 @@ impl ColumnValue for Option<NaiveDate> {
 const MIN_RATE_SCALE: u32 = 4;
 
 /// DECIMAL(38, s): s the most decimals of any rate in the column, at least four.
-impl ColumnValue for Rate {
-    fn column<'r, I>(name: &str, values: I, digits: u32) -> PolarsResult<Column>
-    where
-        Self: 'r,
-        I: Iterator<Item = &'r Self>,
-    {
-        Option::<Rate>::column(
-            name,
-            values.map(|rate| Some(*rate)).collect::<Vec<_>>().iter(),
-            digits,
-        )
-    }
-}
-
 impl ColumnValue for Option<Rate> {
     fn column<'r, I>(name: &str, values: I, _: u32) -> PolarsResult<Column>
     where
